@@ -1,0 +1,43 @@
+"""pytest-semaphore: gate deployments on Semaphore CI 2.0 from pytest or the ``semaphore-gate`` command.
+
+The public names are re-exported lazily (a module ``__getattr__``) so that ``import pytest_semaphore``, which pytest
+does for every run once the plugin is installed, costs almost nothing: ``requests``, ``jinja2``, ``junitparser`` and
+``yaml`` are imported only by the modules that use them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from . import errors as errors
+    from .client import SemaphoreClient as SemaphoreClient
+    from .waiting import outcome as outcome
+    from .waiting import wait_for_pipeline as wait_for_pipeline
+
+__all__ = ["SemaphoreClient", "errors", "outcome", "wait_for_pipeline"]
+
+__version__ = "0.1.0.dev0"
+
+_LAZY = {
+    "SemaphoreClient": ("pytest_semaphore.client", "SemaphoreClient"),
+    "wait_for_pipeline": ("pytest_semaphore.waiting", "wait_for_pipeline"),
+    "outcome": ("pytest_semaphore.waiting", "outcome"),
+    "errors": ("pytest_semaphore.errors", None),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'pytest_semaphore' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,0 +1,174 @@
+"""The exception hierarchy shared by the client, the waiting engine and both faces.
+
+Every class here is something a caller may want to tell apart: a gate must never confuse "the API is down"
+(:class:`APIUnavailable`) with "the build failed" (:class:`PipelineFailed`), nor "we do not know whether the
+workflow was created" (:class:`OutcomeUnknown`) with "it was not created" (:class:`APIError`).
+
+No message, ``repr`` or attribute built here may contain the API token or a URL's query string (loghub's signed
+``?jwt=``): callers pass paths, never full URLs, and :func:`safe_path` strips what must not be shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from .models import BlockJob, Pipeline
+
+__all__ = [
+    "APIError",
+    "APIUnavailable",
+    "AuthenticationError",
+    "ConfigurationError",
+    "NotFoundError",
+    "OutcomeUnknown",
+    "PipelineFailed",
+    "SemaphoreError",
+    "WaitTimeout",
+    "safe_path",
+]
+
+#: How much of the server's own words an error message quotes.
+SERVER_MESSAGE_LIMIT = 200
+
+
+def safe_path(url_or_path: str) -> str:
+    """Return the path of ``url_or_path`` without scheme, host, userinfo, query or fragment.
+
+    Messages name the path (``/api/v1alpha/pipelines/abc``) and never the query string: loghub's redirect carries
+    a signed ``?jwt=`` and the token must not leak through a URL either.
+    """
+    parts = urlsplit(url_or_path)
+    return parts.path or "/"
+
+
+def _quote_server(message: str | None) -> str:
+    if not message:
+        return ""
+    text = " ".join(message.split())
+    if len(text) > SERVER_MESSAGE_LIMIT:
+        text = text[:SERVER_MESSAGE_LIMIT] + "..."
+    return text
+
+
+class SemaphoreError(Exception):
+    """Root of every error raised by pytest-semaphore."""
+
+
+class ConfigurationError(SemaphoreError, ValueError):
+    """Bad settings: an unusable base URL, plain http to a remote host, a missing token, an unknown option value."""
+
+
+class APIError(SemaphoreError):
+    """The server answered a request with an error status (or with a body we cannot read).
+
+    ``status`` is the HTTP status (``0`` when the problem was the body of a 2xx answer), ``method`` and ``path`` say
+    which request, ``server_message`` is the server's own words, cut to 200 characters.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        server_message: str | None = None,
+        *,
+        detail: str | None = None,
+    ) -> None:
+        self.method = method.upper()
+        self.path = safe_path(path)
+        self.status = status
+        self.server_message = _quote_server(server_message)
+        self.detail = detail
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        head = f"{self.method} {self.path}"
+        if self.status:
+            head += f" -> HTTP {self.status}"
+        if self.detail:
+            head += f": {self.detail}"
+        if self.server_message:
+            head += f" (server said: {self.server_message!r})"
+        return head
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild_api_error,
+            (type(self), self.method, self.path, self.status, self.server_message, self.detail),
+        )
+
+
+def _rebuild_api_error(
+    cls: type[APIError], method: str, path: str, status: int, server_message: str, detail: str | None
+) -> APIError:
+    return cls(method, path, status, server_message, detail=detail)
+
+
+class AuthenticationError(APIError):
+    """401, or 403 once retries are spent: the token is missing, wrong, or lacks a permission.
+
+    The ingress also answers 403 when its auth service errs, so a 403 is first retried like a 5xx.
+    """
+
+
+class NotFoundError(APIError):
+    """404: the resource does not exist *or* the token may not see it (the server hides which)."""
+
+
+class APIUnavailable(SemaphoreError):
+    """The API could not be reached or kept failing after every retry: an outage, never a pipeline verdict."""
+
+    def __init__(self, method: str, path: str, reason: str, *, last_status: int | None = None) -> None:
+        self.method = method.upper()
+        self.path = safe_path(path)
+        self.reason = reason
+        self.last_status = last_status
+        super().__init__(f"{self.method} {self.path}: Semaphore API unavailable: {reason}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_unavailable, (self.method, self.path, self.reason, self.last_status))
+
+
+def _rebuild_unavailable(method: str, path: str, reason: str, last_status: int | None) -> APIUnavailable:
+    return APIUnavailable(method, path, reason, last_status=last_status)
+
+
+class OutcomeUnknown(SemaphoreError):
+    """A request that is not safe to repeat failed after it may have reached the server.
+
+    ``run_workflow`` raises it after a dropped connection, a read timeout or a 502/504: the workflow may or may not
+    exist. Resending could create a duplicate; reconcile instead (``run_workflow(..., reconcile=True)``).
+    """
+
+    def __init__(self, method: str, path: str, reason: str) -> None:
+        self.method = method.upper()
+        self.path = safe_path(path)
+        self.reason = reason
+        super().__init__(
+            f"{self.method} {self.path}: the request may or may not have taken effect ({reason}); "
+            "it was not resent because it is not idempotent"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (OutcomeUnknown, (self.method, self.path, self.reason))
+
+
+class WaitTimeout(SemaphoreError):
+    """The wait ran out of time; ``last_seen`` is the last pipeline observed (``None`` if it never appeared)."""
+
+    def __init__(self, message: str, *, last_seen: Pipeline | None = None, timeout: float | None = None) -> None:
+        self.last_seen = last_seen
+        self.timeout = timeout
+        super().__init__(message)
+
+
+class PipelineFailed(SemaphoreError):
+    """A pipeline did not pass: ``pipeline`` is the last observation, ``failed_jobs`` the jobs that failed."""
+
+    def __init__(self, message: str, *, pipeline: Pipeline, failed_jobs: Sequence[BlockJob] = ()) -> None:
+        self.pipeline = pipeline
+        self.failed_jobs = tuple(failed_jobs)
+        super().__init__(message)

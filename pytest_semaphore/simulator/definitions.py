@@ -1,0 +1,205 @@
+"""Plain-data descriptions of a simulated Semaphore world: what exists and how each job will end.
+
+This module is the contract between the two halves of the simulator: the world (``world.py``) runs these
+definitions on its clock, and the scenario loader (``scenario.py``) builds them from scenario files and real
+``.semaphore/*.yml`` pipeline files. Tests and users may also build them directly in Python.
+
+The simulator never imports the client or its models (design.md): if both sides shared code, a parsing bug would
+cancel itself out and the tests would prove nothing. Hence these are its own, deliberately simple, types.
+
+Fields may be added (with defaults); none is renamed or removed without changing both halves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+__all__ = [
+    "DEFAULT_PIPELINE_FILE",
+    "AutoPromoteFacts",
+    "BlockDef",
+    "CommandDef",
+    "FaultDef",
+    "JobDef",
+    "ParameterDef",
+    "PipelineDef",
+    "ProjectDef",
+    "PromotionDef",
+    "RunDef",
+    "ScenarioDef",
+    "WhenPredicate",
+    "simple_rule",
+]
+
+DEFAULT_PIPELINE_FILE = ".semaphore/semaphore.yml"
+
+#: What an auto-promotion condition may look at, with Semaphore's names: ``branch``, ``tag``, ``pull_request``
+#: (``""`` when not applicable), ``result`` and ``result_reason`` (lowercase, as in the pipeline YAML docs).
+AutoPromoteFacts = Mapping[str, str]
+
+#: A compiled ``auto_promote.when`` condition.
+WhenPredicate = Callable[[AutoPromoteFacts], bool]
+
+
+@dataclass(frozen=True)
+class CommandDef:
+    """One command of a job: its directive as the log shows it, its output and how it ends.
+
+    ``output`` fragments are emitted as ``cmd_output`` events spread over ``duration``; like the real agent's,
+    they need not be line-aligned, and ``bytes`` fragments are copied into the log unchanged (invalid UTF-8
+    included), so tests can produce every kind of hostile log.
+    """
+
+    directive: str
+    output: tuple[str | bytes, ...] = ()
+    exit_code: int = 0
+    duration: float = 1.0
+
+
+@dataclass(frozen=True)
+class JobDef:
+    """A job and its outcome.
+
+    The job runs its commands in order and stops at the first non-zero exit code (the epilogue is not simulated).
+    Its result is ``failed`` if a command failed, else ``passed``, unless ``result`` forces one (``"stopped"``
+    simulates a job killed by its execution time limit). ``log_bytes`` appends a command that prints that many bytes
+    of generated output (for large-log tests and benchmarks). ``env_vars`` appear in the jobs API's ``spec.env_vars``
+    (and so can be the secrets that redaction must hide).
+    """
+
+    name: str
+    commands: tuple[CommandDef, ...] = (CommandDef("echo ok", output=("ok\n",)),)
+    result: str | None = None
+    log_bytes: int = 0
+    env_vars: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def duration(self) -> float:
+        return sum(c.duration for c in self.commands)
+
+
+@dataclass(frozen=True)
+class BlockDef:
+    """A block. ``dependencies=None`` means Semaphore's implicit order (each block depends on the one before)."""
+
+    name: str
+    jobs: tuple[JobDef, ...]
+    dependencies: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ParameterDef:
+    """A promotion parameter (``promotions[].parameters.env_vars[]``)."""
+
+    name: str
+    required: bool = False
+    default: str | None = None
+    options: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class PromotionDef:
+    """A promotion of a pipeline into ``pipeline_file``; ``auto_promote`` set makes it automatic."""
+
+    name: str
+    pipeline_file: str
+    parameters: tuple[ParameterDef, ...] = ()
+    auto_promote: WhenPredicate | None = None
+
+
+@dataclass(frozen=True)
+class PipelineDef:
+    """A pipeline file: its name, blocks and promotions.
+
+    ``malformed`` set to an error description makes every run of it end at once as ``failed``/``malformed``
+    with that ``error_description``, as a YAML error does on the real server.
+    """
+
+    name: str
+    blocks: tuple[BlockDef, ...]
+    promotions: tuple[PromotionDef, ...] = ()
+    malformed: str | None = None
+
+
+@dataclass(frozen=True)
+class ProjectDef:
+    """A project and its pipeline files, keyed by path (``.semaphore/semaphore.yml``)."""
+
+    name: str
+    pipelines: Mapping[str, PipelineDef]
+    project_id: str | None = None
+    """Fixed id, or ``None`` for a generated UUID."""
+    initial_pipeline_file: str = DEFAULT_PIPELINE_FILE
+
+
+@dataclass(frozen=True)
+class RunDef:
+    """A workflow the scenario starts at time zero (as a push would)."""
+
+    project: str
+    branch: str = "master"
+    commit_sha: str | None = None
+    pipeline_file: str | None = None
+    tag: str | None = None
+    pull_request: str | None = None
+    triggered_by: str = "hook"
+
+
+@dataclass(frozen=True)
+class FaultDef:
+    """A fault injected by the HTTP layer into requests matching ``route``.
+
+    ``route`` is ``"METHOD /path/glob"`` or ``"/path/glob"`` (``*`` matches one path segment, ``**`` any rest),
+    e.g. ``"GET /api/v1alpha/pipelines/*"``. ``kind`` is one of:
+
+    * ``"status"``: answer ``status`` (500, 502, 503, 504, or 403 as an erring auth service would);
+    * ``"rate_limit"``: 429, with ``Retry-After: retry_after`` when it is set;
+    * ``"latency"``: delay the answer by ``latency`` seconds of real time;
+    * ``"reset_before"``: drop the connection before the request takes effect;
+    * ``"reset_after"``: let the request take effect, then drop the connection without an answer;
+    * ``"truncate"``: send the headers and only part of the body.
+
+    ``rate`` is the probability per matching request (seeded, so a run can be replayed); ``count`` caps how many
+    times the fault fires (``None``: no cap); ``after`` skips that many matching requests first.
+    """
+
+    route: str
+    kind: str
+    rate: float = 1.0
+    status: int = 500
+    retry_after: float | None = None
+    latency: float = 0.0
+    count: int | None = None
+    after: int = 0
+
+
+@dataclass(frozen=True)
+class ScenarioDef:
+    """A whole simulated world: projects, the workflows started at time zero, faults, and the seed."""
+
+    projects: tuple[ProjectDef, ...]
+    runs: tuple[RunDef, ...] = ()
+    faults: tuple[FaultDef, ...] = ()
+    seed: int = 0
+    organization: str = "simulated-org"
+    extras: Mapping[str, object] = field(default_factory=dict)
+
+
+def simple_rule(
+    result: str = "passed", *, branches: tuple[str, ...] = (), result_reason: str | None = None
+) -> WhenPredicate:
+    """The simplest auto-promotion rule: promote when the pipeline's result (and optionally branch) match.
+
+    ``simple_rule("passed", branches=("master",))`` is ``when: "branch = 'master' AND result = 'passed'"``.
+    """
+
+    def predicate(facts: AutoPromoteFacts) -> bool:
+        if facts.get("result") != result:
+            return False
+        if result_reason is not None and facts.get("result_reason") != result_reason:
+            return False
+        return not branches or facts.get("branch") in branches
+
+    return predicate
