@@ -1,0 +1,1 @@
+"""Test helpers shared by the suites (scripted loopback servers, builders). Not part of the product."""
