@@ -18,8 +18,33 @@ def build_parser() -> argparse.ArgumentParser:
         prog="semaphore-gate",
         description="Gate deployments on Semaphore CI 2.0 pipelines.",
     )
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_simulate(commands)
     return parser
+
+
+def _add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = commands.add_parser(
+        "simulate",
+        help="run a local Semaphore API simulator until Ctrl-C",
+        description=(
+            "Serve a simulated Semaphore v1alpha API on loopback and print its URL and token. "
+            "SCENARIO is a scenario file or a repository's .semaphore folder (default: the bundled demo)."
+        ),
+    )
+    sub.add_argument("scenario", nargs="?", metavar="SCENARIO", help="scenario file or .semaphore folder")
+    sub.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    sub.add_argument(
+        "--speed", type=float, default=1.0, help="simulated seconds per real second (default: 1, real time)"
+    )
+    sub.add_argument("--seed", type=int, default=None, help="seed for ids and faults (default: the scenario's)")
+    sub.set_defaults(handler=_run_simulate)
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from .simulator.serve import serve
+
+    return serve(args.scenario, port=args.port, speed=args.speed, seed=args.seed, out=sys.stdout, err=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    handler = getattr(args, "handler", None)
+    if handler is not None:
+        return int(handler(args))
     return EXIT_USAGE  # pragma: no cover - every subcommand returns from its own handler
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from .models import BlockJob, Pipeline
+    from .models import BlockJob, Pipeline, Promotion
 
 __all__ = [
     "APIError",
@@ -25,6 +25,8 @@ __all__ = [
     "NotFoundError",
     "OutcomeUnknown",
     "PipelineFailed",
+    "PromotionFailed",
+    "ReportError",
     "SemaphoreError",
     "WaitTimeout",
     "safe_path",
@@ -121,19 +123,31 @@ class NotFoundError(APIError):
 class APIUnavailable(SemaphoreError):
     """The API could not be reached or kept failing after every retry: an outage, never a pipeline verdict."""
 
-    def __init__(self, method: str, path: str, reason: str, *, last_status: int | None = None) -> None:
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        reason: str,
+        *,
+        last_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         self.method = method.upper()
         self.path = safe_path(path)
         self.reason = reason
         self.last_status = last_status
+        self.retry_after = retry_after
+        """Seconds the server asked us to wait (its last ``Retry-After``), when it said; the waiting engine uses it."""
         super().__init__(f"{self.method} {self.path}: Semaphore API unavailable: {reason}")
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_unavailable, (self.method, self.path, self.reason, self.last_status))
+        return (_rebuild_unavailable, (self.method, self.path, self.reason, self.last_status, self.retry_after))
 
 
-def _rebuild_unavailable(method: str, path: str, reason: str, last_status: int | None) -> APIUnavailable:
-    return APIUnavailable(method, path, reason, last_status=last_status)
+def _rebuild_unavailable(
+    method: str, path: str, reason: str, last_status: int | None, retry_after: float | None = None
+) -> APIUnavailable:
+    return APIUnavailable(method, path, reason, last_status=last_status, retry_after=retry_after)
 
 
 class OutcomeUnknown(SemaphoreError):
@@ -172,3 +186,28 @@ class PipelineFailed(SemaphoreError):
         self.pipeline = pipeline
         self.failed_jobs = tuple(failed_jobs)
         super().__init__(message)
+
+
+class PromotionFailed(SemaphoreError):
+    """A promotion ended ``failed``: Semaphore refused to schedule its pipeline.
+
+    ``pipeline_id`` is the promoted pipeline, ``name`` the promotion, ``promotion`` the record seen (``None`` if
+    the failure was not read from a record), ``reason`` why, in words.
+    """
+
+    def __init__(self, pipeline_id: str, name: str, reason: str, *, promotion: Promotion | None = None) -> None:
+        self.pipeline_id = pipeline_id
+        self.name = name
+        self.reason = reason
+        self.promotion = promotion
+        super().__init__(f"promotion {name!r} of pipeline {pipeline_id} failed: {reason}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (PromotionFailed, (self.pipeline_id, self.name, self.reason))
+
+
+class ReportError(SemaphoreError, ValueError):
+    """A report input or output is unusable: not XML, not JUnit, an XML bomb, an unreadable or broken template.
+
+    The message names the file and what to do; the file given is never modified when this is raised.
+    """

@@ -422,7 +422,7 @@ class Pipeline:
     @classmethod
     def from_api(cls, data: object) -> Pipeline:
         outer = _obj(data, "pipeline")
-        blocks_raw: object = ()
+        blocks_raw: object = None
         obj = outer
         if "pipeline" in outer and isinstance(outer["pipeline"], Mapping):
             obj = outer["pipeline"]

@@ -73,6 +73,9 @@ class JobDef:
     result: str | None = None
     log_bytes: int = 0
     env_vars: tuple[tuple[str, str], ...] = ()
+    machine_type: str = "e1-standard-2"
+    """Agent type; a self-hosted type (``s1-...``) makes the job's log redirect to the loghub2 host."""
+    os_image: str = "ubuntu2004"
 
     @property
     def duration(self) -> float:

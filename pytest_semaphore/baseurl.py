@@ -1,0 +1,102 @@
+"""Turn what a user typed as "the Semaphore URL" into the one base URL the client talks to, or refuse it clearly.
+
+Why a module of its own: the base URL decides where the API token is sent, so its rules are security rules, and
+they are easier to read (and to test exhaustively) apart from the HTTP code. The rules:
+
+* ``myorg`` (an organisation name alone) means ``https://myorg.semaphoreci.com``; ``myorg.semaphoreci.com`` (a host
+  without a scheme) means ``https://myorg.semaphoreci.com``;
+* the result is ``scheme://host[:port]``: a trailing ``/api/v1alpha`` (how ``SEMAPHORE_ORGANIZATION_URL`` is
+  sometimes extended by hand) and trailing slashes are dropped; any other path is refused, because a proxy prefix
+  would silently change every request's path;
+* userinfo (``https://user:secret@host``), a query and a fragment are refused, and never echoed in the message
+  (they may hold a secret);
+* plain ``http`` is allowed only to loopback (``127.0.0.0/8``, ``::1``, ``localhost``): the token must never cross a
+  network in clear text.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError
+
+__all__ = ["API_PREFIX", "is_loopback", "normalise_base_url"]
+
+API_PREFIX = "/api/v1alpha"
+_ORG_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
+_HOST_LIKE = re.compile(r"^[a-z0-9.\-\[\]:]+$", re.IGNORECASE)
+_SAAS_DOMAIN = "semaphoreci.com"
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` (and ``*.localhost``), any ``127.0.0.0/8`` address and ``::1``."""
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def normalise_base_url(value: str) -> str:
+    """Return ``scheme://host[:port]`` for ``value`` or raise :class:`ConfigurationError` saying what to change."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(
+            "the Semaphore URL is empty: set SEMAPHORE_ORGANIZATION_URL (e.g. https://myorg.semaphoreci.com) "
+            "or pass the organisation name"
+        )
+    text = value.strip()
+    if "://" not in text:
+        if _ORG_NAME.match(text):
+            return f"https://{text.lower()}.{_SAAS_DOMAIN}"
+        if "@" in text or "?" in text or "#" in text or not _HOST_LIKE.match(text.split("/", 1)[0]):
+            raise ConfigurationError(
+                "the Semaphore URL is not a URL, a host name or an organisation name: "
+                "use https://myorg.semaphoreci.com or just myorg"
+            )
+        text = "https://" + text
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ConfigurationError(
+            f"the Semaphore URL must start with https:// (got the scheme {scheme!r}): e.g. https://myorg.semaphoreci.com"
+        )
+    if "@" in parts.netloc:
+        raise ConfigurationError(
+            "the Semaphore URL must not contain a user name or password (the part before '@'); "
+            "pass the API token separately (SEMAPHORE_API_TOKEN)"
+        )
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise ConfigurationError(
+            "the Semaphore URL must not contain a query string or a fragment ('?...' or '#...'): "
+            "use just https://myorg.semaphoreci.com"
+        )
+    try:
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        raise ConfigurationError(
+            "the Semaphore URL has an invalid port: use https://host or https://host:PORT"
+        ) from None
+    if not host:
+        raise ConfigurationError("the Semaphore URL has no host name: use https://myorg.semaphoreci.com")
+    path = parts.path.rstrip("/")
+    if path.endswith(API_PREFIX):
+        path = path[: -len(API_PREFIX)].rstrip("/")
+    if path:
+        raise ConfigurationError(
+            f"the Semaphore URL must be just scheme://host[:port], without the path {path!r}: "
+            "e.g. https://myorg.semaphoreci.com (a trailing /api/v1alpha is accepted and dropped)"
+        )
+    if scheme == "http" and not is_loopback(host):
+        raise ConfigurationError(
+            f"refusing plain http:// to {host}: the API token would cross the network unencrypted. "
+            "Use https:// (plain http is allowed only for loopback: 127.0.0.1, ::1, localhost)"
+        )
+    shown_host = f"[{host}]" if ":" in host else host.lower()
+    default_port = 443 if scheme == "https" else 80
+    netloc = shown_host if port in (None, default_port) else f"{shown_host}:{port}"
+    return f"{scheme}://{netloc}"

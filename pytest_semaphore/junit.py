@@ -1,0 +1,546 @@
+"""JUnit reports with Semaphore job logs in them: attach excerpts to an existing report, or report a pipeline as JUnit.
+
+Two jobs, one set of rules:
+
+* **Attach** (:func:`attach_logs`): a pytest report already lists the failed tests; the ones that waited on a
+  pipeline get the failed jobs' excerpts appended to their ``<system-out>``, ``[[ATTACHMENT|path]]`` lines for the
+  full logs (the convention Jenkins and GitLab read), and ``<properties>`` with pipeline/job ids and UI links.
+  Testcases are found by ``classname``/``name`` or by a pytest node id mangled exactly as pytest's junitxml does.
+* **Pipeline as JUnit** (:func:`pipeline_report`): a testsuite per block, a testcase per job; a failed job carries
+  its excerpt in ``<failure>``, a job that never ran is ``<skipped>`` (``describe_topology`` names the jobs of
+  blocks that never started). Names are unique under Semaphore's test-result ids (an MD5 of
+  ``"<id>.<name>.<classname>.<package>.<file>"`` per suite), or its reader would merge two jobs into one.
+
+Rules for every write (``docs/semaphore-api.md`` section 6, ``pytest-plugin-notes.md`` section 3):
+
+* junitparser sanitises nothing, and its two backends fail differently (stdlib etree writes invalid XML, lxml
+  raises); Semaphore's Go parser rejects the *whole file* for one ESC. Every string we write goes through
+  :func:`~pytest_semaphore.logs.clean_text`, so the output is valid whichever backend junitparser picked.
+* Semaphore keeps the last 1000 characters of an output field: excerpts go last, and end with their summary.
+* Input that is not XML, not JUnit, or carries a DTD (the XML-bomb and external-entity vectors; JUnit never needs
+  one) raises :class:`~pytest_semaphore.errors.ReportError`, and the file is left untouched. Writes are atomic.
+* Big reports are edited through a dict index built in one pass, never with ``add_testcase`` in a loop (each call
+  recounts the whole suite: quadratic).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from .errors import ReportError
+from .logs import Excerpt, clean_text
+
+if TYPE_CHECKING:
+    from .models import Block, BlockJob, Job, Pipeline, TopologyBlock
+
+__all__ = [
+    "AttachResult",
+    "LogAttachment",
+    "TestTarget",
+    "attach_logs",
+    "attachment_for",
+    "job_url",
+    "pipeline_report",
+    "pipeline_url",
+    "read_report",
+    "write_pipeline_report",
+    "xml_backend",
+]
+
+#: How far into a file its root element must start; a longer prolog is refused rather than searched.
+_PROLOG_LIMIT = 1024 * 1024
+
+
+def _etree() -> Any:
+    """The ElementTree implementation junitparser picked (lxml if importable, else the stdlib)."""
+    from junitparser import junitparser
+
+    return getattr(junitparser, "etree")  # noqa: B009  (not re-exported, hence getattr for the type checker)
+
+
+def xml_backend() -> str:
+    """``"lxml"`` or ``"stdlib"``: which backend junitparser (and so this module) is using."""
+    return "lxml" if _etree().__name__.startswith("lxml") else "stdlib"
+
+
+def _attr(text: str) -> str:
+    """A single-line value cleaned for an XML attribute."""
+    return " ".join(clean_text(text).split())
+
+
+# --------------------------------------------------------------------------------------------------- URLs
+
+
+def pipeline_url(base_url: str, wf_id: str, ppl_id: str) -> str:
+    """The Semaphore UI page of a pipeline: ``{base}/workflows/{wf_id}?pipeline_id={ppl_id}``."""
+    return f"{base_url.rstrip('/')}/workflows/{quote(wf_id, safe='')}?pipeline_id={quote(ppl_id, safe='')}"
+
+
+def job_url(base_url: str, job_id: str) -> str:
+    """The Semaphore UI page of a job: ``{base}/jobs/{job_id}``."""
+    return f"{base_url.rstrip('/')}/jobs/{quote(job_id, safe='')}"
+
+
+# --------------------------------------------------------------------------------------------------- reading safely
+
+
+def _prolog_text(head: bytes) -> str:
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return head.decode("utf-32", "replace")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head.decode("utf-16", "replace")
+    if head[:4] == b"<\x00?\x00":
+        return head.decode("utf-16-le", "replace")
+    if head[:4] == b"\x00<\x00?":
+        return head.decode("utf-16-be", "replace")
+    return head.decode("latin-1")  # markup is ASCII in every ASCII-compatible encoding
+
+
+_PROLOG_ITEM = re.compile(r"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
+
+
+def _check_prolog(path: Path) -> None:
+    """Refuse a DTD before parsing: billion laughs, quadratic blowup and external entities all need one.
+
+    A ``<!DOCTYPE`` can only stand before the root element (anywhere else it is a syntax error the parser reports),
+    so reading the prolog is enough; no parser option has to be trusted.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(64 * 1024)
+        while True:
+            text = _prolog_text(head).lstrip("\ufeff")
+            position = 0
+            while True:
+                match = _PROLOG_ITEM.match(text, position)
+                if match is None or match.end() == position:
+                    break
+                position = match.end()
+            # The prolog ran to the end of what was read (or a comment was cut): read more, up to the limit.
+            remaining = text[position : position + 65]
+            if (len(remaining) > 64 and not remaining.startswith(("<!--", "<?"))) or len(head) >= _PROLOG_LIMIT:
+                break
+            more = handle.read(_PROLOG_LIMIT - len(head))
+            if not more:
+                break
+            head += more
+    rest = text[position : position + 16]
+    if len(head) >= _PROLOG_LIMIT and (position >= len(text) or rest.startswith(("<!--", "<?"))):
+        raise ReportError(f"{path}: no root element in the first {_PROLOG_LIMIT} bytes; this is not a JUnit report")
+    if rest.startswith("<!") and not rest.startswith("<!--"):
+        raise ReportError(
+            f"{path}: the XML has a document type declaration (<!DOCTYPE ...>); JUnit reports never need one and it "
+            "can carry entity-expansion bombs or external entities, so the file was not read. Remove the DOCTYPE."
+        )
+
+
+def _parse(path: Path) -> Any:
+    etree = _etree()
+    if not path.is_file():
+        raise ReportError(f"{path}: no such JUnit report (expected an XML file written by the test run)")
+    _check_prolog(path)
+    try:
+        if xml_backend() == "lxml":
+            parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+            tree = etree.parse(str(path), parser)
+        else:
+            tree = etree.parse(str(path))
+    except SyntaxError as exc:  # stdlib ParseError and lxml XMLSyntaxError are both SyntaxErrors
+        raise ReportError(f"{path}: not well-formed XML ({exc}); is this really a JUnit report?") from None
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{path}: cannot read the report ({exc})") from None
+    root = tree.getroot()
+    if root.tag not in ("testsuites", "testsuite"):
+        raise ReportError(
+            f"{path}: the root element is <{_attr(str(root.tag))[:80]}>, not <testsuites> or <testsuite>: "
+            "this is not a JUnit report"
+        )
+    return root
+
+
+def read_report(path: str | os.PathLike[str]) -> Any:
+    """Parse a JUnit report with the checks above and return it as a junitparser ``JUnitXml``."""
+    from junitparser import xunit2
+
+    junit_xml: Any = xunit2.JUnitXml
+    return junit_xml.fromroot(_parse(Path(path)))
+
+
+def _write_atomic(root: Any, path: Path) -> None:
+    """Serialise ``root`` next to ``path`` and rename it into place; keep the original's permissions."""
+    etree = _etree()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:60]}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            etree.ElementTree(root).write(handle, encoding="utf-8", xml_declaration=True)
+        try:
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        except FileNotFoundError:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------------------------------- attaching
+
+
+# pytest's own escaping of testcase names (``_pytest.junitxml.bin_xml_escape``), including its odd range literal,
+# so that a node id maps to the name pytest wrote.
+_PYTEST_ILLEGAL = re.compile("[^\u0009\u000a\u000d\u0020-\u007e\u0080-\ud7ff\ue000-\ufffd\u10000-\u10ffff]")
+
+
+def _pytest_escape(text: str) -> str:
+    return _PYTEST_ILLEGAL.sub(
+        lambda m: f"#x{ord(m.group()):02X}" if ord(m.group()) <= 0xFF else f"#x{ord(m.group()):04X}", text
+    )
+
+
+@dataclass(frozen=True)
+class TestTarget:
+    """Which ``<testcase>`` to attach to: its ``classname`` and ``name`` attributes."""
+
+    __test__ = False  # not a pytest test class
+
+    classname: str
+    name: str
+
+    @classmethod
+    def from_nodeid(cls, nodeid: str, *, prefix: str | None = None) -> TestTarget:
+        """Mangle a pytest node id as ``_pytest.junitxml.mangle_test_address`` does.
+
+        ``tests/test_x.py::TestA::test_b[1-2]`` becomes classname ``tests.test_x.TestA``, name ``test_b[1-2]``;
+        ``prefix`` is pytest's ``junit_prefix`` ini value.
+        """
+        path, bracket, params = nodeid.partition("[")
+        names = path.split("::")
+        names[0] = re.sub(r"\.py$", "", names[0].replace("/", "."))
+        names[-1] += bracket + params
+        classnames = names[:-1]
+        if prefix:
+            classnames.insert(0, prefix)
+        return cls(".".join(classnames), _pytest_escape(names[-1]))
+
+
+@dataclass(frozen=True)
+class LogAttachment:
+    """What to attach to one testcase: excerpts (with their full-log paths) and properties."""
+
+    excerpts: tuple[Excerpt, ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
+
+    def text(self) -> str:
+        """``[[ATTACHMENT|path]]`` lines first, then each excerpt; the last excerpt's summary ends the text."""
+        lines = [f"[[ATTACHMENT|{clean_text(e.log_path).strip()}]]" for e in self.excerpts if e.log_path]
+        blocks = ["\n".join(lines)] if lines else []
+        blocks += [e.render() for e in self.excerpts]
+        return clean_text("\n\n".join(blocks))
+
+
+def attachment_for(
+    pipeline: Pipeline,
+    excerpts: Iterable[Excerpt] = (),
+    *,
+    base_url: str | None = None,
+) -> LogAttachment:
+    """The standard attachment for a test that waited on ``pipeline``: its excerpts plus id and URL properties."""
+    excerpts = tuple(excerpts)
+    props: list[tuple[str, str]] = [("semaphore_pipeline_id", pipeline.ppl_id)]
+    if pipeline.wf_id:
+        props.append(("semaphore_workflow_id", pipeline.wf_id))
+    if pipeline.result:
+        props.append(("semaphore_pipeline_result", pipeline.result))
+    if base_url and pipeline.wf_id:
+        props.append(("semaphore_pipeline_url", pipeline_url(base_url, pipeline.wf_id, pipeline.ppl_id)))
+    for excerpt in excerpts:
+        if excerpt.job_id:
+            props.append(("semaphore_job_id", excerpt.job_id))
+            if base_url:
+                props.append(("semaphore_job_url", job_url(base_url, excerpt.job_id)))
+    return LogAttachment(excerpts=excerpts, properties=tuple(props))
+
+
+@dataclass(frozen=True)
+class AttachResult:
+    """What :func:`attach_logs` did: the targets it found, those it did not, and the file it wrote."""
+
+    attached: tuple[TestTarget, ...]
+    missing: tuple[TestTarget, ...]
+    path: Path
+
+
+def _append_system_out(etree: Any, case: Any, text: str) -> None:
+    out = case.find("system-out")
+    if out is None:
+        out = etree.Element("system-out")
+        err = case.find("system-err")
+        if err is not None:
+            case.insert(list(case).index(err), out)
+        else:
+            case.append(out)
+    existing = out.text or ""
+    if existing.endswith(text):  # already attached: keep the report as it is
+        return
+    separator = "\n" if existing and not existing.endswith("\n") else ""
+    out.text = existing + separator + text
+
+
+def _add_properties(etree: Any, case: Any, properties: Sequence[tuple[str, str]]) -> None:
+    if not properties:
+        return
+    props = case.find("properties")
+    if props is None:
+        props = etree.Element("properties")
+        case.insert(0, props)
+    present = {(p.get("name"), p.get("value")) for p in props.iterfind("property")}
+    for name, value in properties:
+        pair = (_attr(name), _attr(value))
+        if pair not in present:  # attaching twice (a re-run of the post-processing) adds nothing new
+            present.add(pair)
+            etree.SubElement(props, "property", {"name": pair[0], "value": pair[1]})
+
+
+def attach_logs(
+    report: str | os.PathLike[str],
+    attachments: Mapping[TestTarget | str, LogAttachment],
+    *,
+    junit_prefix: str | None = None,
+    output: str | os.PathLike[str] | None = None,
+) -> AttachResult:
+    """Attach log excerpts and properties to testcases of an existing JUnit report, in place (or into ``output``).
+
+    Keys are :class:`TestTarget` or pytest node ids (mangled with ``junit_prefix``). Every testcase matching a key
+    gets the attachment (a rerun plugin may write one test twice). The report is parsed once, indexed in one pass,
+    and written atomically; on any error the file is left as it was.
+    """
+    source = Path(report)
+    root = _parse(source)
+    etree = _etree()
+    wanted: dict[tuple[str, str], LogAttachment] = {}
+    order: list[TestTarget] = []
+    for key, attachment in attachments.items():
+        target = TestTarget.from_nodeid(key, prefix=junit_prefix) if isinstance(key, str) else key
+        wanted[(target.classname, target.name)] = attachment
+        order.append(target)
+    names = {name for _, name in wanted}
+    texts: dict[int, str] = {}  # one attachment is often shared by many tests: render it once
+    found: set[tuple[str, str]] = set()
+    for case in root.iter("testcase"):
+        name = case.get("name") or ""
+        if name not in names:  # one attribute read for the 99% of testcases that are not wanted
+            continue
+        case_key = (case.get("classname") or case.get("class") or "", name)
+        wanted_here = wanted.get(case_key)
+        if wanted_here is None:
+            continue
+        found.add(case_key)
+        _add_properties(etree, case, wanted_here.properties)
+        text = texts.get(id(wanted_here))
+        if text is None:
+            text = texts[id(wanted_here)] = wanted_here.text()
+        if text:
+            _append_system_out(etree, case, text)
+    _write_atomic(root, Path(output) if output is not None else source)
+    return AttachResult(
+        attached=tuple(t for t in order if (t.classname, t.name) in found),
+        missing=tuple(t for t in order if (t.classname, t.name) not in found),
+        path=Path(output) if output is not None else source,
+    )
+
+
+# --------------------------------------------------------------------------------------------------- pipeline report
+
+
+def _semaphore_test_key(name: str, classname: str) -> str:
+    """The string Semaphore hashes into a test id (testcase ``id``, ``package`` and ``file`` are empty here)."""
+    return f".{name}.{classname}.."
+
+
+class _UniqueNames:
+    """Hand out names that do not collide (after cleaning) under a given key function."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def take(self, name: str, key: Any = lambda n: n, disambiguator: str = "") -> str:
+        candidate = name
+        counter = 1
+        while key(candidate) in self._seen:
+            counter += 1
+            suffix = f" [{disambiguator}]" if disambiguator and counter == 2 else f" ({counter})"
+            candidate = f"{name}{suffix}"
+        self._seen.add(key(candidate))
+        return candidate
+
+
+def _seconds(job: Job | None) -> float | None:
+    if job is None or job.start_time is None or job.finish_time is None:
+        return None
+    return max((job.finish_time - job.start_time).total_seconds(), 0.0)
+
+
+def _job_case(
+    job: BlockJob | None,
+    job_name: str,
+    classname: str,
+    *,
+    skipped_reason: str | None,
+    excerpt: Excerpt | None,
+    details: Job | None,
+    base_url: str | None,
+) -> Any:
+    import junitparser
+    from junitparser import xunit2
+
+    Error: Any = junitparser.Error
+    Failure: Any = junitparser.Failure
+    Skipped: Any = junitparser.Skipped
+    TestCase: Any = xunit2.TestCase
+
+    case = TestCase(job_name, classname, _seconds(details))
+    etree = _etree()
+    props: list[tuple[str, str]] = []
+    if job is not None and job.job_id:
+        props.append(("semaphore_job_id", job.job_id))
+        if base_url:
+            props.append(("semaphore_job_url", job_url(base_url, job.job_id)))
+    _add_properties(etree, case._elem, props)
+    if skipped_reason is not None:
+        case.result = [Skipped(_attr(skipped_reason))]
+    elif job is not None and job.result == "failed":
+        message = excerpt.summary() if excerpt is not None else f"job {job_name} failed (no log excerpt)"
+        failure = Failure(_attr(message)[:1000], "semaphore.job_failed")
+        if excerpt is not None:
+            failure.text = clean_text(excerpt.render())
+        case.result = [failure]
+    elif job is not None and job.result == "stopped":
+        error = Error(_attr(f"job {job_name} was stopped before it finished"), "semaphore.job_stopped")
+        if excerpt is not None:
+            error.text = clean_text(excerpt.render())
+        case.result = [error]
+    if excerpt is not None and excerpt.log_path:
+        case.system_out = clean_text(f"[[ATTACHMENT|{excerpt.log_path}]]")
+    return case
+
+
+def pipeline_report(
+    pipelines: Pipeline | Sequence[Pipeline],
+    *,
+    topology: Mapping[str, Sequence[TopologyBlock]] | Sequence[TopologyBlock] | None = None,
+    excerpts: Mapping[str, Excerpt] | None = None,
+    jobs: Mapping[str, Job] | None = None,
+    base_url: str | None = None,
+    name: str | None = None,
+) -> Any:
+    """A pipeline (or several: a workflow and its promotions) as a junitparser ``JUnitXml``.
+
+    ``pipelines`` come from ``describe_pipeline(ppl_id, detailed=True)``; ``topology`` is ``describe_topology`` per
+    ``ppl_id`` (a plain sequence when there is one pipeline) and names the jobs of blocks that never started;
+    ``excerpts`` and ``jobs`` (``describe_job``, for durations) are keyed by job id.
+
+    A testsuite per block (named ``"<pipeline> / <block>"`` when several pipelines share the report), a testcase per
+    job with the block as classname; failed jobs fail with their excerpt, stopped jobs are errors, jobs that never
+    ran (unfinished, or in a block that never started) are skipped.
+    """
+    from junitparser import xunit2
+
+    JUnitXml: Any = xunit2.JUnitXml
+    TestSuite: Any = xunit2.TestSuite
+    ppl_list: list[Pipeline] = [pipelines] if not isinstance(pipelines, Sequence) else list(pipelines)
+    if isinstance(topology, Mapping):
+        topologies: Mapping[str, Sequence[TopologyBlock]] = topology
+    elif topology is not None and len(ppl_list) == 1:
+        topologies = {ppl_list[0].ppl_id: topology}
+    elif topology is not None:
+        raise ValueError("with several pipelines, pass topology as a mapping {ppl_id: [TopologyBlock, ...]}")
+    else:
+        topologies = {}
+    excerpts = excerpts or {}
+    jobs = jobs or {}
+
+    report_name = name or (ppl_list[0].name if len(ppl_list) == 1 else "Semaphore pipelines")
+    xml = JUnitXml(_attr(report_name or "Semaphore pipeline"))
+    suite_names = _UniqueNames()
+    for ppl in ppl_list:
+        known = {block.name for block in ppl.blocks}
+        entries: list[tuple[str, Block | None]] = [(block.name, block) for block in ppl.blocks]
+        entries += [(t.name, None) for t in topologies.get(ppl.ppl_id, ()) if t.name not in known]
+        topo_jobs = {t.name: t.jobs for t in topologies.get(ppl.ppl_id, ())}
+        for block_name, block in entries:
+            label = _attr(block_name) or "block"
+            if len(ppl_list) > 1:
+                label = f"{_attr(ppl.name) or ppl.ppl_id} / {label}"
+            suite = TestSuite(suite_names.take(label))
+            suite.add_property("semaphore_pipeline_id", _attr(ppl.ppl_id))
+            if ppl.wf_id:
+                suite.add_property("semaphore_workflow_id", _attr(ppl.wf_id))
+            if base_url and ppl.wf_id:
+                suite.add_property("semaphore_pipeline_url", _attr(pipeline_url(base_url, ppl.wf_id, ppl.ppl_id)))
+            classname = suite.name
+            case_names = _UniqueNames()
+            cases = []
+            started_jobs = block.jobs if block is not None else ()
+            if started_jobs:
+                for job in started_jobs:
+                    job_name = case_names.take(
+                        _attr(job.name) or "job",
+                        key=lambda n: _semaphore_test_key(n, classname),
+                        disambiguator=job.job_id[:8],
+                    )
+                    skipped = None
+                    if not job.finished:
+                        skipped = f"job did not finish (status: {job.status or 'unknown'})"
+                    cases.append(
+                        _job_case(
+                            job,
+                            job_name,
+                            classname,
+                            skipped_reason=skipped,
+                            excerpt=excerpts.get(job.job_id),
+                            details=jobs.get(job.job_id),
+                            base_url=base_url,
+                        )
+                    )
+            else:
+                reason = "block never started"
+                if block is not None and block.result_reason == "skipped":
+                    reason = "block was skipped"
+                names = topo_jobs.get(block_name, ()) or ("(block)",)
+                for job_name in names:
+                    unique = case_names.take(_attr(job_name) or "job", key=lambda n: _semaphore_test_key(n, classname))
+                    cases.append(
+                        _job_case(
+                            None,
+                            unique,
+                            classname,
+                            skipped_reason=reason,
+                            excerpt=None,
+                            details=None,
+                            base_url=base_url,
+                        )
+                    )
+            suite.add_testcases(cases)  # one statistics pass, never add_testcase in a loop
+            xml.append(suite)
+    xml.update_statistics()
+    return xml
+
+
+def write_pipeline_report(
+    path: str | os.PathLike[str],
+    pipelines: Pipeline | Sequence[Pipeline],
+    **kwargs: Any,
+) -> Path:
+    """:func:`pipeline_report` written atomically to ``path``."""
+    xml = pipeline_report(pipelines, **kwargs)
+    target = Path(path)
+    _write_atomic(xml._elem, target)
+    return target

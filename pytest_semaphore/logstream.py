@@ -1,0 +1,378 @@
+"""Incremental parser for job log bodies: ``{ "events": [ {...}, {...} ] }`` read chunk by chunk.
+
+Why not ``json.loads(response.content)``: a job log can be hundreds of megabytes (the cloud endpoint returns the whole
+log every time, ``docs/semaphore-api.md`` section 1, "Logs"), and a gate must not hold all of it, plus the decoded
+text, plus every event, in memory at once. This parser keeps at most one network chunk plus the largest single event
+in memory and yields :class:`~pytest_semaphore.models.LogEvent` objects as soon as they are complete.
+
+Why it is fast: nothing here walks the body character by character in Python. Runs of complete events are handed to
+the C-accelerated ``json`` decoder in one call (the text up to the last ``}`` of a chunk, wrapped in ``[...]``; that
+parse can only succeed when the cut fell between two events, because a cut inside a string or inside a nested object
+leaves the wrapped text unbalanced), and whenever that batch parse does not apply the parser falls back to
+``json.JSONDecoder.raw_decode`` one event at a time on a sliding buffer.
+
+Both body shapes are read: the API's ``{ "events": [...] }`` and loghub2's ``{"events": [...], "next": N}`` (self-hosted
+jobs); top-level keys other than ``events`` are collected into the optional ``trailer`` dict. Bytes that are not
+valid UTF-8 are decoded with U+FFFD replacement by an incremental decoder, so a multi-byte character split across two
+chunks is decoded correctly. A body that ends early raises :class:`LogStreamError` saying so, never a bare
+``JSONDecodeError``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .models import LogEvent, ModelError
+
+__all__ = ["LogStreamError", "LogStreamParser", "iter_events"]
+
+_WHITESPACE = " \t\n\r"
+_VALUE_START = frozenset('{["-0123456789tfnNI')
+#: A parse error further than this from the end of the buffer cannot be explained by "more bytes are coming".
+_INCOMPLETE_SLACK = 8
+
+
+class LogStreamError(ModelError):
+    """The log body is not a ``{"events": [...]}`` document: malformed, truncated, or not JSON at all.
+
+    A :class:`~pytest_semaphore.models.ModelError`, so the client turns it into an ``APIError`` naming the request.
+    """
+
+
+# Parser states.
+_START = 0  # before the top-level "{"
+_KEY = 1  # after "{" or ",": a key (or "}" right after "{")
+_COLON = 2  # after a key
+_VALUE = 3  # after ":"
+_AFTER_VALUE = 4  # after a top-level value: "," or "}"
+_ARRAY_FIRST = 5  # after "events": [  -> "]" or an event
+_ELEMENT = 6  # where an event must start
+_ARRAY_AFTER = 7  # after an event: "," or "]"
+_END = 8  # after the closing "}": only whitespace
+
+_STATE_NAMES = {
+    _START: "before the opening '{'",
+    _KEY: "inside the top-level object (expecting a key)",
+    _COLON: "after a top-level key",
+    _VALUE: "after a top-level key (expecting its value)",
+    _AFTER_VALUE: "inside the top-level object",
+    _ARRAY_FIRST: "inside the events array",
+    _ELEMENT: "inside the events array (an event was cut off)",
+    _ARRAY_AFTER: "inside the events array (before its closing ']')",
+    _END: "after the end",
+}
+
+
+class LogStreamParser:
+    """Push parser: :meth:`feed` bytes, get the events completed so far; :meth:`close` at the end of the body.
+
+    :func:`iter_events` is the pull-style wrapper most callers want; this class exists for callers that receive bytes
+    from somewhere other than an iterator (and for the tests, which feed a body split at every possible byte).
+    """
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._json = json.JSONDecoder()
+        self._buf = ""
+        self._pos = 0
+        self._state = _START
+        self._key: str | None = None
+        self._retry_len = 0  # do not retry a failed raw_decode before this much text is pending
+        self._bytes = 0
+        self._events = 0
+        self._seen_events_key = False
+        self._eof = False
+        self._error: LogStreamError | None = None
+        self.trailer: dict[str, Any] = {}
+        """Top-level keys other than ``events`` (loghub's ``next``), filled as they are read."""
+
+    @property
+    def buffered(self) -> int:
+        """Characters held for events not yet complete: bounded by one chunk plus (twice) the largest event."""
+        return len(self._buf) - self._pos
+
+    # ----------------------------------------------------------------------------------------------- public
+
+    def feed(self, chunk: bytes) -> list[LogEvent]:
+        """Add the next bytes of the body; return the events they completed (possibly none)."""
+        if self._eof:
+            raise LogStreamError("log body: feed() called after close()")
+        self._bytes += len(chunk)
+        text = self._decoder.decode(chunk)
+        if text:
+            if self._pos:
+                self._buf = self._buf[self._pos :] + text
+                self._pos = 0
+            else:
+                self._buf += text
+        if len(self._buf) - self._pos < self._retry_len:
+            return []
+        return self._run()
+
+    def close(self) -> list[LogEvent]:
+        """Declare the end of the body and return the last events.
+
+        An incomplete or malformed end raises :class:`LogStreamError`, but only once the events that were complete
+        before it have been returned: call ``close()`` until it returns ``[]`` (or raises), as :func:`iter_events`
+        does, so that a caller sees every event the body really contained.
+        """
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        if self._eof:
+            return []
+        tail = self._decoder.decode(b"", final=True)
+        if tail:
+            self._buf = self._buf[self._pos :] + tail
+            self._pos = 0
+        self._eof = True
+        self._retry_len = 0
+        events = self._run()
+        failure: LogStreamError | None = None
+        if self._state != _END:
+            if self._bytes == 0:
+                failure = LogStreamError('log body is empty: expected a JSON object like {"events": [...]}')
+            else:
+                failure = LogStreamError(
+                    f"log body ended early after {self._bytes} bytes and {self._events} events, "
+                    f"{_STATE_NAMES[self._state]}: the response was truncated"
+                )
+        elif not self._seen_events_key:
+            failure = LogStreamError("log body has no 'events' array: expected a JSON object like {\"events\": [...]}")
+        if failure is not None:
+            if not events:
+                raise failure
+            self._error = failure
+        return events
+
+    # ----------------------------------------------------------------------------------------------- machinery
+
+    def _run(self) -> list[LogEvent]:
+        out: list[LogEvent] = []
+        buf = self._buf
+        pos = self._pos
+        n = len(buf)
+        state = self._state
+        blocked = -1
+        while True:
+            # Skip whitespace (a slice-free loop: runs are short between tokens).
+            while pos < n and buf[pos] in _WHITESPACE:
+                pos += 1
+            if pos >= n:
+                break
+            ch = buf[pos]
+            if state in (_ELEMENT, _ARRAY_FIRST):
+                if state == _ARRAY_FIRST and ch == "]":
+                    pos += 1
+                    state = _AFTER_VALUE
+                    continue
+                # Fast path: every complete event up to the last "}" in one C-level parse.
+                last = buf.rfind("}", pos)
+                if last > blocked:
+                    batch, cut = self._batch(buf, pos, last)
+                    # Whatever happens, a cut at this "}" failed or was cut shorter: never try it again in this run.
+                    blocked = last
+                    if batch is not None:
+                        out.extend(map(_to_event, batch))
+                        self._events += len(batch)
+                        pos = cut
+                        state = _ARRAY_AFTER
+                        continue
+                value, end = self._decode_one(buf, pos, "an event")
+                if end < 0:
+                    break
+                out.append(_to_event(value))
+                self._events += 1
+                pos = end
+                state = _ARRAY_AFTER
+            elif state == _ARRAY_AFTER:
+                if ch == ",":
+                    pos += 1
+                    state = _ELEMENT
+                elif ch == "]":
+                    pos += 1
+                    state = _AFTER_VALUE
+                else:
+                    self._fail(buf, pos, "expected ',' or ']' after an event")
+            elif state == _START:
+                if ch != "{":
+                    self._fail(buf, pos, 'expected a JSON object like {"events": [...]}')
+                pos += 1
+                state = _KEY
+            elif state == _KEY:
+                if ch == "}" and self._key is None:
+                    pos += 1
+                    state = _END
+                    continue
+                key, end = self._decode_one(buf, pos, "a key")
+                if end < 0:
+                    break
+                if not isinstance(key, str):
+                    self._fail(buf, pos, "expected a quoted key")
+                self._key = key
+                pos = end
+                state = _COLON
+            elif state == _COLON:
+                if ch != ":":
+                    self._fail(buf, pos, "expected ':' after a key")
+                pos += 1
+                state = _VALUE
+            elif state == _VALUE:
+                if self._key == "events":
+                    if ch != "[":
+                        self._fail(buf, pos, "'events' must be a JSON array")
+                    self._seen_events_key = True
+                    pos += 1
+                    state = _ARRAY_FIRST
+                else:
+                    value, end = self._decode_one(buf, pos, f"the value of {self._key!r}")
+                    if end < 0:
+                        break
+                    self.trailer[str(self._key)] = value
+                    pos = end
+                    state = _AFTER_VALUE
+            elif state == _AFTER_VALUE:
+                if ch == ",":
+                    pos += 1
+                    state = _KEY
+                elif ch == "}":
+                    pos += 1
+                    state = _END
+                else:
+                    self._fail(buf, pos, "expected ',' or '}' in the top-level object")
+            else:  # _END
+                self._fail(buf, pos, "unexpected data after the end of the JSON object")
+        self._state = state
+        # Drop what was consumed so memory stays bounded by one chunk plus the event being assembled.
+        if pos:
+            self._buf = buf[pos:]
+            self._pos = 0
+        return out
+
+    def _batch(self, buf: str, pos: int, last: int) -> tuple[list[Any] | None, int]:
+        """Parse the events in ``buf[pos:last + 1]`` at once; on failure retry with a cut before the error.
+
+        A cut inside an event's string or nested object makes ``[...]`` unbalanced, so a successful parse proves the
+        cut fell between events. The decoder's error position moves the cut strictly backwards on each retry.
+        """
+        for _ in range(3):
+            try:
+                batch = self._json.decode("[" + buf[pos : last + 1] + "]")
+            except json.JSONDecodeError as exc:
+                last = buf.rfind("}", pos, pos + exc.pos - 1)
+                if last < 0:
+                    return None, pos
+                continue
+            if isinstance(batch, list):
+                return batch, last + 1
+            return None, pos
+        return None, pos
+
+    def _decode_one(self, buf: str, pos: int, what: str) -> tuple[Any, int]:
+        """``raw_decode`` one value at ``pos``; ``(None, -1)`` when it may simply need more bytes."""
+        n = len(buf)
+        try:
+            value, end = self._json.raw_decode(buf, pos)
+        except json.JSONDecodeError as exc:
+            # Errors that more bytes could cure: an open string, or a value/delimiter/escape missing at the very end.
+            # Anything else (a control character, a bad escape mid-buffer, a stray token) is wrong whatever follows.
+            msg = exc.msg
+            incomplete = buf[pos] in _VALUE_START and (
+                msg.startswith("Unterminated string")
+                or (exc.pos >= n - _INCOMPLETE_SLACK and msg.startswith(("Expecting", "Invalid \\uXXXX")))
+            )
+            if self._eof or not incomplete:
+                if self._eof and incomplete:
+                    return None, -1  # close() reports the truncation with the byte count
+                self._fail(buf, exc.pos, f"invalid JSON in {what}: {exc.msg}")
+            # Retry only once the pending text has doubled: an event much larger than a chunk costs O(size), not
+            # O(size * chunks).
+            self._pos = pos
+            self._retry_len = 2 * (n - pos)
+            return None, -1
+        if end >= n and not self._eof and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return None, -1  # a number at the very end may continue in the next chunk
+        self._retry_len = 0
+        return value, end
+
+    def _fail(self, buf: str, pos: int, message: str) -> None:
+        excerpt = buf[max(0, pos - 20) : pos + 40]
+        raise LogStreamError(f"log body is not valid: {message} near {excerpt!r} (after {self._events} events)")
+
+
+_FIELDS = ("event", "timestamp", "directive", "output", "exit_code", "started_at", "finished_at", "result", "raw")
+# The fast constructor below fills the instance dict of the frozen dataclass directly (3x cheaper than its generated
+# __init__, which matters for millions of events). It is only used while LogEvent is exactly the plain dataclass it
+# was written for; any change to its fields or layout switches back to the ordinary constructor.
+_FAST_OK = (
+    tuple(f.name for f in dataclasses.fields(LogEvent)) == _FIELDS
+    and not hasattr(LogEvent, "__slots__")
+    and "__post_init__" not in vars(LogEvent)
+)
+_new = object.__new__
+
+
+def _to_event(value: object) -> LogEvent:
+    """Build a LogEvent; agent events that already have the right types skip the general validation."""
+    if _FAST_OK and type(value) is dict:
+        get = value.get
+        event = get("event")
+        timestamp = get("timestamp")
+        output = get("output")
+        directive = get("directive")
+        result = get("result")
+        if (
+            type(event) is str
+            and event
+            and type(timestamp) is int
+            and (output is None or type(output) is str)
+            and (directive is None or type(directive) is str)
+            and (result is None or (type(result) is str and result.islower() and not result.isspace()))
+        ):
+            exit_code = get("exit_code")
+            started = get("started_at")
+            finished = get("finished_at")
+            if (
+                (exit_code is None or type(exit_code) is int)
+                and (started is None or type(started) is int)
+                and (finished is None or type(finished) is int)
+                and (result is None or result.strip() == result)
+            ):
+                obj = _new(LogEvent)
+                obj.__dict__.update(
+                    event=event,
+                    timestamp=timestamp,
+                    directive=directive,
+                    output=output,
+                    exit_code=exit_code,
+                    started_at=started,
+                    finished_at=finished,
+                    result=result or None,
+                    raw=value,
+                )
+                return obj
+    return LogEvent.from_api(value)
+
+
+def iter_events(chunks: Iterable[bytes], *, trailer: dict[str, Any] | None = None) -> Iterator[LogEvent]:
+    """Yield the log events of a body that arrives as ``chunks`` (e.g. ``response.iter_content(65536)``).
+
+    Memory is bounded by one chunk plus the largest single event, never the whole body. ``trailer``, when given, is
+    filled with the top-level keys other than ``events`` (loghub2's ``next``) as they are read.
+    Raises :class:`LogStreamError` for a malformed, empty or truncated body.
+    """
+    parser = LogStreamParser()
+    if trailer is not None:
+        parser.trailer = trailer
+    for chunk in chunks:
+        if chunk:
+            yield from parser.feed(chunk)
+    while True:
+        events = parser.close()
+        if not events:
+            return
+        yield from events

@@ -1,0 +1,155 @@
+"""``SemaphoreSimulator``: one world, its clock, its faults and its servers, as a context manager.
+
+This is the face tests, the pytest fixture and ``semaphore-gate simulate`` use. It owns nothing the world does not:
+it wires a clock to the world, loads a scenario (files through part 2's loader, imported only when a path is given),
+and starts the HTTP layer on loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterable
+from types import TracebackType
+
+from .clock import Clock, ManualClock, RealClock
+from .definitions import FaultDef, ScenarioDef
+from .faults import FaultInjector
+from .server import Api, RequestRecord, SimulatorServer
+from .world import DEFAULT_EPOCH, Timings, World
+
+__all__ = ["SemaphoreSimulator"]
+
+
+def _scenario(scenario: ScenarioDef | str | os.PathLike[str] | None) -> ScenarioDef:
+    if scenario is None:
+        return ScenarioDef(projects=())
+    if isinstance(scenario, ScenarioDef):
+        return scenario
+    from .scenario import load_scenario  # part 2's loader; imported only for files
+
+    loaded: ScenarioDef = load_scenario(scenario)
+    return loaded
+
+
+class SemaphoreSimulator:
+    """A local Semaphore v1alpha server over a simulated world.
+
+    ``speed=None`` (the default) gives a manual clock: simulated time moves only with :meth:`advance`, so a test
+    decides exactly when pipelines progress. A number runs the clock at real time times that factor (the CLI demo).
+    """
+
+    def __init__(
+        self,
+        scenario: ScenarioDef | str | os.PathLike[str] | None = None,
+        *,
+        token: str | None = None,
+        port: int = 0,
+        speed: float | None = None,
+        seed: int | None = None,
+        epoch: float = DEFAULT_EPOCH,
+        timings: Timings | None = None,
+        host: str = "127.0.0.1",
+        ui_accepts_api_token: bool = True,
+    ) -> None:
+        definition = _scenario(scenario)
+        self.scenario = definition
+        self.seed = definition.seed if seed is None else seed
+        self.token = token if token is not None else secrets.token_urlsafe(24)
+        self.clock: Clock = ManualClock() if speed is None else RealClock(speed)
+        self.world = World(
+            clock=self.clock, seed=self.seed, epoch=epoch, organization=definition.organization, timings=timings
+        )
+        self.faults = FaultInjector(self.seed)
+        for project in definition.projects:
+            self.world.add_project(project)
+        for run in definition.runs:
+            self.world.start_workflow(
+                run.project,
+                branch=run.branch,
+                commit_sha=run.commit_sha,
+                pipeline_file=run.pipeline_file,
+                triggered_by=run.triggered_by,
+                tag=run.tag,
+                pull_request=run.pull_request,
+            )
+        for fault in definition.faults:
+            self.faults.add(fault)
+        self._api = Api(self.world, self.token, self.faults, ui_accepts_api_token=ui_accepts_api_token)
+        self._server = SimulatorServer(self._api, host=host, port=port)
+        self.url = self._server.url
+        self.loghub_url = self._server.loghub_url
+        self._started = False
+        self._stopped = False
+
+    def __repr__(self) -> str:  # never shows the token
+        return f"<SemaphoreSimulator {self.url} t={self.monotonic():.3f}s>"
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> SemaphoreSimulator:
+        if not self._started:
+            self._server.start()
+            self._started = True
+        return self
+
+    def close(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            if self._started:
+                self._server.stop()
+            else:
+                self._server.stop_unstarted()
+
+    def __enter__(self) -> SemaphoreSimulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- time
+
+    def advance(self, seconds: float) -> None:
+        """Move simulated time forward, processing every world event on the way (thread-safe)."""
+        self.world.advance(seconds)
+
+    def monotonic(self) -> float:
+        """Simulated seconds since the world began (thread-safe)."""
+        return self.world.now()
+
+    # -------------------------------------------------------------- tokens
+
+    def add_token(self, token: str, *, projects: Iterable[str] | None = None) -> None:
+        """Accept a second token that sees only ``projects`` (names or ids; ``None``: all of them).
+
+        What it may not see answers as the real server does for another user's resources: plain ``404 Not Found``
+        (``{code: 5}`` on the jobs API), and ``401 Permission denied`` for logs.
+        """
+        visible = None if projects is None else frozenset(self.world.project(p).project_id for p in projects)
+        self._api.add_token(token, visible)
+
+    # -------------------------------------------------------------- faults
+
+    def add_fault(self, fault: FaultDef) -> None:
+        self.faults.add(fault)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    # -------------------------------------------------------------- record
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request received so far (both hosts), oldest first; ``Authorization`` values are redacted."""
+        with self._api._log_lock:
+            return list(self._api.requests)
+
+    def clear_requests(self) -> None:
+        with self._api._log_lock:
+            self._api.requests.clear()
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/v1alpha"

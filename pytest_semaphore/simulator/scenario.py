@@ -1,0 +1,549 @@
+"""Scenario files: which projects the simulated Semaphore has, how each job ends, what runs at time zero, which faults.
+
+A scenario is how a user rehearses *their* release: it points at their repository's ``.semaphore/`` folder (or holds
+pipeline definitions inline) and says, per job, whether it passes, fails or is stopped, how long it takes and what it
+prints. ``load_scenario`` accepts
+
+* a scenario file (YAML, or JSON when the name ends in ``.json``; the format is documented in docs/scenarios.md),
+* a ``.semaphore`` folder, or a repository folder containing one: every pipeline file reachable from
+  ``semaphore.yml`` through promotions is loaded, every job passes, and one workflow on ``master`` starts at time zero.
+
+Everything is read and checked before anything is returned: a bad file raises :class:`ScenarioError` naming the file,
+the line and the problem, and leaves nothing half-loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .definitions import (
+    DEFAULT_PIPELINE_FILE,
+    CommandDef,
+    FaultDef,
+    JobDef,
+    PipelineDef,
+    ProjectDef,
+    RunDef,
+    ScenarioDef,
+)
+from .pipeline_yaml import JobSite, ParsedPipeline, load_pipeline_file, parse_pipeline
+from .yamlsource import ScenarioError, YNode, load_document
+
+__all__ = ["ScenarioError", "load_scenario"]
+
+_SCENARIO_KEYS = {"description", "seed", "organization", "projects", "runs", "faults", "extras"}
+_PROJECT_KEYS = {"name", "id", "repository", "semaphore", "pipelines", "initial_pipeline_file", "defaults", "jobs"}
+_OUTCOME_KEYS = {"result", "duration", "log", "log_bytes", "exit_code", "fail_at", "secrets"}
+_JOB_ENTRY_KEYS = _OUTCOME_KEYS | {"name", "block", "pipeline"}
+_RUN_KEYS = {"project", "branch", "tag", "pull_request", "commit_sha", "pipeline_file", "triggered_by"}
+_FAULT_KEYS = {"route", "kind", "rate", "status", "retry_after", "latency", "count", "after"}
+_FAULT_KINDS = ("status", "rate_limit", "latency", "reset_before", "reset_after", "truncate")
+_RESULTS = ("passed", "failed", "stopped")
+_TRIGGERS = ("hook", "api", "schedule", "manual_run")
+_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE", "HEAD")
+
+
+# --- outcomes ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """How a job ends, as written in the scenario; unset fields keep the job's (or the defaults') value."""
+
+    result: str | None = None
+    duration: float | None = None
+    log: tuple[str, ...] | None = None
+    log_bytes: int | None = None
+    exit_code: int | None = None
+    fail_at: int | str | None = None
+    secrets: tuple[tuple[str, str], ...] | None = None
+
+    def over(self, base: _Outcome) -> _Outcome:
+        """This outcome with ``base`` filling the fields it leaves unset."""
+        return _Outcome(
+            **{
+                f.name: getattr(self, f.name) if getattr(self, f.name) is not None else getattr(base, f.name)
+                for f in dataclasses.fields(self)
+            }
+        )
+
+
+def _read_outcome(entries: Mapping[str, YNode], what: str) -> _Outcome:
+    result = None
+    if "result" in entries:
+        result = entries["result"].string(f"the `result` of {what}")
+        if result not in _RESULTS:
+            raise entries["result"].error(f"`result` must be one of {', '.join(_RESULTS)}, got {result!r}")
+    duration = entries["duration"].number("`duration` (seconds)", minimum=0) if "duration" in entries else None
+    log: tuple[str, ...] | None = None
+    if "log" in entries:
+        node = entries["log"]
+        if isinstance(node.value, str):
+            log = tuple(node.value.splitlines())
+        else:
+            log = tuple(node.strings("`log` (a string or a list of lines)"))
+    log_bytes = entries["log_bytes"].integer("`log_bytes`", minimum=0) if "log_bytes" in entries else None
+    exit_code = entries["exit_code"].integer("`exit_code`", minimum=1, maximum=255) if "exit_code" in entries else None
+    fail_at: int | str | None = None
+    if "fail_at" in entries:
+        node = entries["fail_at"]
+        if isinstance(node.value, int) and not isinstance(node.value, bool):
+            fail_at = node.integer("`fail_at` (a command number, from 1)", minimum=1)
+        else:
+            fail_at = node.string("`fail_at` (a command, or its number from 1)")
+    secrets: tuple[tuple[str, str], ...] | None = None
+    if "secrets" in entries:
+        node = entries["secrets"]
+        items = [node] if isinstance(node.value, dict) else node.sequence("`secrets`")
+        pairs = []
+        for item in items:
+            secret = item.check_keys("a secret", {"name", "value"})
+            if "name" not in secret or "value" not in secret:
+                raise item.error("a secret needs `name` (the environment variable) and `value`")
+            pairs.append((secret["name"].string("a secret `name`"), secret["value"].string("a secret `value`")))
+        secrets = tuple(pairs)
+    return _Outcome(result, duration, log, log_bytes, exit_code, fail_at, secrets)
+
+
+def _apply(job: JobDef, outcome: _Outcome, node: YNode | None) -> JobDef:
+    """The job as the outcome says it ends: the failing command exits non-zero, the log lines are its output."""
+    commands = list(job.commands) or [CommandDef("true")]
+    last = len(commands) - 1
+    if outcome.result == "failed":
+        last = _failing_index(job, commands, outcome, node)
+        commands[last] = dataclasses.replace(commands[last], exit_code=outcome.exit_code or 1)
+    elif outcome.fail_at is not None or outcome.exit_code is not None:
+        raise _error(node, f"job {job.name!r}: `fail_at` and `exit_code` only make sense with `result: failed`")
+    if outcome.log:
+        text = tuple(line + "\n" for line in outcome.log)
+        commands[last] = dataclasses.replace(commands[last], output=commands[last].output + text)
+    if outcome.secrets:  # echoed first, so that even a job failing at once has printed them
+        echoes = [CommandDef(f'echo "${name}"', output=(f"{value}\n",)) for name, value in outcome.secrets]
+        commands = echoes + commands
+        last += len(echoes)
+    if outcome.duration is not None:
+        share = outcome.duration / (last + 1)
+        commands = [dataclasses.replace(c, duration=share) if i <= last else c for i, c in enumerate(commands)]
+    env_vars = job.env_vars + (outcome.secrets or ())
+    return dataclasses.replace(
+        job,
+        commands=tuple(commands),
+        result="stopped" if outcome.result == "stopped" else job.result,
+        log_bytes=outcome.log_bytes if outcome.log_bytes is not None else job.log_bytes,
+        env_vars=env_vars,
+    )
+
+
+def _error(node: YNode | None, problem: str) -> ScenarioError:
+    return node.error(problem) if node is not None else ScenarioError(problem)
+
+
+def _failing_index(job: JobDef, commands: list[CommandDef], outcome: _Outcome, node: YNode | None) -> int:
+    if outcome.fail_at is None:
+        return len(commands) - 1
+    directives = [command.directive for command in commands]
+    if isinstance(outcome.fail_at, int):
+        if outcome.fail_at > len(commands):
+            raise _error(
+                node, f"job {job.name!r} has {len(commands)} commands, `fail_at: {outcome.fail_at}` is past the last"
+            )
+        return outcome.fail_at - 1
+    if outcome.fail_at not in directives:
+        raise _error(node, f"job {job.name!r} has no command {outcome.fail_at!r} (its commands: {directives})")
+    return directives.index(outcome.fail_at)
+
+
+# --- projects ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _JobRef:
+    pipeline: str
+    block_index: int
+    job_index: int
+    site: JobSite
+    job: JobDef
+    outcome_line: int | None = None
+
+
+@dataclass
+class _ProjectBuild:
+    name: str
+    pipelines: dict[str, ParsedPipeline]
+    initial: str
+    project_id: str | None = None
+    refs: list[_JobRef] = field(default_factory=list)
+
+    def index_jobs(self) -> None:
+        for key, parsed in self.pipelines.items():
+            sites = iter(parsed.job_sites)
+            for block_index, block in enumerate(parsed.definition.blocks):
+                for job_index, _ in enumerate(block.jobs):
+                    site, job = next(sites)
+                    self.refs.append(_JobRef(key, block_index, job_index, site, job))
+
+    def build(self) -> ProjectDef:
+        pipelines: dict[str, PipelineDef] = {}
+        for key, parsed in self.pipelines.items():
+            blocks = list(parsed.definition.blocks)
+            for ref in self.refs:
+                if ref.pipeline != key:
+                    continue
+                block = blocks[ref.block_index]
+                jobs = list(block.jobs)
+                jobs[ref.job_index] = ref.job
+                blocks[ref.block_index] = dataclasses.replace(block, jobs=tuple(jobs))
+            pipelines[key] = dataclasses.replace(parsed.definition, blocks=tuple(blocks))
+        return ProjectDef(
+            name=self.name, pipelines=pipelines, project_id=self.project_id, initial_pipeline_file=self.initial
+        )
+
+
+def _relative_key(root: Path, path: Path) -> str:
+    return Path(os.path.relpath(path, root)).as_posix()
+
+
+def _load_repository(root: Path, initial: str, *, where: YNode | None = None) -> dict[str, ParsedPipeline]:
+    """Every pipeline file reachable from ``initial`` through promotions, read from the repository at ``root``."""
+    initial_path = root / initial
+    if not initial_path.is_file():
+        if where is None:
+            raise ScenarioError(f"no pipeline file {initial} here", str(root))
+        raise where.error(f"no pipeline file {initial} in {root}")
+    pipelines: dict[str, ParsedPipeline] = {}
+    pending = [initial]
+    while pending:
+        key = pending.pop(0)
+        if key in pipelines:
+            continue
+        parsed = load_pipeline_file(root / key, key)
+        pipelines[key] = parsed
+        for promotion, line in zip(parsed.definition.promotions, parsed.promotion_lines, strict=True):
+            target = promotion.pipeline_file
+            if not (root / target).is_file():
+                raise ScenarioError(
+                    f"promotion {promotion.name!r} points to {target}, which does not exist in {root}",
+                    str(root / key),
+                    line,
+                )
+            pending.append(target)
+    return pipelines
+
+
+def _inline_key(name: str) -> str:
+    """Inline pipeline names are repository paths; a bare file name lives in ``.semaphore/`` as Semaphore expects."""
+    name = name.lstrip("/")
+    if "/" not in name:
+        name = f".semaphore/{name}"
+    return posixpath.normpath(name)
+
+
+def _read_inline_pipelines(node: YNode, project: str) -> dict[str, ParsedPipeline]:
+    entries = node.mapping(f"the `pipelines` of project {project!r}")
+    if not entries:
+        raise node.error(f"project {project!r} has an empty `pipelines` mapping")
+    pipelines: dict[str, ParsedPipeline] = {}
+    for name, value in entries.items():
+        key = _inline_key(name)
+        if key in pipelines:
+            raise node.key_error(name, f"pipeline {name!r} is given twice (as {key})")
+        fields = value.mapping(f"pipeline {name!r}")
+        if "malformed" in fields:
+            value.check_keys(f"the malformed pipeline {name!r}", {"malformed", "name"})
+            description = fields["malformed"].string("`malformed` (the error description the API will show)")
+            title = fields["name"].string("`name`") if "name" in fields else "Pipeline"
+            definition = PipelineDef(name=title, blocks=(), malformed=description)
+            pipelines[key] = ParsedPipeline(key, definition, (), ())
+            continue
+        pipelines[key] = parse_pipeline(value, key, inline=True)
+    for key, parsed in pipelines.items():
+        for promotion, line in zip(parsed.definition.promotions, parsed.promotion_lines, strict=True):
+            if promotion.pipeline_file not in pipelines:
+                raise ScenarioError(
+                    f"promotion {promotion.name!r} of pipeline {key} points to {promotion.pipeline_file}, which is "
+                    f"not among the project's `pipelines` ({', '.join(pipelines)})",
+                    node.path,
+                    line,
+                )
+    return pipelines
+
+
+def _read_project(node: YNode, base: Path) -> tuple[_ProjectBuild, YNode | None, YNode | None]:
+    entries = node.check_keys("a project", _PROJECT_KEYS)
+    if "name" not in entries:
+        raise node.error("a project needs a `name`")
+    name = entries["name"].string("the project `name`")
+    sources = [key for key in ("repository", "semaphore", "pipelines") if key in entries]
+    if len(sources) != 1:
+        raise node.error(
+            f"project {name!r} needs exactly one of `repository` (a folder holding .semaphore/), `semaphore` "
+            f"(a .semaphore folder) or `pipelines` (inline pipeline definitions), got {sources or 'none'}"
+        )
+    initial_node = entries.get("initial_pipeline_file")
+    if sources[0] == "pipelines":
+        pipelines = _read_inline_pipelines(entries["pipelines"], name)
+        initial = DEFAULT_PIPELINE_FILE
+        if initial_node is not None:
+            initial = _inline_key(initial_node.string("`initial_pipeline_file`"))
+        elif initial not in pipelines and len(pipelines) == 1:
+            initial = next(iter(pipelines))
+        if initial not in pipelines:
+            where = initial_node or entries["pipelines"]
+            raise where.error(
+                f"project {name!r} has no pipeline {initial} to start with ({', '.join(pipelines)}); "
+                "set `initial_pipeline_file`"
+            )
+    else:
+        folder_node = entries[sources[0]]
+        folder = base / folder_node.string(f"the `{sources[0]}` folder of project {name!r}")
+        if not folder.is_dir():
+            raise folder_node.error(f"{folder} is not a folder")
+        if sources[0] == "repository":
+            root = folder
+            if not (root / ".semaphore").is_dir():
+                raise folder_node.error(f"{root} has no .semaphore folder")
+            initial = DEFAULT_PIPELINE_FILE
+        else:
+            root = folder.parent
+            initial = _relative_key(root, folder / "semaphore.yml")
+        if initial_node is not None:
+            initial = _relative_key(root, folder / initial_node.string("`initial_pipeline_file`"))
+        pipelines = _load_repository(root, initial, where=initial_node or folder_node)
+    build = _ProjectBuild(name, pipelines, initial)
+    if "id" in entries:
+        build.project_id = entries["id"].string("the project `id`")
+    build.index_jobs()
+    return build, entries.get("defaults"), entries.get("jobs")
+
+
+def _apply_outcomes(build: _ProjectBuild, defaults: YNode | None, jobs: YNode | None) -> None:
+    base = _Outcome()
+    if defaults is not None:
+        fields = defaults.check_keys(f"the `defaults` of project {build.name!r}", _OUTCOME_KEYS - {"fail_at"})
+        base = _read_outcome(fields, "the defaults")
+    entries: list[tuple[str, YNode, Mapping[str, YNode]]] = []
+    if jobs is not None:
+        if isinstance(jobs.value, dict):
+            for job_name, value in jobs.mapping("`jobs`").items():
+                fields = value.check_keys(f"the outcome of job {job_name!r}", _JOB_ENTRY_KEYS - {"name"})
+                entries.append((job_name, value, fields))
+        else:
+            for item in jobs.sequence("`jobs` (a mapping of job name to outcome, or a list)"):
+                fields = item.check_keys("a job outcome", _JOB_ENTRY_KEYS)
+                if "name" not in fields:
+                    raise item.error("a job outcome in a list needs the job's `name`")
+                entries.append((fields["name"].string("the job `name`"), item, fields))
+    if defaults is not None:
+        for ref in build.refs:
+            ref.job = _apply(ref.job, base, defaults)
+    chosen: dict[int, tuple[YNode, _Outcome]] = {}
+    for job_name, node, job_fields in entries:
+        outcome = _read_outcome(job_fields, f"job {job_name!r}").over(base)
+        matches = _match(build, job_name, node, job_fields)
+        for index in matches:
+            if index in chosen:
+                other = chosen[index][0]
+                raise node.error(
+                    f"job {build.refs[index].job.name!r} already has an outcome (line {other.line}); "
+                    "narrow one of them with `pipeline` or `block`"
+                )
+            chosen[index] = (node, outcome)
+    for index, (node, outcome) in chosen.items():
+        ref = build.refs[index]
+        original = _original(build, ref)
+        ref.job = _apply(original, outcome, node)
+
+
+def _original(build: _ProjectBuild, ref: _JobRef) -> JobDef:
+    """The job as the pipeline file defines it (outcomes replace the defaults rather than stacking on them)."""
+    return build.pipelines[ref.pipeline].definition.blocks[ref.block_index].jobs[ref.job_index]
+
+
+def _match(build: _ProjectBuild, job_name: str, node: YNode, fields: Mapping[str, YNode]) -> list[int]:
+    pipeline = _inline_key(fields["pipeline"].string("`pipeline`")) if "pipeline" in fields else None
+    if pipeline is not None and pipeline not in build.pipelines:
+        raise fields["pipeline"].error(
+            f"project {build.name!r} has no pipeline {pipeline} (pipelines: {', '.join(build.pipelines)})"
+        )
+    block = fields["block"].string("`block`") if "block" in fields else None
+    candidates = [
+        index
+        for index, ref in enumerate(build.refs)
+        if (pipeline is None or ref.pipeline == pipeline) and (block is None or ref.site.block == block)
+    ]
+    exact = [index for index in candidates if build.refs[index].job.name == job_name]
+    if exact:
+        return exact
+    expanded = [index for index in candidates if build.refs[index].site.base_name == job_name]
+    if expanded:
+        return expanded
+    known = sorted({build.refs[index].job.name for index in candidates})
+    close = difflib.get_close_matches(job_name, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    scope = " ".join(
+        part for part in (f"in pipeline {pipeline}" if pipeline else "", f"in block {block!r}" if block else "") if part
+    )
+    raise node.error(
+        f"project {build.name!r} has no job {job_name!r}{' ' + scope if scope else ''}{hint}; "
+        f"its jobs: {', '.join(repr(n) for n in known) or 'none'}"
+    )
+
+
+# --- runs and faults ---------------------------------------------------------------------------------------------
+
+
+def _read_run(node: YNode, projects: Mapping[str, _ProjectBuild]) -> RunDef:
+    entries = node.check_keys("a run", _RUN_KEYS)
+    if "project" in entries:
+        project = entries["project"].string("the run's `project`")
+        if project not in projects:
+            raise entries["project"].error(f"no project {project!r} in this scenario ({', '.join(projects)})")
+    elif len(projects) == 1:
+        project = next(iter(projects))
+    else:
+        raise node.error("a run needs a `project` when the scenario has several")
+
+    def text(key: str) -> str | None:
+        return entries[key].string(f"the run's `{key}`") if key in entries else None
+
+    pipeline_file = text("pipeline_file")
+    if pipeline_file is not None:
+        key = _inline_key(pipeline_file)
+        if key not in projects[project].pipelines:
+            raise entries["pipeline_file"].error(
+                f"project {project!r} has no pipeline {key} ({', '.join(projects[project].pipelines)})"
+            )
+        pipeline_file = key
+    triggered_by = text("triggered_by") or "hook"
+    if triggered_by not in _TRIGGERS:
+        raise entries["triggered_by"].error(f"`triggered_by` must be one of {', '.join(_TRIGGERS)}")
+    branch = text("branch")
+    return RunDef(
+        project=project,
+        branch=branch if branch is not None else "master",
+        commit_sha=text("commit_sha"),
+        pipeline_file=pipeline_file,
+        tag=text("tag"),
+        pull_request=text("pull_request"),
+        triggered_by=triggered_by,
+    )
+
+
+def _read_fault(node: YNode) -> FaultDef:
+    entries = node.check_keys("a fault", _FAULT_KEYS)
+    for required in ("route", "kind"):
+        if required not in entries:
+            raise node.error(f"a fault needs a `{required}`")
+    route = entries["route"].string("the fault's `route`")
+    parts = route.split()
+    if not (
+        (len(parts) == 1 and parts[0].startswith("/"))
+        or (len(parts) == 2 and parts[0] in _METHODS and parts[1].startswith("/"))
+    ):
+        raise entries["route"].error(
+            f'`route` must be "/path/glob" or "METHOD /path/glob" (e.g. "GET /api/v1alpha/pipelines/*"), got {route!r}'
+        )
+    kind = entries["kind"].string("the fault's `kind`")
+    if kind not in _FAULT_KINDS:
+        raise entries["kind"].error(f"`kind` must be one of {', '.join(_FAULT_KINDS)}, got {kind!r}")
+    fault = FaultDef(route=route, kind=kind)
+    values: dict[str, object] = {}
+    if "rate" in entries:
+        values["rate"] = entries["rate"].number("`rate` (a probability)", minimum=0, maximum=1)
+    if "status" in entries:
+        values["status"] = entries["status"].integer("`status`", minimum=100, maximum=599)
+    if "retry_after" in entries:
+        values["retry_after"] = entries["retry_after"].number("`retry_after` (seconds)", minimum=0)
+    if "latency" in entries:
+        values["latency"] = entries["latency"].number("`latency` (seconds)", minimum=0)
+    if "count" in entries and entries["count"].value is not None:
+        values["count"] = entries["count"].integer("`count`", minimum=0)
+    if "after" in entries:
+        values["after"] = entries["after"].integer("`after`", minimum=0)
+    return dataclasses.replace(fault, **values)  # type: ignore[arg-type]
+
+
+def _plain(node: YNode) -> object:
+    if isinstance(node.value, dict):
+        return {key: _plain(value) for key, value in node.value.items()}
+    if isinstance(node.value, list):
+        return [_plain(value) for value in node.value]
+    return node.value
+
+
+# --- entry points ------------------------------------------------------------------------------------------------
+
+
+def _load_file(path: Path) -> ScenarioDef:
+    root = load_document(path)
+    top = root.mapping("a scenario")
+    if "blocks" in top and "projects" not in top:
+        raise root.error(
+            "this is a pipeline file, not a scenario: pass its folder (.semaphore) or write a scenario whose project "
+            "points at it (see docs/scenarios.md)"
+        )
+    root.check_keys("a scenario", _SCENARIO_KEYS)
+    if "description" in top:
+        top["description"].string("`description`", empty_ok=True)
+    seed = top["seed"].integer("`seed`") if "seed" in top else 0
+    organization = top["organization"].string("`organization`") if "organization" in top else "simulated-org"
+    if "projects" not in top:
+        raise root.error("a scenario needs `projects` (a list of at least one project)")
+    project_nodes = top["projects"].sequence("`projects`")
+    if not project_nodes:
+        raise top["projects"].error("`projects` must list at least one project")
+    base = path.parent
+    builds: dict[str, _ProjectBuild] = {}
+    for project_node in project_nodes:
+        build, defaults, jobs = _read_project(project_node, base)
+        if build.name in builds:
+            raise project_node.error(f"two projects are named {build.name!r}")
+        _apply_outcomes(build, defaults, jobs)
+        builds[build.name] = build
+    runs = tuple(_read_run(item, builds) for item in top["runs"].sequence("`runs`")) if "runs" in top else ()
+    faults = tuple(_read_fault(item) for item in top["faults"].sequence("`faults`")) if "faults" in top else ()
+    extras: Mapping[str, object] = {}
+    if "extras" in top:
+        top["extras"].mapping("`extras`")
+        plain = _plain(top["extras"])
+        assert isinstance(plain, dict)
+        extras = plain
+    return ScenarioDef(
+        projects=tuple(build.build() for build in builds.values()),
+        runs=runs,
+        faults=faults,
+        seed=seed,
+        organization=organization,
+        extras=extras,
+    )
+
+
+def _load_folder(folder: Path) -> ScenarioDef:
+    if (folder / ".semaphore").is_dir():
+        root, semaphore = folder, folder / ".semaphore"
+    elif (folder / "semaphore.yml").is_file():
+        root, semaphore = folder.parent, folder
+    else:
+        raise ScenarioError("neither a .semaphore folder nor a folder containing .semaphore/semaphore.yml", str(folder))
+    initial = _relative_key(root, semaphore / "semaphore.yml")
+    pipelines = _load_repository(root, initial)
+    name = root.resolve().name or "project"
+    build = _ProjectBuild(name, pipelines, initial)
+    build.index_jobs()
+    return ScenarioDef(projects=(build.build(),), runs=(RunDef(project=name, branch="master"),))
+
+
+def load_scenario(path: str | os.PathLike[str]) -> ScenarioDef:
+    """Load a scenario file, a ``.semaphore`` folder or a repository folder (see the module docstring)."""
+    target = Path(path)
+    if target.is_dir():
+        return _load_folder(target)
+    if not target.exists():
+        raise ScenarioError("no such file or folder", os.fspath(path))
+    return _load_file(target)

@@ -1,0 +1,82 @@
+"""Run a simulator in the foreground until interrupted: what ``semaphore-gate simulate`` does.
+
+Kept beside the simulator (and not in cli.py) so that the command stays a thin face: the CLI parses arguments and
+maps the return value to an exit code, this module decides what a running simulator tells its user.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from .definitions import ScenarioDef
+from .runner import SemaphoreSimulator
+
+__all__ = ["EXIT_INTERRUPTED", "default_scenario", "serve"]
+
+EXIT_INTERRUPTED = 130
+EXIT_USAGE = 2
+
+
+def default_scenario() -> Path | None:
+    """The bundled demo scenario, when the package ships one."""
+    candidate = Path(__file__).with_name("examples") / "release-train" / "scenario.yml"
+    return candidate if candidate.is_file() else None
+
+
+def serve(
+    scenario: str | os.PathLike[str] | None,
+    *,
+    port: int = 0,
+    speed: float = 1.0,
+    seed: int | None = None,
+    token: str | None = None,
+    out: TextIO,
+    err: TextIO,
+    wait: Callable[[], object] | None = None,
+) -> int:
+    """Start a simulator, print how to reach it, and block until Ctrl-C (exit 130, quietly).
+
+    ``wait`` blocks until it is time to stop; tests pass their own, the command waits forever.
+    """
+    if not speed > 0:
+        print(f"semaphore-gate simulate: --speed must be a positive number, not {speed}", file=err)
+        return EXIT_USAGE
+    source = scenario if scenario is not None else default_scenario()
+    definition: ScenarioDef | None = None
+    if source is not None:
+        from .scenario import load_scenario
+
+        try:
+            definition = load_scenario(source)
+        except ValueError as error:  # ScenarioError: it names the file, the line and the problem
+            print(f"semaphore-gate simulate: {error}", file=err)
+            return EXIT_USAGE
+        except OSError as error:
+            print(f"semaphore-gate simulate: cannot read scenario {os.fspath(source)!r}: {error.strerror}", file=err)
+            return EXIT_USAGE
+    try:
+        simulator = SemaphoreSimulator(definition, port=port, speed=speed, seed=seed, token=token)
+    except OSError as error:
+        print(f"semaphore-gate simulate: cannot listen on port {port}: {error.strerror or error}", file=err)
+        return EXIT_USAGE
+    try:
+        with simulator:
+            print(f"Semaphore simulator listening on {simulator.url}", file=out)
+            print(f"  API:   {simulator.api_url}", file=out)
+            print(f"  token: {simulator.token}", file=out)
+            print(f"  speed: {speed:g}x real time", file=out)
+            for project in simulator.world.projects():
+                print(f"  project {project.name}: {project.project_id}", file=out)
+            print(
+                f"Try: export SEMAPHORE_ORGANIZATION_URL={simulator.url} SEMAPHORE_API_TOKEN={simulator.token}",
+                file=out,
+            )
+            print("Press Ctrl-C to stop.", file=out, flush=True)
+            (wait or threading.Event().wait)()
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return 0

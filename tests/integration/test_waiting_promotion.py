@@ -1,0 +1,146 @@
+"""``wait_for_promotion`` and ``wait_for_workflow(include_promotions=True)`` against the simulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_semaphore.errors import APIError, PromotionFailed, WaitTimeout
+from pytest_semaphore.outcome import Outcome, outcome
+from pytest_semaphore.simulator.definitions import ParameterDef, ProjectDef, PromotionDef, simple_rule
+from pytest_semaphore.waiting import started_here, wait_for_promotion, wait_for_workflow
+
+from .waiting_support import job, pipeline, project, simulated
+
+
+def _deploy_world() -> ProjectDef:
+    """main -> (manual) deploy -> (auto on pass) smoke -> (auto on pass) notify; main -> (manual) broken (no file)."""
+    notify = pipeline(job("notify", duration=20), name="Notify")
+    smoke = pipeline(
+        job("smoke", duration=90),
+        name="Smoke",
+        promotions=(PromotionDef("notify", ".semaphore/notify.yml", auto_promote=simple_rule("passed")),),
+    )
+    deploy = pipeline(
+        job("deploy", duration=120),
+        name="Deploy",
+        promotions=(PromotionDef("smoke", ".semaphore/smoke.yml", auto_promote=simple_rule("passed")),),
+    )
+    failing_deploy = pipeline(job("deploy", duration=60, exit_code=1), name="Deploy (fails)")
+    main = pipeline(
+        job("test", duration=60),
+        promotions=(
+            PromotionDef(
+                "production",
+                ".semaphore/deploy.yml",
+                parameters=(ParameterDef("REGION", required=True, options=("eu", "us")),),
+            ),
+            PromotionDef("staging", ".semaphore/deploy.yml"),
+            PromotionDef("failing", ".semaphore/failing.yml"),
+            PromotionDef("broken", ".semaphore/missing.yml"),
+        ),
+    )
+    return project(main=main, deploy=deploy, smoke=smoke, notify=notify, failing=failing_deploy)
+
+
+def test_a_manual_promotion_is_triggered_found_and_waited_for() -> None:
+    with simulated(_deploy_world()) as s:
+        ppl_id = s.start()
+        s.sim.advance(120)
+        assert s.sim.world.pipeline(ppl_id).result == "passed"
+        result = wait_for_promotion(s.client, ppl_id, "production", parameters={"REGION": "eu"}, **s.clocks)
+        records = s.sim.world.promotions(ppl_id)
+        assert [r.name for r in records] == ["production"]
+        assert result.promotion.scheduled_pipeline_id == records[0].scheduled_pipeline_id == result.pipeline.ppl_id
+        assert records[0].parameters == {"REGION": "eu"}
+        truth = s.sim.world.pipeline(result.pipeline.ppl_id)
+        assert truth.done
+        assert outcome(result.pipeline) is Outcome.PASSED is s.truth(result.pipeline.ppl_id)
+        assert result.pipelines == (result.pipeline,)  # the tree is not walked unless asked
+        assert started_here(result.pipeline.ppl_id)  # so cancel options may act on it
+
+
+def test_our_promotion_is_the_new_record_not_an_older_one() -> None:
+    with simulated(_deploy_world()) as s:
+        ppl_id = s.start()
+        s.sim.advance(120)
+        first = wait_for_promotion(s.client, ppl_id, "staging", **s.clocks)
+        second = wait_for_promotion(s.client, ppl_id, "staging", **s.clocks)
+        assert first.pipeline.ppl_id != second.pipeline.ppl_id
+        records = sorted(s.sim.world.promotions(ppl_id), key=lambda r: r.triggered_at)
+        assert [r.scheduled_pipeline_id for r in records] == [first.pipeline.ppl_id, second.pipeline.ppl_id]
+
+
+def test_a_promoted_pipeline_that_fails_is_returned_with_its_verdict() -> None:
+    with simulated(_deploy_world()) as s:
+        ppl_id = s.start()
+        s.sim.advance(120)
+        result = wait_for_promotion(s.client, ppl_id, "failing", **s.clocks)
+        assert outcome(result.pipeline) is Outcome.FAILED is s.truth(result.pipeline.ppl_id)
+        assert result.outcome is Outcome.FAILED
+
+
+def test_a_failed_promotion_raises_saying_why() -> None:
+    with simulated(_deploy_world()) as s:
+        ppl_id = s.start()
+        s.sim.advance(120)
+        with pytest.raises(PromotionFailed) as caught:
+            wait_for_promotion(s.client, ppl_id, "broken", **s.clocks)
+        assert s.sim.world.promotions(ppl_id)[0].status == "failed"
+        assert caught.value.name == "broken"
+        assert caught.value.pipeline_id == ppl_id
+        assert "parameter" in str(caught.value)
+        assert "broken" in str(caught.value)
+
+
+def test_a_refused_trigger_is_an_api_error_not_a_wait() -> None:
+    with simulated(_deploy_world()) as s:
+        ppl_id = s.start()
+        s.sim.advance(5)  # not passed yet: Semaphore wants override
+        with pytest.raises(APIError, match="override"):
+            wait_for_promotion(s.client, ppl_id, "staging", **s.clocks)
+
+
+def test_follow_auto_promotions_walks_the_whole_tree() -> None:
+    with simulated(_deploy_world()) as s:
+        ppl_id = s.start()
+        s.sim.advance(120)
+        result = wait_for_promotion(s.client, ppl_id, "staging", follow_auto_promotions=True, **s.clocks)
+        names = [s.sim.world.pipeline(p.ppl_id).yaml_file for p in result.pipelines]
+        assert names == [".semaphore/deploy.yml", ".semaphore/smoke.yml", ".semaphore/notify.yml"]
+        for p in result.pipelines:
+            assert p.done
+            assert outcome(p) is s.truth(p.ppl_id) is Outcome.PASSED
+        assert result.outcome is Outcome.PASSED
+        assert result.failed_promotions == ()
+
+
+def test_without_following_auto_promotions_only_the_promoted_pipeline_is_reported() -> None:
+    with simulated(_deploy_world()) as s:
+        ppl_id = s.start()
+        s.sim.advance(120)
+        result = wait_for_promotion(s.client, ppl_id, "staging", **s.clocks)
+        assert len(result.pipelines) == 1
+        assert s.sim.world.pipeline(result.pipeline.ppl_id).yaml_file == ".semaphore/deploy.yml"
+
+
+def test_the_promotion_wait_has_a_timeout() -> None:
+    with simulated(_deploy_world()) as s:
+        ppl_id = s.start()
+        s.sim.advance(120)
+        with pytest.raises(WaitTimeout):
+            wait_for_promotion(s.client, ppl_id, "staging", timeout=60, **s.clocks)
+        assert s.sim.monotonic() < 120 + 60 + 31
+
+
+def test_wait_for_workflow_includes_pipelines_promotions_schedule() -> None:
+    with simulated(_deploy_world()) as s:
+        wf_id, ppl_id = s.sim.world.start_workflow("app")
+        s.at(70, lambda: s.sim.world.trigger_promotion(ppl_id, "staging"))  # within the grace after the end
+        pipelines = wait_for_workflow(s.client, wf_id, include_promotions=True, **s.clocks)
+        files = sorted(s.sim.world.pipeline(p.ppl_id).yaml_file for p in pipelines)
+        assert files == sorted(
+            [".semaphore/semaphore.yml", ".semaphore/deploy.yml", ".semaphore/smoke.yml", ".semaphore/notify.yml"]
+        )
+        truth = s.sim.world.pipelines(wf_id=wf_id)
+        assert {p.ppl_id for p in truth} == {p.ppl_id for p in pipelines}
+        assert all(p.done for p in truth)

@@ -1,0 +1,97 @@
+"""``semaphore-gate simulate`` in a real subprocess: it prints a URL and token that work, and Ctrl-C exits 130."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_semaphore.simulator.serve import serve
+
+
+def _start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest_semaphore.cli", "simulate", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def test_simulate_prints_url_and_token_and_exits_130_on_ctrl_c() -> None:
+    process = _start("--speed", "50")
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        text = "".join(lines)
+        url = re.search(r"listening on (http://127\.0\.0\.1:(\d+))", text)
+        token = re.search(r"token: (\S+)", text)
+        assert url is not None, text
+        assert token is not None, text
+        conn = http.client.HTTPConnection("127.0.0.1", int(url.group(2)), timeout=10)
+        try:
+            conn.request("GET", "/api/v1alpha/projects", headers={"Authorization": f"Token {token.group(1)}"})
+            response = conn.getresponse()
+            projects = json.loads(response.read())
+        finally:
+            conn.close()
+        assert response.status == 200
+        assert isinstance(projects, list)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130
+    assert "Traceback" not in stderr
+
+
+def test_simulate_with_a_missing_scenario_exits_2_with_a_message(tmp_path: Path) -> None:
+    process = _start(str(tmp_path / "nope.yml"))
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "nope.yml" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_serve_refuses_a_non_positive_speed() -> None:
+    err = io.StringIO()
+    assert serve(None, speed=0, out=io.StringIO(), err=err) == 2
+    assert "--speed must be a positive number" in err.getvalue()
+
+
+def test_serve_returns_130_when_interrupted() -> None:
+    out = io.StringIO()
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    assert serve(None, speed=2, token="shown", out=out, err=io.StringIO(), wait=interrupt) == 130
+    assert "token: shown" in out.getvalue()
+
+
+@pytest.mark.parametrize("argv", [["simulate", "--help"]])
+def test_simulate_help_mentions_speed_and_port(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_semaphore.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out
+    assert "--speed" in help_text
+    assert "--port" in help_text
+    assert "SCENARIO" in help_text

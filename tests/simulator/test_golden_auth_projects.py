@@ -1,0 +1,131 @@
+"""Golden raw responses for authentication, the x-semaphore-* header rule and the projects API."""
+
+from __future__ import annotations
+
+from pytest_semaphore.simulator import SemaphoreSimulator
+from pytest_semaphore.simulator.definitions import BlockDef, JobDef, PipelineDef, ProjectDef
+
+from .helpers import MAIN, Raw
+
+API = "/api/v1alpha"
+
+
+def test_bad_or_missing_token_is_401_unauthorized(sim: SemaphoreSimulator, raw: Raw) -> None:
+    for headers in ({}, {"Authorization": "Token wrong"}, {"Authorization": "Basic abc"}, {"Authorization": "Token"}):
+        response = raw.request("GET", f"{API}/projects", headers=headers, auth=False)
+        assert (response.status, response.body) == (401, b"Unauthorized"), headers
+    _, ppl_id = sim.world.start_workflow("demo")
+    assert raw.get(f"{API}/pipelines/{ppl_id}", auth=False).status == 401
+
+
+def test_bearer_is_accepted_like_token(sim: SemaphoreSimulator, raw: Raw) -> None:
+    response = raw.request("GET", f"{API}/projects", headers={"Authorization": f"Bearer {sim.token}"}, auth=False)
+    assert response.status == 200
+
+
+def test_any_x_semaphore_header_gives_404(sim: SemaphoreSimulator, raw: Raw) -> None:
+    _, ppl_id = sim.world.start_workflow("demo", pipeline_file=".semaphore/failing.yml")
+    sim.advance(20)
+    for name in ("x-semaphore-user-id", "X-Semaphore-Org-Id", "x-semaphore-anything"):
+        response = raw.request(
+            "POST", f"{API}/pipelines/{ppl_id}/partial_rebuild?request_token=x", headers={name: "someone"}
+        )
+        assert (response.status, response.body) == (404, b"Not Found"), name
+    assert sim.world.pipeline(ppl_id).partially_rerun_by == ""  # refused before it took effect
+    assert raw.get(f"{API}/projects", headers={"x-semaphore-user-id": "u"}).status == 404
+
+
+def test_token_never_appears_in_the_request_log(sim: SemaphoreSimulator, raw: Raw) -> None:
+    raw.get(f"{API}/projects")
+    assert sim.requests[-1].headers["authorization"] == "<redacted>"
+    assert sim.token not in repr(sim.requests)
+    assert sim.token not in repr(sim)
+
+
+def test_list_projects_has_x_page_and_x_has_more_and_no_link(sim: SemaphoreSimulator, raw: Raw) -> None:
+    response = raw.get(f"{API}/projects")
+    assert response.status == 200
+    assert response.header("x-page") == "1"
+    assert response.header("x-has-more") == "false"
+    assert "link" not in response.header_names()
+    assert "total" not in response.header_names()
+    demo = sim.world.project("demo")
+    assert response.json()[0] == {
+        "apiVersion": "v1alpha",
+        "kind": "Project",
+        "metadata": {"name": "demo", "id": demo.project_id, "description": ""},
+        "spec": {
+            "visibility": "private",
+            "repository": {
+                "url": "git@github.com:simulated-org/demo.git",
+                "run_on": ["branches", "tags"],
+                "pipeline_file": ".semaphore/semaphore.yml",
+                "status": {
+                    "pipeline_files": [
+                        {"path": path, "level": "pipeline"} for path in sorted(demo.definition.pipelines)
+                    ]
+                },
+                "whitelist": {"branches": [], "tags": []},
+                "integration_type": "github_app",
+            },
+            "schedulers": [],
+            "tasks": [],
+        },
+    }
+    assert [p["metadata"]["name"] for p in response.json()] == ["demo", "other"]
+
+
+def test_projects_page_500_at_a_time(sim: SemaphoreSimulator, raw: Raw) -> None:
+    tiny = PipelineDef("P", (BlockDef("B", (JobDef("j"),)),))
+    for index in range(499):
+        sim.world.add_project(ProjectDef(f"p{index:03d}", {MAIN: tiny}))
+    first = raw.get(f"{API}/projects")
+    assert (len(first.json()), first.header("x-has-more")) == (500, "true")
+    second = raw.get(f"{API}/projects?page=2")
+    assert (len(second.json()), second.header("x-page"), second.header("x-has-more")) == (1, "2", "false")
+
+
+def test_describe_project_by_name_and_plain_404(sim: SemaphoreSimulator, raw: Raw) -> None:
+    response = raw.get(f"{API}/projects/other")
+    assert response.status == 200
+    assert response.json()["metadata"]["name"] == "other"
+    missing = raw.get(f"{API}/projects/nope")
+    assert missing.status == 404
+
+
+def test_unknown_paths_outside_the_api(raw: Raw) -> None:
+    assert raw.get("/nowhere").status == 404
+    assert raw.get(f"{API}/workflows").status == 404  # the gateway has no workflows service
+
+
+def test_resources_of_projects_a_token_cannot_see_are_not_found(sim: SemaphoreSimulator, raw: Raw) -> None:
+    wf_id, ppl_id = sim.world.start_workflow("demo")
+    sim.advance(20)
+    job_id = sim.world.pipeline(ppl_id).jobs[0].job_id
+    demo_id = sim.world.project("demo").project_id
+    sim.add_token("other-only", projects=["other"])
+    limited = Raw(sim.url, "other-only")
+    try:
+        for method, path in (
+            ("GET", f"{API}/pipelines/{ppl_id}"),
+            ("GET", f"{API}/pipelines?project_id={demo_id}"),
+            ("GET", f"{API}/pipelines?wf_id={wf_id}"),
+            ("GET", f"{API}/plumber-workflows/{wf_id}"),
+            ("GET", f"{API}/plumber-workflows?project_id={demo_id}"),
+            ("POST", f"{API}/plumber-workflows/{wf_id}/terminate"),
+            ("GET", f"{API}/promotions?pipeline_id={ppl_id}"),
+            ("GET", f"{API}/projects/demo"),
+        ):
+            response = limited.request(method, path)
+            assert (response.status, response.body) == (404, b"Not Found"), path
+        job = limited.get(f"{API}/jobs/{job_id}")
+        assert (job.status, job.json()) == (404, {"code": 5, "message": f"Job {job_id} not found", "details": []})
+        logs = limited.get(f"{API}/logs/{job_id}")
+        assert (logs.status, logs.body) == (401, b"Permission denied")
+        assert [p["metadata"]["name"] for p in limited.get(f"{API}/projects").json()] == ["other"]
+        assert limited.get(f"{API}/jobs?states=FINISHED").json()["jobs"] == []
+    finally:
+        limited.close()
+    finished = {j.job_id for j in sim.world.jobs() if j.state == "finished"}
+    assert len(finished) >= 3
+    assert {j["metadata"]["id"] for j in raw.get(f"{API}/jobs?states=FINISHED").json()["jobs"]} == finished

@@ -1,0 +1,104 @@
+"""The ``SemaphoreSimulator`` face itself: clocks, scenario paths, lifecycle, seeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_semaphore.simulator import SemaphoreSimulator
+from pytest_semaphore.simulator.definitions import RunDef, ScenarioDef
+from pytest_semaphore.simulator.world import Timings
+
+from .helpers import Raw, standard_scenario
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "pytest_semaphore" / "simulator" / "examples" / "release-train"
+
+
+def test_speed_runs_the_clock_without_advance() -> None:
+    scenario = standard_scenario()
+    scenario = ScenarioDef(scenario.projects, runs=(RunDef("demo"),), seed=3)
+    with SemaphoreSimulator(scenario, token="t", speed=1000.0) as sim:
+        pipeline = sim.world.pipelines()[-1]  # the run at time zero (newest first)
+        conn = Raw(sim.url, "t")
+        try:
+            for _ in range(10_000):  # bounded: 10 simulated seconds are 10 ms of real time
+                state = conn.get(f"/api/v1alpha/pipelines/{pipeline.ppl_id}").json()["pipeline"]["state"]
+                if state == "done":
+                    break
+        finally:
+            conn.close()
+        assert state == "done"
+        assert sim.monotonic() > 10.0
+
+
+def test_manual_clock_only_moves_with_advance(sim: SemaphoreSimulator, raw: Raw) -> None:
+    for _ in range(3):
+        raw.get("/api/v1alpha/projects")
+    assert sim.monotonic() == 0.0
+    sim.advance(2.5)
+    assert sim.monotonic() == 2.5
+    assert [r.time for r in sim.requests] == [0.0, 0.0, 0.0]
+
+
+def test_a_scenario_path_is_loaded_with_its_runs() -> None:
+    with SemaphoreSimulator(EXAMPLE / "scenario.yml") as sim:
+        assert [p.name for p in sim.world.projects()]
+        assert sim.world.pipelines(), "the example starts a workflow at time zero"
+
+
+def test_timings_and_epoch_are_configurable() -> None:
+    with SemaphoreSimulator(standard_scenario(), epoch=0.0, timings=Timings(initializing=10.0)) as sim:
+        _, ppl_id = sim.world.start_workflow("demo")
+        sim.advance(9.9)
+        assert sim.world.pipeline(ppl_id).state == "initializing"
+        sim.advance(0.1)
+        assert sim.world.pipeline(ppl_id).state == "pending"
+        assert sim.world.timestamp(sim.world.pipeline(ppl_id).pending_at or 0.0) == 10.0
+
+
+def test_generated_token_is_random_and_not_in_repr() -> None:
+    with SemaphoreSimulator() as first, SemaphoreSimulator() as second:
+        assert first.token != second.token
+        assert len(first.token) >= 24
+        assert first.token not in repr(first)
+
+
+def test_close_without_start_releases_the_sockets() -> None:
+    sim = SemaphoreSimulator()
+    sim.close()
+    sim.close()  # idempotent
+
+
+def test_same_seed_same_ids_over_http() -> None:
+    ids = []
+    for _ in range(2):
+        with SemaphoreSimulator(standard_scenario(), seed=5) as sim:
+            ids.append((sim.world.project("demo").project_id, sim.world.start_workflow("demo")))
+    assert ids[0] == ids[1]
+
+
+def test_clearing_the_request_log(sim: SemaphoreSimulator, raw: Raw) -> None:
+    raw.get("/api/v1alpha/projects")
+    sim.clear_requests()
+    assert sim.requests == []
+
+
+def test_a_second_project_with_the_same_name_is_refused(sim: SemaphoreSimulator) -> None:
+    with pytest.raises(ValueError, match="already exists"):
+        sim.world.add_project(standard_scenario().projects[0])
+
+
+def test_connections_are_kept_alive_with_nagle_off(sim: SemaphoreSimulator, raw: Raw) -> None:
+    import socket
+
+    raw.get("/api/v1alpha/projects")
+    first_socket = raw.conn.sock
+    assert first_socket is not None
+    for _ in range(5):
+        response = raw.get("/api/v1alpha/projects")
+        assert response.header("connection") != "close"
+    assert raw.conn.sock is first_socket  # HTTP/1.1 keep-alive: one connection for every request
+    server_side = list(sim._server._api_server._open)
+    assert len(server_side) == 1
+    assert server_side[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0

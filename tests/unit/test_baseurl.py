@@ -1,0 +1,86 @@
+"""Base URL rules: where the token may be sent is decided here, so every rule has a test."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_semaphore.baseurl import is_loopback, normalise_base_url
+from pytest_semaphore.errors import ConfigurationError
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("myorg", "https://myorg.semaphoreci.com"),
+        ("MyOrg", "https://myorg.semaphoreci.com"),
+        ("  my-org  ", "https://my-org.semaphoreci.com"),
+        ("myorg.semaphoreci.com", "https://myorg.semaphoreci.com"),
+        ("https://myorg.semaphoreci.com", "https://myorg.semaphoreci.com"),
+        ("https://myorg.semaphoreci.com/", "https://myorg.semaphoreci.com"),
+        ("https://myorg.semaphoreci.com/api/v1alpha", "https://myorg.semaphoreci.com"),
+        ("https://myorg.semaphoreci.com/api/v1alpha/", "https://myorg.semaphoreci.com"),
+        ("HTTPS://MyOrg.SemaphoreCI.com:443", "https://myorg.semaphoreci.com"),
+        ("https://semaphore.internal:8443", "https://semaphore.internal:8443"),
+        ("http://127.0.0.1:4004", "http://127.0.0.1:4004"),
+        ("http://127.0.0.2:80/api/v1alpha", "http://127.0.0.2"),
+        ("http://localhost:9000", "http://localhost:9000"),
+        ("http://[::1]:9000", "http://[::1]:9000"),
+        ("https://[2001:db8::1]", "https://[2001:db8::1]"),
+    ],
+)
+def test_accepted(given: str, expected: str) -> None:
+    assert normalise_base_url(given) == expected
+
+
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("http://myorg.semaphoreci.com", "refusing plain http:// to myorg.semaphoreci.com"),
+        ("http://10.0.0.1:8080", "plain http"),
+        ("http://128.0.0.1", "plain http"),
+        ("http://localhost.evil.com", "plain http"),
+        ("ftp://myorg.semaphoreci.com", "scheme 'ftp'"),
+        ("https://user:pw@myorg.semaphoreci.com", "user name or password"),
+        ("https://myorg.semaphoreci.com/?x=1", "query string"),
+        ("https://myorg.semaphoreci.com/#frag", "fragment"),
+        ("https://myorg.semaphoreci.com/proxy/prefix", "without the path '/proxy/prefix'"),
+        ("https://myorg.semaphoreci.com:notaport", "invalid port"),
+        ("https://", "no host"),
+        ("my org", "not a URL"),
+        ("user@myorg", "not a URL"),
+    ],
+)
+def test_refused_with_a_reason(given: str, words: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        normalise_base_url(given)
+    assert words in str(info.value)
+
+
+def test_secret_parts_are_not_echoed() -> None:
+    for url in ("https://u:SECRET@h.example", "https://h.example/?t=SECRET", "https://h.example/#SECRET"):
+        with pytest.raises(ConfigurationError) as info:
+            normalise_base_url(url)
+        assert "SECRET" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("localhost", True),
+        ("LOCALHOST.", True),
+        ("a.localhost", True),
+        ("127.0.0.1", True),
+        ("127.255.0.9", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("128.0.0.1", False),
+        ("10.0.0.1", False),
+        ("example.com", False),
+        ("localhost.example.com", False),
+        ("::2", False),
+    ],
+)
+def test_is_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback

@@ -1,0 +1,455 @@
+"""Excerpts from job log events: the failing command, its tail, cleaning, redaction, full logs and file names."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_semaphore.errors import ConfigurationError
+from pytest_semaphore.logs import (
+    DEFAULT_TAIL_LINES,
+    REDACTED,
+    Excerpt,
+    ExcerptBuilder,
+    FullLogWriter,
+    Redactor,
+    clean_text,
+    events_to_text,
+    excerpt_from_events,
+    excerpt_from_text,
+    looks_secret,
+    safe_log_filename,
+)
+from pytest_semaphore.logstream import iter_events
+from pytest_semaphore.models import EnvVar, Job, LogEvent
+
+_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def cmd(directive: str, *outputs: str, exit_code: int | None = 0) -> list[LogEvent]:
+    events = [LogEvent("cmd_started", 1, directive=directive)]
+    events += [LogEvent("cmd_output", 1, output=o) for o in outputs]
+    if exit_code is not None:
+        events.append(LogEvent("cmd_finished", 2, directive=directive, exit_code=exit_code))
+    return events
+
+
+def job(*commands: list[LogEvent], result: str | None = "failed") -> list[LogEvent]:
+    events = [LogEvent("job_started", 0)]
+    for c in commands:
+        events += c
+    if result is not None:
+        events.append(LogEvent("job_finished", 3, result=result))
+    return events
+
+
+# --------------------------------------------------------------------------------------------- choosing the command
+
+
+def test_first_non_zero_exit_code_is_the_failing_command() -> None:
+    events = job(
+        cmd("checkout", "cloning\n"),
+        cmd("make test", "test_a ok\n", "test_b FAILED\n", exit_code=2),
+        cmd("cache store", "stored\n", exit_code=1),  # an epilogue failing later must not win
+    )
+    excerpt = excerpt_from_events(events, job_name="unit", job_id="j1")
+    assert (excerpt.directive, excerpt.exit_code, excerpt.job_result) == ("make test", 2, "failed")
+    assert excerpt.lines == ("test_a ok", "test_b FAILED")
+    assert excerpt.reason == "non-zero exit code"
+    assert excerpt.failed
+
+
+def test_a_failed_job_without_a_failing_command_shows_its_last_command() -> None:
+    # Killed by the execution time limit: the running command never finished.
+    events = job(cmd("setup", "ok\n"), cmd("sleep 9999", "waiting...\n", exit_code=None), result="stopped")
+    excerpt = excerpt_from_events(events, job_name="slow")
+    assert (excerpt.directive, excerpt.exit_code) == ("sleep 9999", None)
+    assert excerpt.reason == "last command of a failed job"
+    assert "did not finish" in excerpt.summary()
+
+
+def test_job_result_from_the_caller_is_used_when_the_log_has_no_job_finished() -> None:
+    events = job(cmd("a", "x\n"), cmd("b", "y\n", exit_code=None), result=None)
+    excerpt = excerpt_from_events(events, job_result="failed")
+    assert excerpt.directive == "b"
+    assert excerpt.reason == "last command of a failed job"
+
+
+def test_a_passed_job_gives_its_last_command() -> None:
+    excerpt = excerpt_from_events(job(cmd("a", "x\n"), cmd("b", "y\n"), result="passed"))
+    assert (excerpt.directive, excerpt.exit_code, excerpt.reason) == ("b", 0, "last command")
+    assert not excerpt.failed
+
+
+def test_an_empty_log_says_so() -> None:
+    excerpt = excerpt_from_events([], job_name="never", job_result="failed")
+    assert excerpt.directive is None
+    assert excerpt.lines == ()
+    assert "no command output" in excerpt.render()
+
+
+def test_only_the_last_n_lines_are_kept_and_counted() -> None:
+    lines = [f"line {i}\n" for i in range(1000)]
+    # Fragments deliberately not line-aligned.
+    blob = "".join(lines)
+    fragments = [blob[i : i + 37] for i in range(0, len(blob), 37)]
+    excerpt = excerpt_from_events(job(cmd("gen", *fragments, exit_code=1)), tail_lines=10)
+    assert excerpt.lines == tuple(f"line {i}" for i in range(990, 1000))
+    assert excerpt.total_lines == 1000
+    assert DEFAULT_TAIL_LINES == 100
+
+
+def test_output_without_a_trailing_newline_is_still_a_line() -> None:
+    excerpt = excerpt_from_events(job(cmd("x", "partial", exit_code=3)))
+    assert excerpt.lines == ("partial",)
+
+
+def test_bad_arguments_are_refused_clearly() -> None:
+    with pytest.raises(ConfigurationError, match="tail_lines"):
+        excerpt_from_events([], tail_lines=0)
+    with pytest.raises(ConfigurationError, match="size cap"):
+        FullLogWriter("/nonexistent/x.log", max_bytes=0)
+
+
+# --------------------------------------------------------------------------------------------- the last 1000 characters
+
+
+@pytest.mark.parametrize(
+    ("name", "directive"),
+    [
+        ("unit tests", "make test"),
+        ("n" * 5000, "c" * 20000),
+        ("тесты 😀" * 300, "ユニット" * 3000),
+    ],
+)
+def test_last_1000_characters_name_job_command_and_exit_code(name: str, directive: str) -> None:
+    events = job(cmd(directive, *[f"noise {i} " + "x" * 200 + "\n" for i in range(300)], exit_code=42))
+    excerpt = excerpt_from_events(events, job_name=name, job_id="0f3e-id")
+    text = excerpt.render()
+    last = text[-1000:]
+    last_bytes = text.encode("utf-8")[-1000:].decode("utf-8", "ignore")
+    for window in (last, last_bytes):
+        assert "exited with code 42" in window
+        assert name[:10] in window
+        assert directive[:10] in window
+        assert "0f3e-id" in window
+    assert len(excerpt.summary().encode("utf-8")) <= 900
+
+
+# --------------------------------------------------------------------------------------------- cleaning
+
+
+def test_clean_text_removes_ansi_and_control_characters() -> None:
+    raw = "\x1b[1;31mred\x1b[0m \x1b]0;title\x07ok\x1b(B \x00nul\x07bel\x0bvt\x1b \ufffe\uffff\x7f\x85 tab\tend\n"
+    assert clean_text(raw) == "red ok nulbelvt  tab\tend\n"
+
+
+def test_progress_lines_collapse_to_their_final_state() -> None:
+    assert clean_text("10%\r50%\r100%\n") == "100%\n"
+    assert clean_text("done\r\n") == "done\n"
+    assert clean_text("100%\r\r\nnext\n") == "100%\nnext\n"
+    assert clean_text("a\r\rb\n") == "b\n"
+
+
+def test_progress_bar_split_across_fragments_collapses() -> None:
+    frags = [f"\r{p}%" for p in range(0, 101, 10)]
+    excerpt = excerpt_from_events(job(cmd("dl", "start\n", *frags, "\r\n", "after\n", exit_code=1)))
+    assert excerpt.lines == ("start", "100%", "after")
+
+
+def test_huge_progress_bar_without_newlines_stays_bounded() -> None:
+    frags = [f"\rdownloading {i} of 200000" for i in range(200_000)]
+    excerpt = excerpt_from_events(job(cmd("dl", *frags, "\n", exit_code=1)), max_line_chars=200)
+    assert excerpt.lines == ("downloading 199999 of 200000",)
+
+
+def test_a_giant_line_is_cut() -> None:
+    excerpt = excerpt_from_events(
+        job(cmd("x", "y" * 500_000, "z" * 500_000, "\nlast\n", exit_code=1)), max_line_chars=100
+    )
+    assert excerpt.lines[-1] == "last"
+    assert excerpt.lines[0].startswith("y" * 100)
+    assert "cut" in excerpt.lines[0]
+    assert len(excerpt.lines[0]) < 200
+
+
+@given(st.text())
+def test_cleaned_text_is_always_valid_xml(text: str) -> None:
+    cleaned = clean_text(text)
+    assert _FORBIDDEN.search(cleaned) is None
+    assert "\x1b" not in cleaned
+    assert "\r" not in cleaned
+    element = ElementTree.Element("x")
+    element.text = cleaned
+    element.set("a", cleaned)
+    ElementTree.fromstring(ElementTree.tostring(element))  # strict (expat) re-parse
+
+
+@given(st.lists(st.text(), max_size=8))
+def test_excerpt_text_is_valid_xml_whatever_the_output(fragments: list[str]) -> None:
+    excerpt = excerpt_from_events(job(cmd("c\x1b[0m\x00md", *fragments, exit_code=1)), job_name="j\x00ob\x1b")
+    rendered = excerpt.render()
+    assert _FORBIDDEN.search(rendered) is None
+    assert "\x1b" not in rendered
+
+
+# --------------------------------------------------------------------------------------------- redaction
+
+
+def test_secret_names() -> None:
+    for name in ("GITHUB_TOKEN", "DB_PASSWORD", "AWS_SECRET_ACCESS_KEY", "SSH_KEY", "NPM_APIKEY", "MY_PASS", "api_key"):
+        assert looks_secret(name), name
+    for name in ("PWD", "HOME", "MONKEY_COUNT", "SEMAPHORE_GIT_CACHE_KEEP", "KEYBOARD_LAYOUT", "PATH"):
+        assert not looks_secret(name), name
+
+
+def test_token_and_secret_environment_values_are_redacted() -> None:
+    redactor = Redactor.for_job(
+        token="tok-123456789",
+        env={"DEPLOY_TOKEN": "s3cr3t-deploy", "SHORT_KEY": "abc", "HOME": "/home/runner-home"},
+        job_env_vars=(EnvVar("DB_PASSWORD", "hunter2-hunter2"), EnvVar("LANG", "en_US.UTF-8")),
+    )
+    events = job(
+        cmd(
+            "deploy --token tok-123456789",
+            "using s3cr3t-deploy and hunter2-hunter2 in /home/runner-home, abc ok, en_US.UTF-8\n",
+            exit_code=1,
+        )
+    )
+    excerpt = excerpt_from_events(events, redactor=redactor)
+    text = excerpt.render()
+    for secret in ("tok-123456789", "s3cr3t-deploy", "hunter2-hunter2"):
+        assert secret not in text
+    assert "/home/runner-home" in text  # HOME is not a secret name
+    assert "abc ok" in text  # too short to redact by name
+    assert "en_US.UTF-8" in text
+    assert excerpt.directive == f"deploy --token {REDACTED}"
+    assert "tok-123456789" not in repr(redactor)
+    assert "s3cr3t" not in repr(redactor)
+
+
+def test_job_env_vars_from_a_job_model_are_used() -> None:
+    job_model = Job.from_api(
+        {
+            "metadata": {"id": "j1", "name": "deploy"},
+            "spec": {"env_vars": [{"name": "SERVICE_SECRET", "value": "verysecretvalue"}]},
+            "status": {"state": "FINISHED", "result": "FAILED"},
+        }
+    )
+    redactor = Redactor.for_job(job=job_model, env={})
+    excerpt = excerpt_from_events(job(cmd("x", "leak verysecretvalue\n", exit_code=1)), redactor=redactor)
+    assert excerpt.lines == (f"leak {REDACTED}",)
+
+
+@pytest.mark.parametrize("cut", [1, 3, 7, 11])
+def test_a_secret_split_across_two_fragments_is_still_redacted(cut: int) -> None:
+    secret = "abcdef-secret-12"
+    line = f"token={secret} end\n"
+    position = line.index(secret) + cut
+    redactor = Redactor([secret])
+    events = job(cmd("x", line[:position], line[position:], exit_code=1))
+    excerpt = excerpt_from_events(events, redactor=redactor)
+    assert excerpt.lines == (f"token={REDACTED} end",)
+
+
+def test_a_secret_hidden_by_ansi_or_nul_is_still_redacted() -> None:
+    redactor = Redactor(["topsecret99"])
+    excerpt = excerpt_from_events(job(cmd("x", "a top\x1b[0msec\x00ret99 b\n", exit_code=1)), redactor=redactor)
+    assert excerpt.lines == (f"a {REDACTED} b",)
+
+
+def test_a_secret_straddling_a_line_cut_does_not_leak_its_start() -> None:
+    secret = "SECRETVALUE-0123456789"
+    redactor = Redactor([secret])
+    text = "x" * 90 + secret + "y" * 1000 + "\n"
+    excerpt = excerpt_from_events(job(cmd("x", text, exit_code=1)), redactor=redactor, max_line_chars=100)
+    assert "SECRET" not in excerpt.render()
+
+
+def test_longest_secret_wins_and_multiline_secrets_are_matched_per_line() -> None:
+    redactor = Redactor(["abcdef", "abcdefghij", "-----BEGIN KEY-----\nMIIEpAIBAAKCAQEA\n-----END KEY-----"])
+    assert redactor("x abcdefghij y abcdef") == f"x {REDACTED} y {REDACTED}"
+    assert "MIIEpAIBAAKCAQEA" not in redactor("MIIEpAIBAAKCAQEA\n")
+
+
+def test_user_patterns_and_hook() -> None:
+    redactor = Redactor(patterns=[r"AKIA[0-9A-Z]{16}", re.compile(r"ghp_\w+")], hook=lambda s: s.replace("pii", "<x>"))
+    assert redactor("AKIAABCDEFGHIJKLMNOP ghp_abc pii") == f"{REDACTED} {REDACTED} <x>"
+    with pytest.raises(ConfigurationError, match=r"redaction pattern '\[' is not a valid"):
+        Redactor(patterns=["["])
+
+
+def test_a_hook_cannot_reintroduce_forbidden_characters() -> None:
+    redactor = Redactor(hook=lambda s: s.replace("x", "\x1b[31m\x00"))
+    excerpt = excerpt_from_events(job(cmd("c", "axb\n", exit_code=1)), redactor=redactor)
+    assert excerpt.lines == ("ab",)
+
+
+# --------------------------------------------------------------------------------------------- full logs and file names
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../../etc/passwd", "a/b\\c", "nul\x00byte", "x" * 5000, "ユニットテスト 😀", "", ".", "..", "CON", " -- "],
+)
+def test_log_file_names_are_safe(tmp_path: Path, name: str) -> None:
+    filename = safe_log_filename(name, "4c9e7f4e-0b7b-4f9a-9a57-2e1a0a7c7b11")
+    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.log", filename), filename
+    assert len(filename) <= 120
+    assert ".." not in filename
+    excerpt = excerpt_from_events(job(cmd("c", "out\n", exit_code=1)), job_name=name, job_id="j", log_dir=tmp_path)
+    assert excerpt.log_path is not None
+    assert Path(excerpt.log_path).parent == tmp_path
+    assert Path(excerpt.log_path).read_text(encoding="utf-8").startswith("$ c\nout\n")
+
+
+def test_log_file_names_are_unique_per_job() -> None:
+    ids = ["a/b", "a_b", "a b", "a\x00b", "A-B", "a-b", "4c9e7f4e-0b7b-4f9a-9a57-2e1a0a7c7b11"]
+    names = {safe_log_filename("same job", job_id) for job_id in ids}
+    assert len(names) == len(ids)
+    # Names differing only in case stay distinct on a case-insensitive file system too.
+    assert len({n.lower() for n in names}) == len(ids)
+    assert safe_log_filename("x", "a/b") == safe_log_filename("x", "a/b")  # stable
+
+
+def test_full_log_is_cleaned_redacted_and_atomic(tmp_path: Path) -> None:
+    redactor = Redactor(["hidden-value"])
+    events = job(cmd("build", "\x1b[32mok\x1b[0m hidden-value\n"), cmd("test", "boom\n", exit_code=2))
+    excerpt = excerpt_from_events(events, job_name="j", job_id="id1", redactor=redactor, log_dir=tmp_path)
+    assert excerpt.log_path is not None
+    text = Path(excerpt.log_path).read_text(encoding="utf-8")
+    assert text == f"$ build\nok {REDACTED}\n$ test\nboom\n[exit code 2]\n[job failed]\n"
+    assert [p.name for p in tmp_path.iterdir()] == [Path(excerpt.log_path).name]  # no temp files left
+
+
+def test_full_log_size_cap(tmp_path: Path) -> None:
+    events = job(cmd("gen", *[f"{i:09d}\n" for i in range(100_000)], exit_code=1))
+    excerpt = excerpt_from_events(events, log_dir=tmp_path, max_log_bytes=10_000, job_id="capped")
+    assert excerpt.log_truncated
+    assert excerpt.log_path is not None
+    data = Path(excerpt.log_path).read_bytes()
+    assert 10_000 < len(data) < 10_400
+    assert b"size limit of 10000 bytes" in data
+    assert excerpt.lines[-1] == "000099999"  # the excerpt still has the end
+    assert "cut at the size limit" in excerpt.render()
+
+
+def test_a_failed_download_leaves_no_file(tmp_path: Path) -> None:
+    def broken() -> Iterator[LogEvent]:
+        yield from cmd("x", "partial\n")
+        raise ConnectionError("dropped")
+
+    with pytest.raises(ConnectionError):
+        excerpt_from_events(broken(), job_id="j", log_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_events_to_text_streams_the_whole_log() -> None:
+    events = job(cmd("a", "1\n2"), cmd("b", "\x1b[1m3\x1b[0m\n", exit_code=4))
+    assert "".join(events_to_text(events)) == "$ a\n1\n2\n$ b\n3\n[exit code 4]\n[job failed]\n"
+
+
+# --------------------------------------------------------------------------------------------- plain text and raw bytes
+
+
+def test_plain_text_log_with_invalid_utf8_split_across_chunks() -> None:
+    data = "first\nsecond é ✓\n".encode() + b"bad \xff\xfe byte\n" + "last ✓".encode()
+    chunks = [data[i : i + 3] for i in range(0, len(data), 3)]  # splits multi-byte characters
+    excerpt = excerpt_from_text(chunks, job_name="plain", job_result="failed")
+    assert excerpt.lines == ("first", "second é ✓", "bad \ufffd\ufffd byte", "last ✓")
+    assert excerpt.directive is None
+    assert excerpt.reason == "last command of a failed job"
+
+
+def test_raw_event_bytes_through_logstream() -> None:
+    body = (
+        b'{ "events": ['
+        b'{"event":"cmd_started","timestamp":1,"directive":"make"},'
+        b'{"event":"cmd_output","timestamp":1,"output":"\\u001b[31mer"},'
+        b'{"event":"cmd_output","timestamp":1,"output":"ror \\u0000 \\r\\n"},'
+        b'{"event":"cmd_finished","timestamp":2,"directive":"make","exit_code":2},'
+        b'{"event":"job_finished","timestamp":2,"result":"failed"}] }'
+    )
+    excerpt = excerpt_from_events(iter_events([body[:50], body[50:]]), job_name="raw")
+    assert excerpt.lines == ("error  ",)
+    assert excerpt.exit_code == 2
+
+
+# --------------------------------------------------------------------------------------------- memory
+
+
+def _big_log(total_bytes: int) -> Iterator[bytes]:
+    yield b'{ "events": [{"event":"job_started","timestamp":1},'
+    yield b'{"event":"cmd_started","timestamp":1,"directive":"make test"}'
+    line = "2026-01-01 \u001b[32mINFO\u001b[0m processing item with a reasonably long line of text 0123456789\r\n"
+    fragment = json.dumps({"event": "cmd_output", "timestamp": 1, "output": line * 40}).encode()
+    written = 0
+    while written < total_bytes:
+        yield b"," + fragment
+        written += len(fragment) + 1
+    yield b',{"event":"cmd_finished","timestamp":2,"directive":"make test","exit_code":1}'
+    yield b',{"event":"job_finished","timestamp":2,"result":"failed"}] }'
+
+
+def test_streaming_excerpt_memory_is_bounded(tmp_path: Path) -> None:
+    redactor = Redactor([f"secret-number-{i}" for i in range(20)])
+    tracemalloc.start()
+    try:
+        excerpt = excerpt_from_events(
+            iter_events(_big_log(50 * 1024 * 1024)), job_name="big", job_id="big", redactor=redactor, log_dir=tmp_path
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert excerpt.total_lines > 400_000
+    assert excerpt.lines[-1].startswith("2026-01-01 INFO processing")
+    assert excerpt.log_path is not None
+    assert os.path.getsize(excerpt.log_path) > 30 * 1024 * 1024
+    print(f"peak traced memory: {peak / 1e6:.2f} MB")
+    assert peak < 4 * 1024 * 1024, f"peak traced memory {peak / 1e6:.1f} MB for a 50 MB log"
+
+
+def test_excerpt_is_a_plain_value() -> None:
+    excerpt = Excerpt("j", "id", "cmd", 1, "failed", ("a",), 1, "non-zero exit code")
+    assert excerpt.render().splitlines()[-1] == '>>> Semaphore job "j" (id) failed: command `cmd` exited with code 1'
+
+
+# --------------------------------------------------------------------------------------------- streaming = whole-text
+
+
+_LINE_TEXT = st.text(alphabet=st.sampled_from("ab \x1b[31m\x00\r\tX-é😀"), max_size=30)
+
+
+@given(
+    lines=st.lists(_LINE_TEXT, min_size=1, max_size=30),
+    cuts=st.lists(st.integers(min_value=1, max_value=400), max_size=20),
+    block=st.integers(min_value=1, max_value=50),
+    tail=st.integers(min_value=1, max_value=10),
+)
+def test_streaming_in_any_fragments_and_blocks_equals_cleaning_the_whole_text(
+    lines: list[str], cuts: list[int], block: int, tail: int
+) -> None:
+    secret = "X-secret-X"
+    text = "".join(line + "\n" for line in lines).replace("XX", secret)
+    fragments, position = [], 0
+    for cut in sorted(set(cuts)):
+        fragments.append(text[position:cut])
+        position = cut
+    fragments.append(text[position:])
+    redactor = Redactor([secret])
+    builder = ExcerptBuilder(tail_lines=tail, redactor=redactor, block_chars=block)
+    builder.feed_many(cmd("c", *[f for f in fragments if f], exit_code=1))
+    excerpt = builder.finish()
+    expected = redactor(clean_text(text)).split("\n")[:-1]
+    assert list(excerpt.lines) == expected[-tail:]
+    assert excerpt.total_lines == len(expected)
+    assert secret not in "\n".join(excerpt.lines)
