@@ -179,8 +179,8 @@ def _write_atomic(root: Any, path: Path) -> None:
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:60]}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            etree.ElementTree(root).write(handle, encoding="utf-8", xml_declaration=True)
+        os.close(fd)  # written by name: lxml then writes from C, faster than through a Python file object
+        etree.ElementTree(root).write(tmp_name, encoding="utf-8", xml_declaration=True)
         try:
             os.chmod(tmp, path.stat().st_mode & 0o7777)
         except FileNotFoundError:
@@ -200,6 +200,8 @@ _PYTEST_ILLEGAL = re.compile("[^\u0009\u000a\u000d\u0020-\u007e\u0080-\ud7ff\ue0
 
 
 def _pytest_escape(text: str) -> str:
+    if text.isascii() and text.isprintable():  # the usual case, without a regular expression
+        return text
     return _PYTEST_ILLEGAL.sub(
         lambda m: f"#x{ord(m.group()):02X}" if ord(m.group()) <= 0xFF else f"#x{ord(m.group()):04X}", text
     )
@@ -223,7 +225,8 @@ class TestTarget:
         """
         path, bracket, params = nodeid.partition("[")
         names = path.split("::")
-        names[0] = re.sub(r"\.py$", "", names[0].replace("/", "."))
+        module = names[0].replace("/", ".")
+        names[0] = module[:-3] if module.endswith(".py") else module
         names[-1] += bracket + params
         classnames = names[:-1]
         if prefix:
@@ -294,16 +297,22 @@ def _append_system_out(etree: Any, case: Any, text: str) -> None:
     out.text = existing + separator + text
 
 
+def _clean_properties(properties: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(_attr(name), _attr(value)) for name, value in properties]
+
+
 def _add_properties(etree: Any, case: Any, properties: Sequence[tuple[str, str]]) -> None:
+    """Add already-cleaned ``(name, value)`` pairs to the testcase's ``<properties>`` (its first child)."""
     if not properties:
         return
     props = case.find("properties")
     if props is None:
         props = etree.Element("properties")
         case.insert(0, props)
-    present = {(p.get("name"), p.get("value")) for p in props.iterfind("property")}
-    for name, value in properties:
-        pair = (_attr(name), _attr(value))
+        present: set[tuple[str | None, str | None]] = set()
+    else:
+        present = {(p.get("name"), p.get("value")) for p in props.iterfind("property")}
+    for pair in properties:
         if pair not in present:  # attaching twice (a re-run of the post-processing) adds nothing new
             present.add(pair)
             etree.SubElement(props, "property", {"name": pair[0], "value": pair[1]})
@@ -332,7 +341,8 @@ def attach_logs(
         wanted[(target.classname, target.name)] = attachment
         order.append(target)
     names = {name for _, name in wanted}
-    texts: dict[int, str] = {}  # one attachment is often shared by many tests: render it once
+    # One attachment is often shared by many tests: render and clean it once.
+    prepared: dict[int, tuple[str, list[tuple[str, str]]]] = {}
     found: set[tuple[str, str]] = set()
     for case in root.iter("testcase"):
         name = case.get("name") or ""
@@ -343,10 +353,11 @@ def attach_logs(
         if wanted_here is None:
             continue
         found.add(case_key)
-        _add_properties(etree, case, wanted_here.properties)
-        text = texts.get(id(wanted_here))
-        if text is None:
-            text = texts[id(wanted_here)] = wanted_here.text()
+        rendered = prepared.get(id(wanted_here))
+        if rendered is None:
+            rendered = prepared[id(wanted_here)] = (wanted_here.text(), _clean_properties(wanted_here.properties))
+        text, properties = rendered
+        _add_properties(etree, case, properties)
         if text:
             _append_system_out(etree, case, text)
     _write_atomic(root, Path(output) if output is not None else source)
@@ -413,7 +424,7 @@ def _job_case(
         props.append(("semaphore_job_id", job.job_id))
         if base_url:
             props.append(("semaphore_job_url", job_url(base_url, job.job_id)))
-    _add_properties(etree, case._elem, props)
+    _add_properties(etree, case._elem, _clean_properties(props))
     if skipped_reason is not None:
         case.result = [Skipped(_attr(skipped_reason))]
     elif job is not None and job.result == "failed":
@@ -430,6 +441,27 @@ def _job_case(
     if excerpt is not None and excerpt.log_path:
         case.system_out = clean_text(f"[[ATTACHMENT|{excerpt.log_path}]]")
     return case
+
+
+def _pipeline_error_suite(ppl: Pipeline, suite_name: str, base_url: str | None) -> Any:
+    import junitparser
+    from junitparser import xunit2
+
+    new_suite: Any = xunit2.TestSuite
+    suite = new_suite(suite_name)
+    suite.add_property("semaphore_pipeline_id", _attr(ppl.ppl_id))
+    if base_url and ppl.wf_id:
+        suite.add_property("semaphore_pipeline_url", _attr(pipeline_url(base_url, ppl.wf_id, ppl.ppl_id)))
+    new_case: Any = xunit2.TestCase
+    case = new_case("pipeline", suite_name)
+    reason = ppl.result_reason or "unknown reason"
+    message = f"pipeline {ppl.result} ({reason})" + (f": {ppl.error_description}" if ppl.error_description else "")
+    new_error: Any = junitparser.Error
+    error = new_error(_attr(message)[:1000], f"semaphore.pipeline_{ppl.result}")
+    error.text = clean_text(ppl.error_description or message)
+    case.result = [error]
+    suite.add_testcases([case])
+    return suite
 
 
 def pipeline_report(
@@ -475,6 +507,11 @@ def pipeline_report(
         entries: list[tuple[str, Block | None]] = [(block.name, block) for block in ppl.blocks]
         entries += [(t.name, None) for t in topologies.get(ppl.ppl_id, ()) if t.name not in known]
         topo_jobs = {t.name: t.jobs for t in topologies.get(ppl.ppl_id, ())}
+        if not entries and ppl.result not in (None, "passed"):
+            # No block ran at all (a malformed YAML, a pipeline canceled in the queue): say so, or the report
+            # would be empty and read as "nothing failed".
+            xml.append(_pipeline_error_suite(ppl, suite_names.take(_attr(ppl.name) or "pipeline"), base_url))
+            continue
         for block_name, block in entries:
             label = _attr(block_name) or "block"
             if len(ppl_list) > 1:

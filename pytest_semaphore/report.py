@@ -34,7 +34,8 @@ __all__ = ["FORMATS", "render_summary", "summary_context", "write_summary"]
 #: Output formats and the built-in template of each.
 FORMATS = {"markdown": "summary.md.j2", "html": "summary.html.j2"}
 _TEMPLATES = Path(__file__).with_name("templates")
-_ICONS = {"passed": "✅", "failed": "❌", "stopped": "⏹", "canceled": "⏹", None: "⏳"}
+# Plain symbols rather than emoji: single-width in terminals, present in common fonts (headless browsers included).
+_ICONS = {"passed": "✔", "failed": "✘", "stopped": "■", "canceled": "■", None: "○"}
 
 
 def _duration(start: _dt.datetime | None, end: _dt.datetime | None) -> str:
@@ -90,7 +91,7 @@ def summary_context(
                     "job_id": job.job_id,
                     "status": job.status,
                     "result": job.result,
-                    "icon": _ICONS.get(job.result, "⏳"),
+                    "icon": _ICONS.get(job.result, "○"),
                     "url": jurl,
                 }
                 jobs.append(entry)
@@ -115,7 +116,7 @@ def summary_context(
                     "name": clean_text(block.name),
                     "state": block.state,
                     "result": block.result,
-                    "icon": _ICONS.get(block.result, "⏳"),
+                    "icon": _ICONS.get(block.result, "○"),
                     "jobs": jobs,
                 }
             )
@@ -127,7 +128,7 @@ def summary_context(
                 "state": ppl.state,
                 "result": ppl.result,
                 "result_reason": ppl.result_reason,
-                "icon": _ICONS.get(ppl.result, "⏳"),
+                "icon": _ICONS.get(ppl.result, "○"),
                 "duration": _duration(ppl.running_at or ppl.created_at, ppl.done_at),
                 "url": url,
                 "blocks": blocks,
@@ -146,7 +147,7 @@ def summary_context(
     return {
         "title": clean_text(title),
         "overall": overall,
-        "overall_icon": _ICONS.get(overall, "⏳"),
+        "overall_icon": _ICONS.get(overall, "○"),
         "pipelines": rows,
         "failed_jobs": failed_jobs,
         "generated_at": (generated_at or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y-%m-%d %H:%M:%S UTC"),

@@ -184,17 +184,20 @@ def _block_job(job: JobRecord) -> dict[str, Any]:
 
 def _block(block: BlockRecord) -> dict[str, Any]:
     started = bool(block.block_id)
-    return {
+    fields: dict[str, Any] = {
         "block_id": block.block_id,
         "name": block.name,
         "build_req_id": block.build_req_id,
         "state": block.state,
-        # Proto defaults while not done: "passed" / "test", as for jobs.
         "result": block.result or "passed",
         "result_reason": block.result_reason or "test",
         "error_description": block.error_description,
         "jobs": [_block_job(job) for job in block.jobs] if started else [],
     }
+    if not block.done:  # the formatter applies remove_result_if_not_done to blocks too
+        del fields["result"]
+        del fields["result_reason"]
+    return fields
 
 
 def describe_pipeline(world: World, ppl: PipelineRecord, *, detailed: bool) -> dict[str, Any]:

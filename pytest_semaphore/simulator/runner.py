@@ -37,6 +37,9 @@ class SemaphoreSimulator:
 
     ``speed=None`` (the default) gives a manual clock: simulated time moves only with :meth:`advance`, so a test
     decides exactly when pipelines progress. A number runs the clock at real time times that factor (the CLI demo).
+    ``ui_accepts_api_token=False`` makes UI paths redirect to the login page, as for an organisation without the
+    ``can_use_api_token_in_ui`` flag. ``refusals_as_409=True`` answers a refused promotion the way the newest
+    open-source server does (``409 {"code": "REFUSED", "message": ...}``) instead of the documented 400.
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class SemaphoreSimulator:
         timings: Timings | None = None,
         host: str = "127.0.0.1",
         ui_accepts_api_token: bool = True,
+        refusals_as_409: bool = False,
     ) -> None:
         definition = _scenario(scenario)
         self.scenario = definition
@@ -75,7 +79,13 @@ class SemaphoreSimulator:
             )
         for fault in definition.faults:
             self.faults.add(fault)
-        self._api = Api(self.world, self.token, self.faults, ui_accepts_api_token=ui_accepts_api_token)
+        self._api = Api(
+            self.world,
+            self.token,
+            self.faults,
+            ui_accepts_api_token=ui_accepts_api_token,
+            refusals_as_409=refusals_as_409,
+        )
         self._server = SimulatorServer(self._api, host=host, port=port)
         self.url = self._server.url
         self.loghub_url = self._server.loghub_url

@@ -37,6 +37,7 @@ from .world import (
     JobRecord,
     NotFound,
     PipelineRecord,
+    Refused,
     WorkflowRecord,
     World,
     WorldError,
@@ -122,13 +123,31 @@ def gateway_error(status: int, code: int, message: str) -> Response:
     return gateway(status, {"code": code, "message": message, "details": []})
 
 
+_LEADING_INT = re.compile(r"[+-]?\d+")
+
+
 def _positive_int(raw: object, default: int) -> int:
-    """Scrivener's rule: a non-integer or a value <= 0 silently means the default."""
-    try:
-        value = int(str(raw))
-    except (TypeError, ValueError):
+    """plumber-public's rule: Elixir's ``Integer.parse`` (leading digits: ``"5abc"`` is 5), and anything that is
+    not a positive integer silently means the default."""
+    if isinstance(raw, bool):
         return default
+    if isinstance(raw, int):
+        return raw if raw > 0 else default
+    match = _LEADING_INT.match(raw) if isinstance(raw, str) else None
+    if match is None:
+        return default
+    value = int(match.group(0))
     return value if value > 0 else default
+
+
+def _strict_int(raw: object, field_name: str) -> int:
+    """The promotions list's rule (gofer client): the whole value must be an integer, else a 400."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and re.fullmatch(r"[+-]?\d+", raw):
+        return int(raw)
+    shown = json.dumps(raw) if isinstance(raw, str) else repr(raw)
+    raise BadRequest(f"Invalid value of '{field_name}' param: {shown} - needs to be integer.")
 
 
 def _sign(secret: bytes, claims: dict[str, Any]) -> str:
@@ -160,7 +179,17 @@ def _verify(secret: bytes, token: str) -> dict[str, Any] | None:
 class Api:
     """Routes requests to the world and formats the answers. Shared by the API server and the loghub2 server."""
 
-    def __init__(self, world: World, token: str, faults: FaultInjector, *, ui_accepts_api_token: bool = True) -> None:
+    def __init__(
+        self,
+        world: World,
+        token: str,
+        faults: FaultInjector,
+        *,
+        ui_accepts_api_token: bool = True,
+        refusals_as_409: bool = False,
+    ) -> None:
+        self.refusals_as_409 = refusals_as_409
+        self._format_cache: dict[tuple[str, str], tuple[tuple[object, ...], bytes]] = {}
         self.world = world
         self._tokens: dict[str, frozenset[str] | None] = {token: None}
         self.faults = faults
@@ -207,11 +236,11 @@ class Api:
 
     def access(self, headers: dict[str, str]) -> tuple[bool, frozenset[str] | None]:
         """(authenticated, visible project ids or ``None`` for all) for the request's ``Authorization``."""
-        value = headers.get("authorization", "")
-        scheme, _, given = value.strip().partition(" ")
-        if scheme.lower() not in ("token", "bearer") or not given.strip():
+        # The auth service splits on the first space and knows exactly "Token" and "Bearer" (case matters).
+        scheme, _, given = headers.get("authorization", "").partition(" ")
+        if scheme not in ("Token", "Bearer") or not given:
             return False, None
-        presented = given.strip().encode("utf-8", "replace")
+        presented = given.encode("utf-8", "replace")
         for token, projects in self._tokens.items():
             if hmac.compare_digest(presented, token.encode("utf-8")):
                 return True, projects
@@ -295,6 +324,10 @@ class Api:
                     if resource in GATEWAY_RESOURCES:
                         return gateway_error(404, 5, "Not Found")
                     return not_found()
+                except Refused as error:
+                    if self.refusals_as_409:
+                        return plumber(409, {"code": "REFUSED", "message": error.message})
+                    return plumber(400, error.message)
                 except BadRequest as error:
                     return plumber(400, error.message)
                 except InternalError:
@@ -439,13 +472,46 @@ class Api:
         items = self._filter_time(request, items, "created", lambda p: p.created_at)
         items = self._filter_time(request, items, "done", lambda p: p.done_at)
         chunk, headers = self.paginate(request, items, 30, "pipelines")
-        body = [formats.list_pipeline(self.world, p) for p in chunk]
-        return Response(200, _json_bytes(body), None, headers)
+        body = b"[" + b",".join(self._formatted(p, "list") for p in chunk) + b"]"
+        return Response(200, body, None, headers)
+
+    def _formatted(self, pipeline: PipelineRecord, shape: str) -> bytes:
+        """A pipeline's JSON, cached until something it shows changes.
+
+        Formatting dominates the cost of a pipeline list (30 objects of ~45 fields), and waiting loops ask for the
+        same pipelines again and again while they rarely change: every timestamp is set together with a state, so
+        the states, results and the few fields set later identify what the JSON shows.
+        """
+        key = (pipeline.ppl_id, shape)
+        version: tuple[object, ...] = (
+            pipeline.state,
+            pipeline.result,
+            pipeline.result_reason,
+            pipeline.partially_rerun_by,
+            pipeline.terminate_request,
+            pipeline.terminated_by,
+            pipeline.error_description,
+        )
+        if shape == "detailed":
+            version += tuple(
+                (b.state, b.block_id, b.result, b.result_reason, tuple((j.state, j.result) for j in b.jobs))
+                for b in pipeline.blocks
+            )
+        cached = self._format_cache.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        if shape == "list":
+            value: object = formats.list_pipeline(self.world, pipeline)
+        else:
+            value = formats.describe_pipeline(self.world, pipeline, detailed=shape == "detailed")
+        encoded = _json_bytes(value)
+        self._format_cache[key] = (version, encoded)
+        return encoded
 
     def describe_pipeline(self, request: Request, ppl_id: str) -> Response:
-        detailed = request.params.get("detailed") in ("true", True)
+        detailed = request.params.get("detailed") == "true"  # only this exact string counts
         pipeline = self._pipeline(request, ppl_id)
-        return plumber(200, formats.describe_pipeline(self.world, pipeline, detailed=detailed))
+        return Response(200, self._formatted(pipeline, "detailed" if detailed else "describe"))
 
     def terminate_pipeline(self, request: Request, ppl_id: str) -> Response:
         self._pipeline(request, ppl_id)
@@ -485,8 +551,9 @@ class Api:
         if not ppl_id:
             return not_found()
         pipeline = self._pipeline(request, ppl_id)
-        size = _positive_int(request.params.get("page_size"), 10)
-        if size >= 100 or not pipeline.switch_id:
+        page = _strict_int(request.params.get("page", 1), "page")
+        size = _strict_int(request.params.get("page_size", 10), "page_size")
+        if not pipeline.switch_id or not 1 <= size < 100 or page < 1:  # gofer's BAD_PARAM
             return plumber(500, "Internal error")
         items = self.world.promotions(ppl_id)
         name = self._param(request, "name")
@@ -610,7 +677,7 @@ class Api:
 
     def describe_job(self, request: Request, job_id: str) -> Response:
         if not _UUID.match(job_id):
-            return gateway_error(400, 3, f"job id {job_id!r} is not a valid UUID")
+            return gateway_error(400, 3, f"Job id {job_id} is invalid")
         try:
             job = self._job(request, job_id)
         except NotFound:
@@ -634,7 +701,7 @@ class Api:
                 f'type mismatch, parameter: page_size, error: strconv.ParseInt: parsing "{raw_size}": invalid syntax',
             )
         if size > 30:
-            return gateway_error(400, 3, "Page size can't exceed 30")
+            return gateway_error(400, 9, "Page size can't exceed 30")  # zebra's FAILED_PRECONDITION
         size = size if size > 0 else 30
         raw_token = request.query.get("page_token", "")
         offset = 0
@@ -658,7 +725,7 @@ class Api:
 
     def stop_job(self, request: Request, job_id: str) -> Response:
         if not _UUID.match(job_id):
-            return gateway_error(400, 3, f"job id {job_id!r} is not a valid UUID")
+            return gateway_error(400, 3, f"Job id {job_id} is invalid")
         try:
             self._job(request, job_id)
             self.world.stop_job(job_id)
@@ -672,7 +739,7 @@ class Api:
         except NotFound:
             return gateway_error(404, 5, f"Job {job_id} not found")
         if job.state != "running":
-            return gateway_error(400, 9, "Job is not running")
+            return gateway_error(400, 9, "Job's debug SSH is only available while the job is running")
         return gateway(
             200, {"key": "-----BEGIN OPENSSH PRIVATE KEY-----\nsimulated\n-----END OPENSSH PRIVATE KEY-----\n"}
         )
@@ -783,11 +850,14 @@ class _Handler(BaseHTTPRequestHandler):
         api = self.server.api
         if self.server.kind == "loghub":
             return api.loghub(request)
-        if any(name.startswith("x-semaphore-") for name in request.headers):
-            return not_found()
+        # The auth service (Plug, no content type, Plug's default cache-control) answers before any backend:
+        # Auth.RefuseXSemaphoreHeaders refuses every header that merely starts with "x-semaphore".
+        auth_headers = [("cache-control", "max-age=0, private, must-revalidate")]
+        if any(name.startswith("x-semaphore") for name in request.headers):
+            return Response(404, b"Not Found", None, auth_headers)
         authenticated, request.visible = api.access(request.headers)
         if not authenticated:
-            return Response(401, b"Unauthorized", TEXT)
+            return Response(401, b"Unauthorized", None, auth_headers)
         return api.dispatch(request)
 
     def _inject_before(self, fault: FaultDef, entry: RequestRecord) -> bool:

@@ -42,6 +42,7 @@ __all__ = [
     "PipelineRecord",
     "ProjectRecord",
     "PromotionRecord",
+    "Refused",
     "Timings",
     "WorkflowRecord",
     "World",
@@ -68,6 +69,10 @@ class NotFound(WorldError):
 
 class BadRequest(WorldError):
     """A user error: ``400`` with the message as a JSON string."""
+
+
+class Refused(BadRequest):
+    """gofer's REFUSED: ``400`` with the message (the doc's server), or ``409 {code, message}`` (newer servers)."""
 
 
 class InternalError(WorldError):
@@ -908,7 +913,7 @@ class World:
             if request_token and request_token in pipeline.promotion_tokens:
                 return
             if pipeline.result != "passed" and not override:
-                raise BadRequest("Triggering target when pipeline is not passed requires override confirmation.")
+                raise Refused("Triggering target when pipeline is not passed requires override confirmation.")
             values = self._promotion_parameters(promotion, dict(parameters or {}))
             if request_token:
                 pipeline.promotion_tokens.add(request_token)

@@ -11,9 +11,17 @@ API = "/api/v1alpha"
 
 
 def test_bad_or_missing_token_is_401_unauthorized(sim: SemaphoreSimulator, raw: Raw) -> None:
-    for headers in ({}, {"Authorization": "Token wrong"}, {"Authorization": "Basic abc"}, {"Authorization": "Token"}):
+    for headers in (
+        {},
+        {"Authorization": "Token wrong"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Token"},
+        {"Authorization": f"token {sim.token}"},  # the auth service matches "Token"/"Bearer" exactly
+        {"Authorization": f"Token  {sim.token}"},  # everything after the first space is the token
+    ):
         response = raw.request("GET", f"{API}/projects", headers=headers, auth=False)
         assert (response.status, response.body) == (401, b"Unauthorized"), headers
+        assert "content-type" not in response.header_names()
     _, ppl_id = sim.world.start_workflow("demo")
     assert raw.get(f"{API}/pipelines/{ppl_id}", auth=False).status == 401
 
@@ -26,7 +34,7 @@ def test_bearer_is_accepted_like_token(sim: SemaphoreSimulator, raw: Raw) -> Non
 def test_any_x_semaphore_header_gives_404(sim: SemaphoreSimulator, raw: Raw) -> None:
     _, ppl_id = sim.world.start_workflow("demo", pipeline_file=".semaphore/failing.yml")
     sim.advance(20)
-    for name in ("x-semaphore-user-id", "X-Semaphore-Org-Id", "x-semaphore-anything"):
+    for name in ("x-semaphore-user-id", "X-Semaphore-Org-Id", "x-semaphore-anything", "X-SemaphoreCI"):
         response = raw.request(
             "POST", f"{API}/pipelines/{ppl_id}/partial_rebuild?request_token=x", headers={name: "someone"}
         )

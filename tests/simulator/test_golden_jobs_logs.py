@@ -86,8 +86,7 @@ def test_job_errors_are_code_message_details(sim: SemaphoreSimulator, raw: Raw) 
     assert not_found.header("content-type") == "application/json"
     not_uuid = raw.get(f"{API}/jobs/not-a-uuid")
     assert not_uuid.status == 400
-    assert set(not_uuid.json()) == {"code", "message", "details"}
-    assert not_uuid.json()["code"] == 3
+    assert not_uuid.json() == {"code": 3, "message": "Job id not-a-uuid is invalid", "details": []}
 
 
 def test_job_list_is_empty_without_states_and_capped_at_30(sim: SemaphoreSimulator, raw: Raw) -> None:
@@ -99,7 +98,7 @@ def test_job_list_is_empty_without_states_and_capped_at_30(sim: SemaphoreSimulat
     assert job_id in {j["metadata"]["id"] for j in pending["jobs"]}
     assert raw.get(f"{API}/jobs?states=RUNNING").json()["jobs"] == []
     over = raw.get(f"{API}/jobs?states=RUNNING&page_size=31")
-    assert (over.status, over.json()) == (400, {"code": 3, "message": "Page size can't exceed 30", "details": []})
+    assert (over.status, over.json()) == (400, {"code": 9, "message": "Page size can't exceed 30", "details": []})
     assert raw.get(f"{API}/jobs?states=RUNNING&page_size=30").status == 200
 
 
@@ -115,6 +114,15 @@ def test_job_list_pages_with_next_page_token(sim: SemaphoreSimulator, raw: Raw) 
     assert second["next_page_token"] == ""
     created = [int(j["metadata"]["create_time"]) for j in first["jobs"] + second["jobs"]]
     assert created == sorted(created, reverse=True)
+
+
+def test_debug_ssh_key_only_while_running(sim: SemaphoreSimulator, raw: Raw) -> None:
+    job_id = unit_job(sim)
+    early = raw.get(f"{API}/jobs/{job_id}/debug_ssh_key")
+    assert (early.status, early.json()["code"]) == (400, 9)
+    assert early.json()["message"] == "Job's debug SSH is only available while the job is running"
+    sim.advance(2)
+    assert "key" in raw.get(f"{API}/jobs/{job_id}/debug_ssh_key").json()
 
 
 def test_stop_job_returns_empty_object_even_when_finished(sim: SemaphoreSimulator, raw: Raw) -> None:

@@ -166,9 +166,7 @@ def test_detailed_blocks_jobs_and_proto_defaults(sim: SemaphoreSimulator, raw: R
             "block_id": test_block.block_id,
             "name": "Test",
             "build_req_id": test_block.build_req_id,
-            "state": "running",
-            "result": "passed",  # the proto default, while not done
-            "result_reason": "test",
+            "state": "running",  # no result fields while not done, as for the pipeline
             "error_description": "",
             "jobs": [
                 {
@@ -192,8 +190,6 @@ def test_detailed_blocks_jobs_and_proto_defaults(sim: SemaphoreSimulator, raw: R
             "name": "Package",
             "build_req_id": "",
             "state": "waiting",
-            "result": "passed",
-            "result_reason": "test",
             "error_description": "",
             "jobs": [],
         },
@@ -322,6 +318,8 @@ def test_page_size_that_is_not_a_positive_integer_falls_back_to_default(
         response = raw.get(f"{API}/pipelines?project_id={project_id}&page_size={value}&page=x")
         assert response.header("per-page") == "30", value
         assert response.header("page-number") == "1"
+    prefix = raw.get(f"{API}/pipelines?project_id={project_id}&page_size=5abc")  # Elixir's Integer.parse
+    assert prefix.header("per-page") == "5"
 
 
 def test_pipeline_list_filters_by_workflow_branch_and_file(sim: SemaphoreSimulator, raw: Raw, project_id: str) -> None:
@@ -452,3 +450,20 @@ def test_yaml_validation(raw: Raw) -> None:
     assert (ok.status, ok.body) == (200, b'{"message":"YAML definition is valid.","pipeline_id":""}')
     missing = raw.post_json(f"{API}/yaml", {})
     assert (missing.status, missing.body) == (400, b'"Missing required post parameter yaml_definition."')
+
+
+def test_done_pipelines_show_a_later_partial_rebuild(sim: SemaphoreSimulator, raw: Raw, project_id: str) -> None:
+    wf_id, failing = start(sim, pipeline_file=".semaphore/failing.yml")
+    sim.advance(30)
+    before = raw.get(f"{API}/pipelines/{failing}?detailed=true").json()["pipeline"]
+    listed_before = raw.get(f"{API}/pipelines?wf_id={wf_id}").json()
+    assert before["partially_rerun_by"] == ""
+    assert listed_before[0]["partially_rerun_by"] == ""
+    new_id = raw.request("POST", f"{API}/pipelines/{failing}/partial_rebuild?request_token=t").json()["pipeline_id"]
+    after = raw.get(f"{API}/pipelines/{failing}?detailed=true").json()["pipeline"]
+    assert after["partially_rerun_by"] == new_id
+    listed = {p["ppl_id"]: p for p in raw.get(f"{API}/pipelines?wf_id={wf_id}").json()}
+    assert listed[failing]["partially_rerun_by"] == new_id
+    assert listed[new_id]["partial_rerun_of"] == failing
+    assert listed[new_id]["triggerer"]["ppl_triggered_by"] == "PARTIAL_RE_RUN"
+    assert "result" not in listed[new_id]  # the rebuild is not done yet

@@ -106,8 +106,15 @@ def test_promotions_page_size_rules(sim: SemaphoreSimulator, raw: Raw) -> None:
     default = raw.get(f"{API}/promotions?pipeline_id={ppl_id}")
     assert default.header("per-page") == "10"
     assert default.header("total") == "3"
-    for bad in ("0", "-1", "x"):
-        assert raw.get(f"{API}/promotions?pipeline_id={ppl_id}&page_size={bad}").header("per-page") == "10"
+    for out_of_range in ("0", "-1", "100"):  # gofer wants 1 <= page_size < 100: its BAD_PARAM is a 500
+        response = raw.get(f"{API}/promotions?pipeline_id={ppl_id}&page_size={out_of_range}")
+        assert (response.status, response.body) == (500, b'"Internal error"'), out_of_range
+    not_integer = raw.get(f"{API}/promotions?pipeline_id={ppl_id}&page_size=1x")
+    assert (not_integer.status, not_integer.body) == (
+        400,
+        b'"Invalid value of \'page_size\' param: \\"1x\\" - needs to be integer."',
+    )
+    assert raw.get(f"{API}/promotions?pipeline_id={ppl_id}&page=x").status == 400
     assert raw.get(f"{API}/promotions?pipeline_id={ppl_id}&page_size=99").status == 200
     too_big = raw.get(f"{API}/promotions?pipeline_id={ppl_id}&page_size=100")
     assert (too_big.status, too_big.body) == (500, b'"Internal error"')
@@ -169,3 +176,23 @@ def test_promotion_into_a_missing_file_fails(sim: SemaphoreSimulator) -> None:
     sim.advance(2)
     (record,) = sim.world.promotions(ppl_id)
     assert (record.status, record.scheduled_pipeline_id) == ("failed", "")
+
+
+def test_newer_servers_answer_refusals_with_409_and_a_code() -> None:
+    from .helpers import failing_pipeline, standard_scenario
+
+    assert failing_pipeline().promotions
+    with SemaphoreSimulator(standard_scenario(), token="t", refusals_as_409=True) as newer:
+        _, ppl_id = newer.world.start_workflow("demo", pipeline_file=".semaphore/failing.yml")
+        newer.advance(20)
+        conn = Raw(newer.url, "t")
+        try:
+            refused = conn.post_json(f"{API}/promotions", {"pipeline_id": ppl_id, "name": "production"})
+        finally:
+            conn.close()
+    assert refused.status == 409
+    assert refused.json() == {
+        "code": "REFUSED",
+        "message": "Triggering target when pipeline is not passed requires override confirmation.",
+    }
+    assert "content-type" not in refused.header_names()

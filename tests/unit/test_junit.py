@@ -342,6 +342,30 @@ def test_pipeline_report_names_are_unique_under_semaphore_ids(tmp_path: Path) ->
     assert root.get("tests") == "8"
 
 
+def test_a_pipeline_where_no_block_ran_is_reported_as_an_error(tmp_path: Path) -> None:
+    ppl = Pipeline.from_api(
+        {
+            "pipeline": {
+                "ppl_id": "p",
+                "wf_id": "w",
+                "name": "CI",
+                "state": "done",
+                "result": "failed",
+                "result_reason": "malformed",
+                "error_description": "yaml: line 3: \x1b[31mmapping values are not allowed\x1b[0m",
+            },
+            "blocks": [],
+        }
+    )
+    root = strict_check(write_pipeline_report(tmp_path / "p.xml", ppl))
+    error = root.find("testsuite/testcase/error")
+    assert error is not None
+    assert error.get("message") == "pipeline failed (malformed): yaml: line 3: mapping values are not allowed"
+    assert root.get("errors") == "1"
+    passed = Pipeline.from_api({"pipeline": {"ppl_id": "p", "state": "done", "result": "passed"}, "blocks": []})
+    assert list(strict_check(write_pipeline_report(tmp_path / "ok.xml", passed))) == []
+
+
 def test_pipeline_report_with_hostile_excerpt_round_trips_through_junitparser(tmp_path: Path) -> None:
     ppl = pipeline_json([block("B", ("job", "j1", "FINISHED", "FAILED"))])
     path = write_pipeline_report(tmp_path / "p.xml", ppl, excerpts={"j1": excerpt("job\x1b", "j1")})

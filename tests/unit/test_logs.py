@@ -453,3 +453,13 @@ def test_streaming_in_any_fragments_and_blocks_equals_cleaning_the_whole_text(
     assert list(excerpt.lines) == expected[-tail:]
     assert excerpt.total_lines == len(expected)
     assert secret not in "\n".join(excerpt.lines)
+
+
+def test_our_own_environment_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEMAPHORE_API_TOKEN", "from-the-environment-1")
+    monkeypatch.setenv("SOME_PASSWORD", "envpass-123456")
+    monkeypatch.setenv("NOT_SENSITIVE", "visible-value-1")
+    redactor = Redactor.for_job()
+    assert redactor("a from-the-environment-1 b envpass-123456 c visible-value-1") == (
+        f"a {REDACTED} b {REDACTED} c visible-value-1"
+    )

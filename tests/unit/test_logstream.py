@@ -278,3 +278,17 @@ def test_any_chunking_matches_json_loads(events: list[dict[str, Any]], cuts: lis
     got = list(iter_events(chunks, trailer=trailer))
     assert as_tuples(got) == as_tuples(reference(body))
     assert trailer == {"next": 7}
+
+
+def test_the_fast_constructor_is_in_use_and_agrees_with_the_model() -> None:
+    from pytest_semaphore import logstream
+
+    assert logstream._FAST_OK, "LogEvent changed shape: review logstream._to_event (its fast path is now off)"
+    for raw in AGENT_EVENTS:
+        fast = logstream._to_event(dict(raw))
+        slow = LogEvent.from_api(dict(raw))
+        assert fast == slow
+        assert repr(fast) == repr(slow)
+        assert dict(fast.raw) == raw
+        with pytest.raises(AttributeError):
+            fast.event = "changed"  # type: ignore[misc]  # still frozen

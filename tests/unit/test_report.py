@@ -59,7 +59,7 @@ def excerpt() -> Excerpt:
 def test_markdown_lists_pipelines_and_failed_jobs_with_excerpts() -> None:
     text = render_summary([pipeline()], excerpts={"j-unit": excerpt()}, base_url=BASE, generated_at=WHEN)
     assert (
-        "| CI | ❌ failed (test) | 1h 03m 12s | [open](https://org.semaphoreci.com/workflows/wf-1?pipeline_id=ppl-1) |"
+        "| CI | ✘ failed (test) | 1h 03m 12s | [open](https://org.semaphoreci.com/workflows/wf-1?pipeline_id=ppl-1) |"
         in text
     )
     assert "## Failed jobs" in text
@@ -78,7 +78,7 @@ def test_markdown_lists_pipelines_and_failed_jobs_with_excerpts() -> None:
 
 def test_markdown_for_a_passed_gate_has_no_failed_section() -> None:
     text = render_summary([pipeline("passed")], base_url=BASE)
-    assert "**✅ passed**" in text
+    assert "**✔ passed**" in text
     assert "Failed jobs" not in text
 
 

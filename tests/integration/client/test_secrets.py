@@ -110,9 +110,10 @@ def test_no_secret_on_error_path(scripted: ScriptedServer, make_client: ClientFa
 
 
 def test_no_secret_on_read_timeout(scripted: ScriptedServer, make_client: ClientFactory) -> None:
-    scripted.add(Hang(), Hang())
+    scripted.add(Hang(), Hang(), Hang())
     client = make_client(scripted.url, retries=1, timeout=0.2)
-    assert_clean(caught(lambda: client.describe_pipeline(P.PPL_ID)))
+    assert_clean(caught(lambda: client.list_pipelines(wf_id=JWT)))
+    assert_clean(caught(lambda: client.run_workflow(P.PROJECT_ID, JWT)))
 
 
 def test_no_secret_on_connection_refused(make_client: ClientFactory) -> None:
@@ -122,6 +123,8 @@ def test_no_secret_on_connection_refused(make_client: ClientFactory) -> None:
     client = make_client(f"http://127.0.0.1:{port}", retries=1)
     assert_clean(caught(lambda: client.describe_pipeline(P.PPL_ID)))
     assert_clean(caught(lambda: client.run_workflow(P.PROJECT_ID, "main")))
+    # requests' own exception names the URL with its query: the canary in the query must not come through
+    assert_clean(caught(lambda: client.list_workflows(P.PROJECT_ID, branch_name=JWT)))
 
 
 def test_no_secret_through_loghub_redirect_failures(httpserver: HTTPServer, client: SemaphoreClient) -> None:
