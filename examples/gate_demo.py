@@ -47,11 +47,16 @@ def run_gate(scenario: Path, summary_path: Path, log_dir: Path) -> int:
     Full logs of failed jobs are saved in ``log_dir``; the excerpts and the summary name them.
     """
     with SemaphoreSimulator(scenario) as sim:
-        clock = {"sleep": sim.advance, "monotonic": sim.monotonic}
-        with SemaphoreClient(sim.url, sim.token, **clock) as client:
+        sleep, monotonic = sim.advance, sim.monotonic
+        with SemaphoreClient(sim.url, sim.token, sleep=sleep, monotonic=monotonic) as client:
             print(f"Semaphore simulator at {sim.url}; waiting for the push to master of {PROJECT!r}")
-            first = find_pipeline(client, PROJECT, branch="master", appear_timeout=120, **clock)
-            pipelines = [wait_for_pipeline(client, first.ppl_id, timeout=3600, on_change=_progress, **clock)]
+            first = find_pipeline(
+                client, PROJECT, branch="master", appear_timeout=120, sleep=sleep, monotonic=monotonic
+            )
+            done = wait_for_pipeline(
+                client, first.ppl_id, timeout=3600, on_change=_progress, sleep=sleep, monotonic=monotonic
+            )
+            pipelines = [done]
             if outcome(pipelines[0]) is Outcome.PASSED:
                 print("Build passed: promoting to Production (REGION=eu-west-1)")
                 promoted = wait_for_promotion(
@@ -61,7 +66,8 @@ def run_gate(scenario: Path, summary_path: Path, log_dir: Path) -> int:
                     parameters={"REGION": "eu-west-1", "RELEASE_NOTE": "gate demo"},
                     timeout=3600,
                     on_change=_progress,
-                    **clock,
+                    sleep=sleep,
+                    monotonic=monotonic,
                 )
                 pipelines.extend(promoted.pipelines)
             detailed = [client.describe_pipeline(p.ppl_id, detailed=True) for p in pipelines]
