@@ -50,9 +50,9 @@ def generate(path: Path, total_bytes: int, seed: int = 6) -> int:
             emit({"event": "cmd_started", "timestamp": 2, "directive": directive})
             limit = written + share
             while written < limit:
-                # The agent sends what the pty gave it: one to a few lines per event, sometimes cut mid-line.
+                # What the pty gave the agent: mostly one line per event, sometimes a few, sometimes cut mid-line.
                 lines = []
-                for _ in range(rng.randint(1, 4)):
+                for _ in range(1 if rng.random() < 0.7 else rng.randint(2, 4)):
                     kind = rng.random()
                     text = " ".join(rng.choice(words) for _ in range(rng.randint(5, 14)))
                     if kind < 0.2:

@@ -63,7 +63,7 @@ from .models import (
     Workflow,
     WorkflowStarted,
 )
-from .retry import RETRYABLE_STATUSES, Policy, parse_retry_after, policy_for
+from .retry import BACKOFF_BASE, RETRYABLE_STATUSES, Policy, backoff_delay, parse_retry_after, policy_for
 
 __all__ = ["SemaphoreClient"]
 
@@ -138,6 +138,9 @@ class SemaphoreClient:
             raise ConfigurationError(f"timeout must be a finite number of seconds > 0, got {timeout!r}")
         if not isinstance(retries, int) or retries < 0:
             raise ConfigurationError(f"retries must be an integer >= 0, got {retries!r}")
+        for name, value in (("backoff_base", backoff_base), ("max_retry_after", max_retry_after)):
+            if value is not None and not (isinstance(value, (int, float)) and 0 <= value < float("inf")):
+                raise ConfigurationError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
         self.timeout = float(timeout)
         self.retries = retries
         self._sleep: Callable[[float], None] = sleep if sleep is not None else time.sleep
@@ -147,9 +150,8 @@ class SemaphoreClient:
         self._token_text = token
         self._user_agent = user_agent or f"pytest-semaphore/{__version__} python-requests/{requests.__version__}"
         self._verify: bool | str = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        options: dict[str, Any] = {}
-        if backoff_base is not None:
-            options["backoff_base"] = backoff_base
+        self._backoff_base = BACKOFF_BASE if backoff_base is None else backoff_base
+        options: dict[str, Any] = {"backoff_base": self._backoff_base}
         if max_retry_after is not None:
             options["max_retry_after"] = max_retry_after
         self._adapters: dict[Policy, HTTPAdapter] = {}
@@ -212,7 +214,7 @@ class SemaphoreClient:
         while page <= 100:
             reply = self._get(path, params=[("page", str(page))])
             items = self._json_list(reply, "GET", path)
-            out.extend(self._model(Project.from_api, item, "GET", path) for item in items)
+            out.extend(self._model(Project.from_api, item, "GET", path, reply.status) for item in items)
             if reply.headers.get("x-has-more", "").strip().lower() != "true" or not items:
                 break
             page += 1
@@ -224,7 +226,7 @@ class SemaphoreClient:
     def describe_project(self, name: str) -> Project:
         """One project by name (``GET /projects/:name``); ``NotFoundError`` if missing or not visible."""
         path = f"{API_PREFIX}/projects/{_segment(name, 'project name')}"
-        project = self._model(Project.from_api, self._json_obj(self._get(path), "GET", path), "GET", path)
+        project = self._decode(self._get(path), Project.from_api, "GET", path)
         with self._lock:
             self._projects[name] = project.project_id
         return project
@@ -245,7 +247,7 @@ class SemaphoreClient:
 
     def describe_workflow(self, wf_id: str) -> Workflow:
         path = f"{API_PREFIX}/plumber-workflows/{_segment(wf_id, 'workflow id')}"
-        return self._model(Workflow.from_api, self._json_obj(self._get(path), "GET", path), "GET", path)
+        return self._decode(self._get(path), Workflow.from_api, "GET", path)
 
     def list_workflows(
         self,
@@ -308,8 +310,7 @@ class SemaphoreClient:
             self._check(reply, "POST", path, Policy.NOT_IDEMPOTENT)
             detail = ""
             try:
-                data = self._json_obj(reply, "POST", path)
-                return self._model(WorkflowStarted.from_api, data, "POST", path)
+                return self._decode(reply, WorkflowStarted.from_api, "POST", path)
             except APIError as exc:
                 detail = exc.detail or str(exc)
             # 2xx: the workflow exists, but its ids could not be read.
@@ -370,7 +371,7 @@ class SemaphoreClient:
         token = request_token or str(uuid.uuid4())
         reply = self._exchange("POST", path, params=[("request_token", token)], body={"request_token": token})
         self._check(reply, "POST", path, Policy.IDEMPOTENT)
-        return self._model(WorkflowStarted.from_api, self._json_obj(reply, "POST", path), "POST", path)
+        return self._decode(reply, WorkflowStarted.from_api, "POST", path)
 
     def terminate_workflow(self, wf_id: str) -> None:
         """Stop every pipeline of a workflow. Repeating it is harmless, so it is retried like a GET."""
@@ -384,7 +385,7 @@ class SemaphoreClient:
         """``GET /pipelines/:id``; ``detailed=True`` adds blocks and jobs (more expensive for the server)."""
         path = f"{API_PREFIX}/pipelines/{_segment(ppl_id, 'pipeline id')}"
         reply = self._get(path, params=[("detailed", "true" if detailed else "false")])
-        return self._model(Pipeline.from_api, self._json_obj(reply, "GET", path), "GET", path)
+        return self._decode(reply, Pipeline.from_api, "GET", path)
 
     def list_pipelines(
         self,
@@ -431,13 +432,18 @@ class SemaphoreClient:
         data = self._json_obj(reply, "POST", path)
         new_id = data.get("pipeline_id") or data.get("ppl_id")
         if not isinstance(new_id, str) or not new_id:
-            raise APIError("POST", path, 0, str(data.get("message") or ""), detail="no pipeline_id in the answer")
+            raise APIError(
+                "POST", path, 0, str(data.get("message") or ""), detail=f"HTTP {reply.status} without a pipeline_id"
+            )
         return new_id
 
     def describe_topology(self, ppl_id: str) -> list[TopologyBlock]:
         path = f"{API_PREFIX}/pipelines/{_segment(ppl_id, 'pipeline id')}/describe_topology"
-        items = self._json_list(self._get(path), "GET", path)
-        return [self._model(TopologyBlock.from_api, item, "GET", path) for item in items]
+        reply = self._get(path)
+        return [
+            self._model(TopologyBlock.from_api, item, "GET", path, reply.status)
+            for item in self._json_list(reply, "GET", path)
+        ]
 
     # ------------------------------------------------------------------------------------------------ promotions
 
@@ -496,7 +502,7 @@ class SemaphoreClient:
         last: OutcomeUnknown | None = None
         for attempt in range(self.retries + 1):
             if attempt:
-                self._sleep(_backoff(attempt, self._rng))
+                self._sleep(backoff_delay(attempt, self._rng, base=self._backoff_base))
             try:
                 reply = self._exchange("POST", path, body=body, policy=Policy.NOT_IDEMPOTENT)
             except OutcomeUnknown as unknown:
@@ -522,7 +528,7 @@ class SemaphoreClient:
 
     def describe_job(self, job_id: str) -> Job:
         path = f"{API_PREFIX}/jobs/{_segment(job_id, 'job id')}"
-        return self._model(Job.from_api, self._json_obj(self._get(path), "GET", path), "GET", path)
+        return self._decode(self._get(path), Job.from_api, "GET", path)
 
     def stop_job(self, job_id: str) -> None:
         """``POST /jobs/:id/stop``; asynchronous, and harmless to repeat (a finished job answers 200 too)."""
@@ -546,17 +552,20 @@ class SemaphoreClient:
         for _ in range(MAX_PAGES):
             params = [("states", s) for s in wanted] + [("page_size", "30")]
             _add(params, "page_token", token or None)
-            data = self._json_obj(self._get(path, params=params), "GET", path)
+            reply = self._get(path, params=params)
+            data = self._json_obj(reply, "GET", path)
             items = data.get("jobs") or []
             if not isinstance(items, list):
-                raise APIError("GET", path, 0, detail="'jobs' is not a JSON array")
+                raise APIError("GET", path, 0, detail=f"HTTP {reply.status} with 'jobs' that is not a JSON array")
             for item in items:
-                out.append(self._model(Job.from_api, item, "GET", path))
+                out.append(self._model(Job.from_api, item, "GET", path, reply.status))
                 if cap is not None and len(out) >= cap:
                     return out
             token = data.get("next_page_token") or ""
             if not isinstance(token, str):
-                raise APIError("GET", path, 0, detail="'next_page_token' is not a string")
+                raise APIError(
+                    "GET", path, 0, detail=f"HTTP {reply.status} with a 'next_page_token' that is not a string"
+                )
             if not token or not items:
                 return out
             if token in seen:
@@ -739,7 +748,7 @@ class SemaphoreClient:
         attempts = 1 if policy is Policy.NOT_IDEMPOTENT else self.retries + 1
         for attempt in range(attempts):
             if attempt:
-                self._sleep(_backoff(attempt, self._rng))
+                self._sleep(backoff_delay(attempt, self._rng, base=self._backoff_base))
             response = self._send(method, path, params=params, body=body, policy=policy)
             try:
                 return self._drain(response, method, path)
@@ -803,7 +812,7 @@ class SemaphoreClient:
 
     def _json(self, reply: _Reply, method: str, path: str) -> Any:
         text = reply.body.decode("utf-8", errors="replace")
-        stripped = text.strip()
+        stripped = text.strip().lstrip("\ufeff")  # a byte-order mark (some proxies add one) is not an error
         where = f"HTTP {reply.status} with "
         if not stripped:
             raise APIError(method, path, 0, detail=where + "an empty body where JSON was expected")
@@ -826,21 +835,38 @@ class SemaphoreClient:
     def _json_obj(self, reply: _Reply, method: str, path: str) -> dict[str, Any]:
         data = self._json(reply, method, path)
         if not isinstance(data, dict):
-            raise APIError(method, path, 0, detail=f"expected a JSON object, got {_json_type(data)}")
+            raise APIError(
+                method,
+                path,
+                0,
+                detail=f"HTTP {reply.status} with a JSON value of the wrong type: "
+                f"expected a JSON object, got {_json_type(data)}",
+            )
         return data
 
     def _json_list(self, reply: _Reply, method: str, path: str) -> list[Any]:
         data = self._json(reply, method, path)
         if not isinstance(data, list):
-            raise APIError(method, path, 0, detail=f"expected a JSON array, got {_json_type(data)}")
+            raise APIError(
+                method,
+                path,
+                0,
+                detail=f"HTTP {reply.status} with a JSON value of the wrong type: "
+                f"expected a JSON array, got {_json_type(data)}",
+            )
         return data
 
-    def _model(self, build: Callable[[object], T], data: object, method: str, path: str) -> T:
+    def _decode(self, reply: _Reply, build: Callable[[object], T], method: str, path: str) -> T:
+        """The model of a JSON-object answer, or an ``APIError`` naming the request and what was wrong with it."""
+        return self._model(build, self._json_obj(reply, method, path), method, path, reply.status)
+
+    def _model(self, build: Callable[[object], T], data: object, method: str, path: str, status: int) -> T:
         try:
             return build(data)
         except ModelError as exc:
             message = self._redact(str(exc))
-        raise APIError(method, path, 0, detail=f"unexpected answer: {message}")
+        # Raised outside the except block: the ModelError (which may quote the body) is not chained.
+        raise APIError(method, path, 0, detail=f"HTTP {status} with an unexpected answer: {message}")
 
     def _paged(
         self,
@@ -859,7 +885,7 @@ class SemaphoreClient:
             reply = self._get(path, params=query, policy=policy)
             items = self._json_list(reply, "GET", path)
             for item in items:
-                out.append(self._model(build, item, "GET", path))
+                out.append(self._model(build, item, "GET", path, reply.status))
                 if limit is not None and len(out) >= limit:
                     return out
             if not items:
@@ -970,10 +996,6 @@ def _promotion_keys(records: Iterable[Promotion]) -> set[tuple[object, ...]]:
     return {(p.name, p.triggered_at, p.triggered_by, p.override) for p in records}
 
 
-def _backoff(attempt: int, rng: random.Random) -> float:
-    return min(16.0, 2.0 ** (attempt - 1)) * (0.5 + 0.5 * rng.random())
-
-
 def _next_query(headers: Mapping[str, str], current: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
     """The query of the next page: from ``link: rel="next"`` (its query only), else from the page headers."""
     link = headers.get("link")
@@ -1042,24 +1064,28 @@ def _server_message(body: bytes) -> str:
     return text
 
 
-def _not_sent(exc: BaseException) -> bool:
-    """True only when the request provably never left: no connection could be made."""
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps, outermost first: requests and urllib3 nest the real failure in ``MaxRetryError
+    .reason``, in ``args`` or in ``__cause__``, depending on where it happened."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, (NewConnectionError,)):
-            return True
-        if isinstance(current, ConnectTimeoutError) and not isinstance(current, ReadTimeoutError):
-            return True
-        if isinstance(current, requests.exceptions.ConnectTimeout):
-            return True
-        if isinstance(current, MaxRetryError):
+        yield current
+        if isinstance(current, MaxRetryError) and current.reason is not None:
             current = current.reason
             continue
-        args = getattr(current, "args", ())
-        nested = next((a for a in args if isinstance(a, BaseException)), None)
+        nested = next((a for a in getattr(current, "args", ()) if isinstance(a, BaseException)), None)
         current = nested if nested is not None else current.__cause__
+
+
+def _not_sent(exc: BaseException) -> bool:
+    """True only when the request provably never left: no connection could be made."""
+    for cause in _causes(exc):
+        if isinstance(cause, (NewConnectionError, requests.exceptions.ConnectTimeout)):
+            return True
+        if isinstance(cause, ConnectTimeoutError) and not isinstance(cause, ReadTimeoutError):
+            return True
     return False
 
 
@@ -1073,24 +1099,18 @@ def _transport_words(exc: BaseException) -> str:
         return "TLS failure (certificate not trusted? set REQUESTS_CA_BUNDLE for a private CA)"
     if isinstance(exc, requests.exceptions.ProxyError):
         return "the proxy refused or failed the connection"
-    inner: BaseException = exc
-    for _ in range(6):
-        if isinstance(inner, MaxRetryError) and inner.reason is not None:
-            inner = inner.reason
-            continue
-        nested = next((a for a in getattr(inner, "args", ()) if isinstance(a, BaseException)), None)
-        if nested is None:
-            break
-        inner = nested
-    if isinstance(inner, NewConnectionError):
-        return "could not connect (connection refused or host unreachable)"
-    if isinstance(inner, ReadTimeoutError):
-        return "no answer within the read timeout"
-    if isinstance(inner, ConnectionResetError):
-        return "the connection was reset by the server"
-    name = type(inner).__name__
-    if name in ("RemoteDisconnected", "IncompleteRead", "InvalidChunkLength") or isinstance(inner, ProtocolError):
-        return f"the server closed the connection early ({name})"
+    causes = list(_causes(exc))
+    for cause in causes:
+        if isinstance(cause, NewConnectionError):
+            return "could not connect (connection refused or host unreachable)"
+        if isinstance(cause, ReadTimeoutError):
+            return "no answer within the read timeout"
+        if isinstance(cause, ConnectionResetError):
+            return "the connection was reset by the server"
+        if type(cause).__name__ in ("RemoteDisconnected", "IncompleteRead", "InvalidChunkLength"):
+            return f"the server closed the connection early ({type(cause).__name__})"
+    if any(isinstance(cause, ProtocolError) for cause in causes):
+        return f"the server closed the connection early ({type(causes[-1]).__name__})"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "the server closed the connection before the answer was complete"
-    return f"{type(exc).__name__}: {inner}"
+    return f"{type(exc).__name__}: {causes[-1]}"

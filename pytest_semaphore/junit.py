@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .errors import ReportError
-from .logs import Excerpt, clean_text
+from .logs import SUMMARY_BUDGET_BYTES, Excerpt, clean_text
 
 if TYPE_CHECKING:
     from .models import Block, BlockJob, Job, Pipeline, TopologyBlock
@@ -175,8 +175,11 @@ def read_report(path: str | os.PathLike[str]) -> Any:
 def _write_atomic(root: Any, path: Path) -> None:
     """Serialise ``root`` next to ``path`` and rename it into place; keep the original's permissions."""
     etree = _etree()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:60]}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:60]}.", suffix=".tmp")
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot write the report there ({exc.strerror or exc})") from None
     tmp = Path(tmp_name)
     try:
         os.close(fd)  # written by name: lxml then writes from C, faster than through a Python file object
@@ -246,7 +249,29 @@ class LogAttachment:
         lines = [f"[[ATTACHMENT|{clean_text(e.log_path).strip()}]]" for e in self.excerpts if e.log_path]
         blocks = ["\n".join(lines)] if lines else []
         blocks += [e.render() for e in self.excerpts]
+        if len(self.excerpts) > 1:
+            blocks.append(_jobs_line(self.excerpts))
         return clean_text("\n\n".join(blocks))
+
+
+def _jobs_line(excerpts: Sequence[Excerpt]) -> str:
+    """With several excerpts, one last line naming every failed job, its command and exit code, in 900 bytes."""
+    for name_limit, cmd_limit in ((60, 80), (30, 40), (16, 20), (8, 0)):
+        parts = []
+        for e in excerpts:
+            part = _shorten(" ".join(clean_text(e.job_name).split()), name_limit)
+            if e.directive is not None and cmd_limit:
+                part += f" `{_shorten(' '.join(clean_text(e.directive).split()), cmd_limit)}`"
+            part += f" exit {e.exit_code}" if e.exit_code is not None else f" {e.job_result or 'ended'}"
+            parts.append(part)
+        line = f">>> {len(excerpts)} Semaphore jobs failed: " + "; ".join(parts)
+        if len(line.encode("utf-8")) <= SUMMARY_BUDGET_BYTES:
+            return line
+    return line.encode("utf-8")[:SUMMARY_BUDGET_BYTES].decode("utf-8", "ignore")
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 3, 1)] + "..."
 
 
 def attachment_for(

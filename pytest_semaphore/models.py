@@ -123,6 +123,15 @@ def parse_timestamp(value: object) -> _dt.datetime | None:
 
     ISO 8601 with ``T`` and an offset is accepted too. Anything else raises :class:`ModelError`.
     """
+    try:
+        return _timestamp(value)
+    except (OverflowError, ValueError) as exc:  # a year 10**9, NaN, Infinity: not a date, and not our crash
+        if isinstance(exc, ModelError):
+            raise
+        raise ModelError(f"not a timestamp: {value!r}") from None
+
+
+def _timestamp(value: object) -> _dt.datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -202,12 +211,23 @@ def _opt(data: JSON, key: str) -> str | None:
 
 
 def _enum(value: object) -> str | None:
-    """Lowercase an enum name; ``None`` and ``""`` stay ``None``."""
+    """Lowercase an enum name; ``None`` and ``""`` stay ``None``; an unknown name or number is kept as text.
+
+    A JSON array, object or boolean is not an enum at all: it would otherwise become a state like ``"['a']"`` that
+    no caller can recognise, so it is refused as a malformed answer.
+    """
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ModelError(f"not an enum value: {value!r}")
     return str(value).strip().lower()
+
+
+def _text(value: object, what: str) -> str:
+    """A JSON string (or number) as text; an array or object where text belongs is a malformed answer."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise ModelError(f"{what}: expected a string, got {type(value).__name__}")
 
 
 def _enum_or_index(value: object, names: Sequence[str]) -> str | None:
@@ -478,8 +498,10 @@ class TopologyBlock:
         obj = _obj(data, "topology block")
         return cls(
             name=_str(obj, "name"),
-            jobs=tuple(str(j) for j in _list(obj.get("jobs"), "topology jobs")),
-            dependencies=tuple(str(d) for d in _list(obj.get("dependencies"), "topology dependencies")),
+            jobs=tuple(_text(j, "topology jobs") for j in _list(obj.get("jobs"), "topology jobs")),
+            dependencies=tuple(
+                _text(d, "topology dependencies") for d in _list(obj.get("dependencies"), "topology dependencies")
+            ),
             raw=obj,
         )
 
@@ -592,7 +614,7 @@ class Job:
             finish_time=parse_timestamp(metadata.get("finish_time")),
             machine_type=_str(machine, "type"),
             os_image=_str(machine, "os_image"),
-            commands=tuple(str(c) for c in _list(spec.get("commands"), "commands")),
+            commands=tuple(_text(c, "commands") for c in _list(spec.get("commands"), "commands")),
             env_vars=env_vars,
             agent_ip=agent_ip,
             raw=obj,
@@ -631,8 +653,8 @@ class LogEvent:
         return cls(
             event=event,
             timestamp=_int(obj.get("timestamp", 0), "timestamp"),
-            directive=None if directive is None else str(directive),
-            output=None if output is None else str(output),
+            directive=None if directive is None else _text(directive, "directive"),
+            output=None if output is None else _text(output, "output"),
             exit_code=None if exit_code is None else _int(exit_code, "exit_code"),
             started_at=None if started is None else _int(started, "started_at"),
             finished_at=None if finished is None else _int(finished, "finished_at"),

@@ -239,8 +239,11 @@ def write_summary(path: str | os.PathLike[str], pipelines: Sequence[Pipeline], *
     target = Path(path)
     kwargs.setdefault("fmt", _format_for(target))
     text = render_summary(pipelines, **kwargs)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name[:60]}.", suffix=".tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name[:60]}.", suffix=".tmp")
+    except OSError as exc:
+        raise ReportError(f"{target}: cannot write the summary there ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)

@@ -42,6 +42,7 @@ __all__ = [
     "RETRYABLE_STATUSES",
     "Policy",
     "SemaphoreRetry",
+    "backoff_delay",
     "policy_for",
 ]
 
@@ -130,11 +131,7 @@ class SemaphoreRetry(Retry):
 
     def get_backoff_time(self) -> float:
         """``base * 2**(n-1)`` capped, times a jitter factor in ``[0.5, 1]`` (n = attempts failed so far)."""
-        attempts = len(self.history)
-        if attempts <= 0:
-            return 0.0
-        delay = min(float(self.backoff_max), float(self.backoff_factor) * (2.0 ** (attempts - 1)))
-        return delay * (0.5 + 0.5 * self.rng.random())
+        return backoff_delay(len(self.history), self.rng, base=self.backoff_factor, cap=self.backoff_max)
 
     def sleep(self, response: BaseHTTPResponse | None = None) -> None:
         delay = None
@@ -144,6 +141,18 @@ class SemaphoreRetry(Retry):
             delay = self.get_backoff_time()
         if delay > 0:
             self.sleep_function(delay)
+
+
+def backoff_delay(attempt: int, rng: random.Random, *, base: float = BACKOFF_BASE, cap: float = BACKOFF_MAX) -> float:
+    """The wait before retry number ``attempt`` (1-based): ``base * 2**(attempt-1)``, capped, times ``[0.5, 1]``.
+
+    One function for every retry the client makes, urllib3's (status, connection) and its own (a body cut off in
+    transfer, a promotion resent after reconciling), so that ``backoff_base`` means the same thing everywhere.
+    """
+    if attempt <= 0:
+        return 0.0
+    delay = min(float(cap), float(base) * (2.0 ** (attempt - 1)))
+    return delay * (0.5 + 0.5 * rng.random())
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:

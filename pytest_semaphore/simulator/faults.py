@@ -72,7 +72,18 @@ class FaultInjector:
             self._active.clear()
 
     def pick(self, method: str, path: str) -> FaultDef | None:
-        """The fault to inject into this request, if any (counts and random draws advance either way)."""
+        """The one fault to inject into this request, if any (see :meth:`pick_all`)."""
+        fired = self.pick_all(method, path)
+        return fired[-1] if fired else None
+
+    def pick_all(self, method: str, path: str) -> list[FaultDef]:
+        """The faults to inject into this request, in order: every ``latency`` that fires, then at most one other.
+
+        Latency adds to whatever else happens (a slow answer that ends in a 504 is how an ingress timeout looks);
+        any other kind decides the answer, so the first one that fires ends the search. Counts and random draws
+        advance for every matching fault that is examined, so a seed replays the same run.
+        """
+        fired: list[FaultDef] = []
         with self._lock:
             for active in self._active:
                 if active.method is not None and active.method != method:
@@ -86,5 +97,7 @@ class FaultInjector:
                     continue
                 if self._rng.random() < active.fault.rate:
                     active.fired += 1
-                    return active.fault
-            return None
+                    fired.append(active.fault)
+                    if active.fault.kind != "latency":
+                        break
+        return fired

@@ -40,6 +40,7 @@ class SemaphoreSimulator:
     ``ui_accepts_api_token=False`` makes UI paths redirect to the login page, as for an organisation without the
     ``can_use_api_token_in_ui`` flag. ``refusals_as_409=True`` answers a refused promotion the way the newest
     open-source server does (``409 {"code": "REFUSED", "message": ...}``) instead of the documented 400.
+    ``request_log_limit`` keeps only that many of the latest requests in :attr:`requests` (long-running servers).
     """
 
     def __init__(
@@ -55,6 +56,7 @@ class SemaphoreSimulator:
         host: str = "127.0.0.1",
         ui_accepts_api_token: bool = True,
         refusals_as_409: bool = False,
+        request_log_limit: int | None = None,
     ) -> None:
         definition = _scenario(scenario)
         self.scenario = definition
@@ -85,6 +87,7 @@ class SemaphoreSimulator:
             self.faults,
             ui_accepts_api_token=ui_accepts_api_token,
             refusals_as_409=refusals_as_409,
+            request_log_limit=request_log_limit,
         )
         self._server = SimulatorServer(self._api, host=host, port=port)
         self.url = self._server.url

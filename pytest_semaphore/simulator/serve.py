@@ -19,6 +19,8 @@ __all__ = ["EXIT_INTERRUPTED", "default_scenario", "serve"]
 
 EXIT_INTERRUPTED = 130
 EXIT_USAGE = 2
+#: A server left running for hours keeps only the latest requests in memory.
+REQUEST_LOG_LIMIT = 10_000
 
 
 def default_scenario() -> Path | None:
@@ -59,7 +61,9 @@ def serve(
             print(f"semaphore-gate simulate: cannot read scenario {os.fspath(source)!r}: {error.strerror}", file=err)
             return EXIT_USAGE
     try:
-        simulator = SemaphoreSimulator(definition, port=port, speed=speed, seed=seed, token=token)
+        simulator = SemaphoreSimulator(
+            definition, port=port, speed=speed, seed=seed, token=token, request_log_limit=REQUEST_LOG_LIMIT
+        )
     except OSError as error:
         print(f"semaphore-gate simulate: cannot listen on port {port}: {error.strerror or error}", file=err)
         return EXIT_USAGE
@@ -71,6 +75,11 @@ def serve(
             print(f"  speed: {speed:g}x real time", file=out)
             for project in simulator.world.projects():
                 print(f"  project {project.name}: {project.project_id}", file=out)
+                for workflow in simulator.world.workflows(project.project_id)[::-1]:
+                    print(
+                        f"    workflow {workflow.wf_id} on {workflow.branch_name}: pipeline {workflow.initial_ppl_id}",
+                        file=out,
+                    )
             print(
                 f"Try: export SEMAPHORE_ORGANIZATION_URL={simulator.url} SEMAPHORE_API_TOKEN={simulator.token}",
                 file=out,

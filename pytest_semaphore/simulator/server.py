@@ -22,11 +22,12 @@ import socket
 import struct
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote_plus, unquote, urlencode, urlsplit
 
 from . import formats
 from .definitions import FaultDef
@@ -187,6 +188,7 @@ class Api:
         *,
         ui_accepts_api_token: bool = True,
         refusals_as_409: bool = False,
+        request_log_limit: int | None = None,
     ) -> None:
         self.refusals_as_409 = refusals_as_409
         self._format_cache: dict[tuple[str, str], tuple[tuple[object, ...], bytes]] = {}
@@ -194,7 +196,7 @@ class Api:
         self._tokens: dict[str, frozenset[str] | None] = {token: None}
         self.faults = faults
         self.ui_accepts_api_token = ui_accepts_api_token
-        self.requests: list[RequestRecord] = []
+        self.requests: deque[RequestRecord] = deque(maxlen=request_log_limit)
         self._log_lock = threading.Lock()
         self._jwt_secret = secrets.token_bytes(32)
         self.loghub_url = ""
@@ -241,7 +243,7 @@ class Api:
         if scheme not in ("Token", "Bearer") or not given:
             return False, None
         presented = given.encode("utf-8", "replace")
-        for token, projects in self._tokens.items():
+        for token, projects in tuple(self._tokens.items()):
             if hmac.compare_digest(presented, token.encode("utf-8")):
                 return True, projects
         return False, None
@@ -319,7 +321,7 @@ class Api:
                 try:
                     with self.world.lock:
                         self.world.sync()
-                        return handler(request, *match.groups())
+                        return handler(request, *(unquote(segment) for segment in match.groups()))
                 except NotFound:
                     if resource in GATEWAY_RESOURCES:
                         return gateway_error(404, 5, "Not Found")
@@ -763,6 +765,28 @@ class Api:
         return gateway(200, formats.project(self.world, project))
 
 
+_OUTDATED_CLI = (
+    b'{"message": "Call rejected because the client is outdated. To continue, upgrade Semaphore CLI with '
+    b"'curl https://storage.googleapis.com/sem-cli-releases/get.sh | bash'.\"}"
+)
+
+
+def _deprecated_cli(user_agent: str) -> bool:
+    """Auth.Cli: a ``SemaphoreCLI/vX.Y.Z (...)`` agent below 0.30.0 is refused, comparing each part on its own
+    (so v1.0.0 counts as outdated too: ``minor < 30``), exactly as the auth service does."""
+    agent = re.match(r"SemaphoreCLI/(.*) \(.*\)", user_agent)
+    if agent is None or agent.group(1) == "dev":
+        return False
+    version = re.match(r"v(.*)\.(.*)\.(.*)", agent.group(1))
+    if version is None:
+        return False
+    parts = [_LEADING_INT.match(part) for part in version.groups()]
+    if any(part is None for part in parts):
+        return False
+    major, minor, patch = (int(part.group(0)) for part in parts if part is not None)
+    return major < 0 or minor < 30 or patch < 0
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)
@@ -830,10 +854,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.command, split.path, dict(pairs), query_all, logged, body, api.world.now(), self.server.kind
         )
         api.record(entry)
-        fault = api.faults.pick(self.command, split.path) if self.server.kind == "api" else None
-        if fault is not None:
-            entry.fault = fault.kind
-            if self._inject_before(fault, entry):
+        fired = api.faults.pick_all(self.command, split.path) if self.server.kind == "api" else []
+        fault: FaultDef | None = None
+        if fired:
+            entry.fault = "+".join(f.kind for f in fired)
+            delay = sum(f.latency for f in fired if f.kind == "latency")
+            if delay > 0:
+                time.sleep(delay)
+            fault = fired[-1] if fired[-1].kind != "latency" else None
+            if fault is not None and self._inject_before(fault, entry):
                 return
         try:
             response = self._answer(request)
@@ -855,6 +884,8 @@ class _Handler(BaseHTTPRequestHandler):
         auth_headers = [("cache-control", "max-age=0, private, must-revalidate")]
         if any(name.startswith("x-semaphore") for name in request.headers):
             return Response(404, b"Not Found", None, auth_headers)
+        if request.path.startswith("/api") and _deprecated_cli(request.headers.get("user-agent", "")):
+            return Response(400, _OUTDATED_CLI, None, auth_headers)
         authenticated, request.visible = api.access(request.headers)
         if not authenticated:
             return Response(401, b"Unauthorized", None, auth_headers)
@@ -862,9 +893,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _inject_before(self, fault: FaultDef, entry: RequestRecord) -> bool:
         """Apply a fault that acts before the request takes effect; True when the answer has been given."""
-        if fault.kind == "latency":
-            time.sleep(fault.latency)
-            return False
         if fault.kind == "reset_before":
             self._reset()
             return True

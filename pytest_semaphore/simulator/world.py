@@ -249,6 +249,8 @@ class WorkflowRecord:
     pipeline_ids: list[str] = field(default_factory=list)
     reschedule_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)
     parameters: dict[str, str] = field(default_factory=dict)
+    number: int = 0
+    """``SEMAPHORE_WORKFLOW_NUMBER``: the workflow's position in its project, from 1."""
 
 
 def _split_reference(reference: str) -> tuple[str, str | None, str | None]:
@@ -527,6 +529,7 @@ class World:
             pull_request=pull_request,
             parameters=parameters,
         )
+        workflow.number = 1 + sum(1 for w in self._workflows.values() if w.project_id == project.project_id)
         self._workflows[workflow.wf_id] = workflow
         pipeline = self._new_pipeline(workflow, pipeline_file, env_vars=list(parameters.items()))
         workflow.initial_ppl_id = pipeline.ppl_id
@@ -698,7 +701,7 @@ class World:
             job = JobRecord(self.new_id(), job_def.name, index, job_def, block, created_at=self._now)
             job.env_vars = [
                 ("SEMAPHORE_WORKFLOW_ID", pipeline.wf_id),
-                ("SEMAPHORE_WORKFLOW_NUMBER", str(list(self._workflows).index(wf.wf_id) + 1)),
+                ("SEMAPHORE_WORKFLOW_NUMBER", str(wf.number)),
                 ("SEMAPHORE_PIPELINE_ID", pipeline.ppl_id),
                 ("SEMAPHORE_PIPELINE_ARTEFACT_ID", pipeline.ppl_id),
                 ("SEMAPHORE_GIT_BRANCH", pipeline.branch_name),

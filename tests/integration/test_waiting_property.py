@@ -194,7 +194,9 @@ def test_the_verdict_is_the_worlds_truth_and_outages_are_never_verdicts(world: S
         verdicts[type(ended).__name__ if not isinstance(ended, Pipeline) else str(outcome(ended))] += 1
     finally:
         s.sim.clear_faults()
+        s.sim.clear_requests()  # one simulator serves thousands of examples (bench/): keep its log from growing
         s.hooks.clear()
+        s.delays.clear()
 
 
 def test_the_examples_cover_every_kind_of_ending() -> None:

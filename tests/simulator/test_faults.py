@@ -167,3 +167,23 @@ def test_route_globs() -> None:
 def test_bad_faults_are_refused_with_a_clear_message(fault: FaultDef, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         FaultInjector().add(fault)
+
+
+def test_latency_adds_to_another_fault(sim: SemaphoreSimulator, raw: Raw) -> None:
+    sim.add_fault(FaultDef("GET /api/v1alpha/logs/*", "latency", latency=0.01, count=1))
+    sim.add_fault(FaultDef("GET /api/v1alpha/logs/*", "status", status=504, count=1))
+    slow_timeout = raw.get(f"{API}/logs/x")
+    assert (slow_timeout.status, slow_timeout.body) == (504, b"upstream request timeout")
+    assert sim.requests[-1].fault == "latency+status"
+    assert raw.get(f"{API}/logs/x").status == 404  # both spent: the real answer (no such job)
+    assert sim.requests[-1].fault is None
+
+
+def test_pick_all_orders_latency_first_and_stops_at_the_deciding_fault() -> None:
+    injector = FaultInjector(seed=1)
+    injector.add(FaultDef("/a", "latency", latency=1.0))
+    injector.add(FaultDef("/a", "status", status=503))
+    injector.add(FaultDef("/a", "rate_limit"))
+    assert [f.kind for f in injector.pick_all("GET", "/a")] == ["latency", "status"]
+    assert injector.pick("GET", "/a") is not None
+    assert injector.pick_all("GET", "/b") == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pytest_semaphore.simulator import SemaphoreSimulator
 from pytest_semaphore.simulator.definitions import BlockDef, JobDef, PipelineDef, ProjectDef
 
@@ -137,3 +139,33 @@ def test_resources_of_projects_a_token_cannot_see_are_not_found(sim: SemaphoreSi
     finished = {j.job_id for j in sim.world.jobs() if j.state == "finished"}
     assert len(finished) >= 3
     assert {j["metadata"]["id"] for j in raw.get(f"{API}/jobs?states=FINISHED").json()["jobs"]} == finished
+
+
+def test_project_names_in_the_path_are_url_decoded(sim: SemaphoreSimulator, raw: Raw) -> None:
+    tiny = PipelineDef("P", (BlockDef("B", (JobDef("j"),)),))
+    sim.world.add_project(ProjectDef("web shop", {MAIN: tiny}))
+    response = raw.get(f"{API}/projects/web%20shop")
+    assert (response.status, response.json()["metadata"]["name"]) == (200, "web shop")
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "refused"),
+    [
+        ("SemaphoreCLI/v0.29.9 (linux; amd64)", True),
+        ("SemaphoreCLI/v1.0.0 (linux; amd64)", True),  # the auth service compares each part on its own
+        ("SemaphoreCLI/v0.30.0 (linux; amd64)", False),
+        ("SemaphoreCLI/v2.31.1 (darwin; arm64)", False),
+        ("SemaphoreCLI/dev (linux; amd64)", False),
+        ("pytest-semaphore/0.1 python-requests/2.32", False),
+    ],
+)
+def test_outdated_sem_cli_user_agents_are_refused(raw: Raw, user_agent: str, refused: bool) -> None:
+    response = raw.get(f"{API}/projects", headers={"User-Agent": user_agent})
+    if refused:
+        assert response.status == 400
+        assert response.body == (
+            b'{"message": "Call rejected because the client is outdated. To continue, upgrade Semaphore CLI with '
+            b"'curl https://storage.googleapis.com/sem-cli-releases/get.sh | bash'.\"}"
+        )
+    else:
+        assert response.status == 200

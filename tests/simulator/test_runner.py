@@ -102,3 +102,14 @@ def test_connections_are_kept_alive_with_nagle_off(sim: SemaphoreSimulator, raw:
     server_side = list(sim._server._api_server._open)
     assert len(server_side) == 1
     assert server_side[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_request_log_limit_keeps_the_latest() -> None:
+    with SemaphoreSimulator(token="t", request_log_limit=3) as sim:
+        conn = Raw(sim.url, "t")
+        try:
+            for page in range(1, 6):
+                conn.get(f"/api/v1alpha/projects?page={page}")
+        finally:
+            conn.close()
+        assert [r.query["page"] for r in sim.requests] == ["3", "4", "5"]

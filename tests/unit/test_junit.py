@@ -164,6 +164,17 @@ def test_attach_by_classname_and_name_creates_system_out_before_system_err(tmp_p
     assert "ATTACHMENT" not in (case.findtext("system-out") or "")
 
 
+def test_with_several_excerpts_the_last_line_names_every_job() -> None:
+    jobs = [excerpt(f"job number {i} " + "n" * 100, f"id-{i}") for i in range(12)]
+    text = LogAttachment(tuple(jobs)).text()
+    last = text[-1000:]
+    assert last.splitlines()[-1].startswith(">>> 12 Semaphore jobs failed: job number 0")
+    for i in range(12):
+        assert f"job number {i}" in last
+    assert "exit 2" in last
+    assert len(text.splitlines()[-1].encode()) <= 900
+
+
 def test_nodeid_mangling_matches_pytest() -> None:
     assert TestTarget.from_nodeid("tests/unit/test_x.py::TestA::test_b[1-a/b::c]") == TestTarget(
         "tests.unit.test_x.TestA", "test_b[1-a/b::c]"
@@ -434,3 +445,12 @@ def test_output_is_strict_xml_with_both_backends(tmp_path: Path, backend: str) -
 
 def test_in_process_backend_is_reported() -> None:
     assert xml_backend() in ("lxml", "stdlib")
+
+
+def test_an_unwritable_destination_is_a_clear_error(tmp_path: Path) -> None:
+    report = tmp_path / "r.xml"
+    report.write_text('<testsuite name="s"><testcase classname="c" name="n"/></testsuite>')
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ReportError, match="cannot write the report there"):
+        attach_logs(report, {TestTarget("c", "n"): LogAttachment((excerpt(),))}, output=blocker / "out.xml")

@@ -463,3 +463,10 @@ def test_our_own_environment_is_the_default(monkeypatch: pytest.MonkeyPatch) -> 
     assert redactor("a from-the-environment-1 b envpass-123456 c visible-value-1") == (
         f"a {REDACTED} b {REDACTED} c visible-value-1"
     )
+
+
+def test_an_unusable_log_directory_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ConfigurationError, match="cannot save full job logs in"):
+        excerpt_from_events(job(cmd("c", "x\n", exit_code=1)), log_dir=blocker / "logs")

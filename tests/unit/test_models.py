@@ -56,7 +56,22 @@ def test_the_three_timestamp_forms_and_their_unset_values(value: object, expecte
         assert parsed.tzinfo is not None
 
 
-@pytest.mark.parametrize("value", ["yesterday", True, [1], {"seconds": "x"}, "12:00"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yesterday",
+        True,
+        [1],
+        {"seconds": "x"},
+        "12:00",
+        # out of datetime's range, or not a number at all: Python raises OverflowError/ValueError for these
+        "99999999999999999999",
+        {"seconds": 99999999999999},
+        1e300,
+        float("nan"),
+        float("inf"),
+    ],
+)
 def test_bad_timestamps_are_model_errors(value: object) -> None:
     with pytest.raises(ModelError):
         parse_timestamp(value)
@@ -220,6 +235,16 @@ def test_log_events() -> None:
         (LogEvent, {"event": "x", "timestamp": "soon"}),
         (BlockJob, {"index": "first"}),
         (Pipeline, {"ppl_id": "x", "name": {"a": 1}}),
+        # a JSON array or object where an enum or a string belongs: never turned into text like "['a']"
+        (Pipeline, {"pipeline": {"ppl_id": "x", "state": ["done"]}}),
+        (Pipeline, {"ppl_id": "x", "state": "DONE", "result": {"a": 1}}),
+        (Workflow, {"wf_id": "w", "triggered_by": [2]}),
+        (BlockJob, {"status": "FINISHED", "result": ["PASSED"]}),
+        (TopologyBlock, {"name": "b", "jobs": [{"name": "j"}]}),
+        (TopologyBlock, {"name": "b", "dependencies": [["a"]]}),
+        (Job, {"metadata": {"id": "j"}, "spec": {"commands": [{"cmd": "x"}]}}),
+        (LogEvent, {"event": "cmd_output", "timestamp": 1, "output": {"a": 1}}),
+        (LogEvent, {"event": "cmd_started", "timestamp": 1, "directive": ["make"]}),
     ],
 )
 def test_malformed_input_is_a_model_error(cls: Any, data: object) -> None:

@@ -180,3 +180,10 @@ def test_jinja2_is_not_imported_until_a_summary_is_rendered() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_an_unwritable_summary_path_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ReportError, match="cannot write the summary there"):
+        write_summary(blocker / "summary.md", [pipeline()])

@@ -34,6 +34,13 @@ PPL = f"/api/v1alpha/pipelines/{P.PPL_ID}"
         ('{"pipeline": {"state": "done"}}', "missing 'ppl_id'"),
         ('{"pipeline": {"ppl_id": "x", "created_at": "yesterday"}}', "not a timestamp"),
         ('{"pipeline": {"ppl_id": "x"}, "blocks": {"a": 1}}', "expected a JSON array"),
+        # Python's own OverflowError/ValueError for dates out of range must not escape as such
+        ('{"pipeline": {"ppl_id": "x", "created_at": "99999999999999999999"}}', "not a timestamp"),
+        ('{"pipeline": {"ppl_id": "x", "done_at": {"seconds": 99999999999999}}}', "not a timestamp"),
+        ('{"pipeline": {"ppl_id": "x", "done_at": NaN}}', "not a timestamp"),
+        # a wrong JSON type inside the object: never turned into a state like "['done']"
+        ('{"pipeline": {"ppl_id": "x", "state": ["done"]}}', "not an enum value"),
+        ('{"pipeline": {"ppl_id": null}}', "missing 'ppl_id'"),
     ],
 )
 def test_unusable_2xx_bodies(httpserver: HTTPServer, client: SemaphoreClient, body: str, words: str) -> None:
@@ -43,6 +50,7 @@ def test_unusable_2xx_bodies(httpserver: HTTPServer, client: SemaphoreClient, bo
     message = str(info.value)
     assert words in message
     assert f"GET {PPL}" in message
+    assert "HTTP 200" in message  # method, path and status, whatever was wrong with the body
     assert not isinstance(info.value.__cause__, (KeyError, ValueError))
     assert info.value.__context__ is None or isinstance(info.value.__context__, SemaphoreError)
 
@@ -61,8 +69,40 @@ def test_wrong_list_type(httpserver: HTTPServer, client: SemaphoreClient) -> Non
 
 def test_jobs_wrong_inner_type(httpserver: HTTPServer, client: SemaphoreClient) -> None:
     httpserver.expect_request("/api/v1alpha/jobs").respond_with_json({"jobs": {"a": 1}, "next_page_token": ""})
-    with pytest.raises(APIError, match="'jobs' is not a JSON array"):
+    with pytest.raises(APIError, match="HTTP 200 with 'jobs' that is not a JSON array"):
         client.list_jobs(["RUNNING"])
+
+
+def test_jobs_page_token_of_the_wrong_type(httpserver: HTTPServer, client: SemaphoreClient) -> None:
+    httpserver.expect_request("/api/v1alpha/jobs").respond_with_json({"jobs": [], "next_page_token": 5})
+    with pytest.raises(APIError, match="'next_page_token' that is not a string"):
+        client.list_jobs(["RUNNING"])
+
+
+@pytest.mark.parametrize(
+    ("call", "path", "body", "words"),
+    [
+        ("describe_topology", f"{PPL}/describe_topology", '{"blocks": []}', "expected a JSON array, got an object"),
+        ("describe_topology", f"{PPL}/describe_topology", '[{"name": "b", "jobs": [{}]}]', "topology jobs"),
+        ("partial_rebuild", f"{PPL}/partial_rebuild", '{"message": "", "pipeline_id": ["p"]}', "without a pipeline_id"),
+        ("partial_rebuild", f"{PPL}/partial_rebuild", "[]", "expected a JSON object, got an array"),
+        ("describe_job", f"/api/v1alpha/jobs/{P.PPL_ID}", '{"metadata": {"id": "j"}, "spec": ["x"]}', "job spec"),
+    ],
+)
+def test_wrong_json_types_on_other_endpoints(
+    httpserver: HTTPServer, client: SemaphoreClient, call: str, path: str, body: str, words: str
+) -> None:
+    httpserver.expect_request(path).respond_with_data(body)
+    with pytest.raises(APIError) as info:
+        getattr(client, call)(P.PPL_ID)
+    assert words in str(info.value)
+    assert "HTTP 200" in str(info.value)
+    assert info.value.__context__ is None
+
+
+def test_a_byte_order_mark_is_not_an_error(httpserver: HTTPServer, client: SemaphoreClient) -> None:
+    httpserver.expect_request(PPL).respond_with_data(b"\xef\xbb\xbf" + json.dumps(P.pipeline_describe()).encode())
+    assert client.describe_pipeline(P.PPL_ID).ppl_id == P.PPL_ID
 
 
 @pytest.mark.parametrize(
