@@ -21,6 +21,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,16 +64,27 @@ def _world() -> ScenarioDef:
     )
 
 
+def _on_threads(work: Callable[[int], tuple[list[float], int]]) -> tuple[list[float], int]:
+    """Run ``work(thread_number)`` on ``THREADS`` threads at once; merge their latencies and error counts."""
+    results: list[tuple[list[float], int]] = [([], 0)] * THREADS
+
+    def run(number: int) -> None:
+        results[number] = work(number)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [latency for mine, _ in results for latency in mine], sum(failed for _, failed in results)
+
+
 def _raw_worker(url: str, token: str, paths: list[str], per_thread: int, auth: bool) -> tuple[list[float], int]:
     parts = urlsplit(url)
     assert parts.hostname is not None
     assert parts.port is not None
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
 
-    def run(offset: int) -> None:
-        nonlocal errors
+    def run(offset: int) -> tuple[list[float], int]:
         conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 0, timeout=30)
         headers = {"Authorization": f"Token {token}"} if auth else {}
         mine: list[float] = []
@@ -87,28 +99,17 @@ def _raw_worker(url: str, token: str, paths: list[str], per_thread: int, auth: b
             if response.status >= 500 or (auth and response.status != 200):
                 failed += 1
         conn.close()
-        with lock:
-            latencies.extend(mine)
-            errors += failed
+        return mine, failed
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies, errors
+    return _on_threads(run)
 
 
 def _client_worker(url: str, token: str, ppl_ids: list[str], per_thread: int) -> tuple[list[float], int]:
     from pytest_semaphore.client import SemaphoreClient
 
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
     with SemaphoreClient(url, token) as client:
 
-        def run(offset: int) -> None:
-            nonlocal errors
+        def run(offset: int) -> tuple[list[float], int]:
             mine: list[float] = []
             failed = 0
             for i in range(per_thread):
@@ -118,16 +119,9 @@ def _client_worker(url: str, token: str, ppl_ids: list[str], per_thread: int) ->
                 except Exception:
                     failed += 1
                 mine.append(time.perf_counter() - start)
-            with lock:
-                latencies.extend(mine)
-                errors += failed
+            return mine, failed
 
-        threads = [threading.Thread(target=run, args=(n,)) for n in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    return latencies, errors
+        return _on_threads(run)
 
 
 def _load_process(kind: str, args: tuple[Any, ...], queue: Any) -> None:

@@ -36,6 +36,10 @@ def run(profile: str, examples: int | None) -> tuple[int, float, str]:
     )
     elapsed = time.perf_counter() - began
     summary = [line[line.index("verdicts:") :] for line in done.stdout.splitlines() if "verdicts:" in line]
+    endings = ("passed", "failed", "error", "stopped", "canceled", "PipelineFailed", "APIUnavailable")
+    if not summary or not all(f"'{e}'" in summary[-1] for e in endings):
+        print(f"the examples did not reach every kind of ending ({', '.join(endings)})", file=sys.stderr)
+        return 1, time.perf_counter() - began, (summary[-1] if summary else "") + " | incomplete coverage"
     tail = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr.strip()[-300:]
     return done.returncode, elapsed, (summary[-1] if summary else "") + " | " + tail
 

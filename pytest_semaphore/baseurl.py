@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from .errors import ConfigurationError
 
@@ -41,6 +41,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _split(text: str) -> SplitResult:
+    """``urlsplit``, with its ValueError (an unbalanced ``[``) turned into our error and not chained: the
+    ValueError quotes the URL, which may hold a secret."""
+    try:
+        return urlsplit(text)
+    except ValueError:
+        pass
+    raise ConfigurationError("the Semaphore URL is malformed (an unbalanced '[' or ']'?): use https://host[:port]")
+
+
+def _host_and_port(parts: SplitResult) -> tuple[str | None, int | None]:
+    """Host and port; an invalid port is our error, raised outside the ``except`` so the ValueError (which
+    quotes the port text) is not chained."""
+    try:
+        return parts.hostname, parts.port
+    except ValueError:
+        pass
+    raise ConfigurationError("the Semaphore URL has an invalid port: use https://host or https://host:PORT")
+
+
 def normalise_base_url(value: str) -> str:
     """Return ``scheme://host[:port]`` for ``value`` or raise :class:`ConfigurationError` saying what to change."""
     if not isinstance(value, str) or not value.strip():
@@ -58,7 +78,7 @@ def normalise_base_url(value: str) -> str:
                 "use https://myorg.semaphoreci.com or just myorg"
             )
         text = "https://" + text
-    parts = urlsplit(text)
+    parts = _split(text)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise ConfigurationError(
@@ -74,13 +94,7 @@ def normalise_base_url(value: str) -> str:
             "the Semaphore URL must not contain a query string or a fragment ('?...' or '#...'): "
             "use just https://myorg.semaphoreci.com"
         )
-    try:
-        host = parts.hostname
-        port = parts.port
-    except ValueError:
-        raise ConfigurationError(
-            "the Semaphore URL has an invalid port: use https://host or https://host:PORT"
-        ) from None
+    host, port = _host_and_port(parts)
     if not host:
         raise ConfigurationError("the Semaphore URL has no host name: use https://myorg.semaphoreci.com")
     path = parts.path.rstrip("/")

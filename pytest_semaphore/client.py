@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urljoin, urlsplit
 
 import requests
 import requests.utils
@@ -83,6 +83,12 @@ RECONCILE_PAUSE = 2.0
 #: How many redirects a log request follows (API -> loghub2 is one).
 MAX_LOG_REDIRECTS = 3
 
+#: What ``from_env`` reads, and what to tell a user who has not set it.
+_ENV_HINTS = {
+    "SEMAPHORE_ORGANIZATION_URL": "set in every Semaphore job; elsewhere export it, e.g. https://myorg.semaphoreci.com",
+    "SEMAPHORE_API_TOKEN": "store an API token in a secret and export it; jobs have no built-in API token",
+}
+
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 #: A URL query inside free text (``/x?jwt=...``): a "?" followed by a run that contains "=".
 _QUERY_IN_TEXT = re.compile(r"\?(?=[^\s'\")>]*=)[^\s'\")>]*")
@@ -106,9 +112,9 @@ class SemaphoreClient:
 
     ``base_url`` is ``https://myorg.semaphoreci.com`` (a trailing ``/api/v1alpha`` is dropped) or just ``myorg``;
     plain http is accepted only for loopback. ``timeout`` bounds each attempt (connect and each read); ``retries``
-    is the budget per kind of failure; ``sleep`` (default ``time.sleep``) is used for every wait inside the client,
-    retries included, so tests can run an hour of backoff in milliseconds; ``monotonic`` is accepted for symmetry
-    with the waiting engine. ``rng`` makes the retry jitter reproducible.
+    is the retry budget of each call (every kind of failure draws on it); ``sleep`` (default ``time.sleep``) is
+    used for every wait inside the client, retries included, so tests can run an hour of backoff in milliseconds;
+    ``monotonic`` is accepted for symmetry with the waiting engine. ``rng`` makes the retry jitter reproducible.
     """
 
     def __init__(
@@ -130,7 +136,7 @@ class SemaphoreClient:
             raise ConfigurationError(
                 "no Semaphore API token: set SEMAPHORE_API_TOKEN (create one at https://me.semaphoreci.com/account)"
             )
-        if not (token.isascii() and token.isprintable()) or token != token.strip() or " " in token:
+        if not _clean_token(token):
             raise ConfigurationError(
                 "the Semaphore API token contains whitespace, control or non-ASCII characters (a stray newline?)"
             )
@@ -177,17 +183,34 @@ class SemaphoreClient:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> SemaphoreClient:
-        """Build a client from ``SEMAPHORE_ORGANIZATION_URL`` and ``SEMAPHORE_API_TOKEN`` (set in Semaphore jobs)."""
+        """Build a client from ``SEMAPHORE_ORGANIZATION_URL`` and ``SEMAPHORE_API_TOKEN`` (set in Semaphore jobs).
+
+        Every error names the variable at fault, because the user fixes the environment, not a call: a missing or
+        blank variable, or a value the constructor refuses (plain http to a remote host, a token with a newline).
+        """
         env = os.environ if environ is None else environ
-        url = env.get("SEMAPHORE_ORGANIZATION_URL", "").strip()
-        token = env.get("SEMAPHORE_API_TOKEN", "").strip()
-        missing = [name for name, v in (("SEMAPHORE_ORGANIZATION_URL", url), ("SEMAPHORE_API_TOKEN", token)) if not v]
-        if missing:
+        values: dict[str, str] = {}
+        problems: list[str] = []
+        for name, hint in _ENV_HINTS.items():
+            raw = env.get(name)
+            values[name] = (raw or "").strip()
+            if not values[name]:
+                problems.append(f"{name} is {'not set' if raw is None else 'empty'} ({hint})")
+        if problems:
+            raise ConfigurationError("; ".join(problems))
+        url, token = values["SEMAPHORE_ORGANIZATION_URL"], values["SEMAPHORE_API_TOKEN"]
+        if not _clean_token(token):
             raise ConfigurationError(
-                f"{' and '.join(missing)} not set: export SEMAPHORE_ORGANIZATION_URL=https://myorg.semaphoreci.com "
-                "and SEMAPHORE_API_TOKEN (from a secret; jobs have no built-in API token)"
+                "SEMAPHORE_API_TOKEN contains whitespace, control or non-ASCII characters "
+                "(two tokens, or a quoting mistake in the secret?)"
             )
-        return cls(url, token, **kwargs)
+        try:
+            base_url = normalise_base_url(url)
+        except ConfigurationError as exc:
+            message = f"SEMAPHORE_ORGANIZATION_URL: {exc}"
+        else:
+            return cls(base_url, token, **kwargs)
+        raise ConfigurationError(message)  # outside the except block: nothing chained
 
     def close(self) -> None:
         """Close every pooled connection. The client can no longer be used afterwards."""
@@ -203,6 +226,14 @@ class SemaphoreClient:
 
     def __repr__(self) -> str:
         return f"SemaphoreClient({self.base_url!r})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # A pickled client would carry the token to wherever the bytes go (a worker, a cache, a log): refused with
+        # a message saying what to do instead, rather than "cannot pickle '_thread.lock' object".
+        raise TypeError(
+            "a SemaphoreClient cannot be pickled (it holds the API token and open connections): "
+            "build one in each process, e.g. with SemaphoreClient.from_env()"
+        )
 
     # ------------------------------------------------------------------------------------------------ projects
 
@@ -225,10 +256,11 @@ class SemaphoreClient:
 
     def describe_project(self, name: str) -> Project:
         """One project by name (``GET /projects/:name``); ``NotFoundError`` if missing or not visible."""
-        path = f"{API_PREFIX}/projects/{_segment(name, 'project name')}"
+        wanted = _segment(name, "project name")
+        path = f"{API_PREFIX}/projects/{wanted}"
         project = self._decode(self._get(path), Project.from_api, "GET", path)
         with self._lock:
-            self._projects[name] = project.project_id
+            self._projects[wanted] = project.project_id
         return project
 
     def resolve_project_id(self, project_id_or_name: str) -> str:
@@ -260,12 +292,14 @@ class SemaphoreClient:
         limit: int | None = None,
     ) -> list[Workflow]:
         """Workflows of a project, newest first, every page (or until ``limit`` were read)."""
-        params = [("project_id", self.resolve_project_id(project))]
-        _add(params, "branch_name", branch_name)
-        _add(params, "created_after", _unix(created_after, "created_after"))
-        _add(params, "created_before", _unix(created_before, "created_before"))
-        _add(params, "page_size", _page_size(page_size))
-        return self._paged(f"{API_PREFIX}/plumber-workflows", params, Workflow.from_api, limit=_limit(limit))
+        filters: list[tuple[str, str]] = []  # checked before the project name costs a request
+        _add(filters, "branch_name", branch_name)
+        _add(filters, "created_after", _unix(created_after, "created_after"))
+        _add(filters, "created_before", _unix(created_before, "created_before"))
+        _add(filters, "page_size", _page_size(page_size))
+        cap = _limit(limit)
+        params = [("project_id", self.resolve_project_id(project)), *filters]
+        return self._paged(f"{API_PREFIX}/plumber-workflows", params, Workflow.from_api, limit=cap)
 
     def run_workflow(
         self,
@@ -284,15 +318,15 @@ class SemaphoreClient:
         have created (same project, branch, commit, triggered by the API, not present before the request) and
         returns it when exactly one is found.
         """
-        project_id = self.resolve_project_id(project)
-        reference = _nonempty(reference, "reference")
-        body: dict[str, Any] = {"project_id": project_id, "reference": reference}
+        reference = _nonempty(reference, "reference")  # arguments are checked before any request
+        body: dict[str, Any] = {"project_id": "", "reference": reference}
         if commit_sha:
             body["commit_sha"] = commit_sha
         if pipeline_file:
             body["pipeline_file"] = pipeline_file
         if parameters:
             body["parameters"] = {str(k): _param_value(v, str(k)) for k, v in parameters.items()}
+        project_id = body["project_id"] = self.resolve_project_id(project)
         path = f"{API_PREFIX}/plumber-workflows"
         branch = _branch_of(reference)
         before: set[str] = set()
@@ -336,13 +370,17 @@ class SemaphoreClient:
         before: set[str],
         unknown: OutcomeUnknown,
     ) -> WorkflowStarted:
+        unreadable: SemaphoreError | None = None
+        read_once = False
         for attempt in range(RECONCILE_LOOKS):
             if attempt:
                 self._sleep(RECONCILE_PAUSE * attempt)
             try:
                 found = self._recent_workflows(project_id, branch)
-            except SemaphoreError:
+            except SemaphoreError as exc:
+                unreadable = exc
                 continue
+            read_once = True
             candidates = [
                 wf
                 for wf in found
@@ -358,6 +396,13 @@ class SemaphoreClient:
                 raise OutcomeUnknown(
                     unknown.method, unknown.path, f"{unknown.reason}; {len(candidates)} new workflows match: {ids}"
                 )
+        if not read_once:
+            # Never "probably not created" when nothing was seen: a user reading that would run it again.
+            raise OutcomeUnknown(
+                unknown.method,
+                unknown.path,
+                f"{unknown.reason}; the workflow list could not be read to find out: {unreadable}",
+            )
         raise OutcomeUnknown(
             unknown.method,
             unknown.path,
@@ -404,9 +449,7 @@ class SemaphoreClient:
         """Pipelines of a project or a workflow (one is required), newest first, every page (or ``limit``)."""
         if not project and not wf_id:
             raise ConfigurationError("list_pipelines needs a project (id or name) or a wf_id")
-        params: list[tuple[str, str]] = []
-        if project:
-            params.append(("project_id", self.resolve_project_id(project)))
+        params: list[tuple[str, str]] = []  # filters are checked before the project name costs a request
         _add(params, "wf_id", wf_id)
         _add(params, "branch_name", branch_name)
         _add(params, "yml_file_path", yml_file_path)
@@ -415,7 +458,10 @@ class SemaphoreClient:
         _add(params, "done_after", _unix(done_after, "done_after"))
         _add(params, "done_before", _unix(done_before, "done_before"))
         _add(params, "page_size", _page_size(page_size))
-        return self._paged(f"{API_PREFIX}/pipelines", params, Pipeline.from_api, limit=_limit(limit))
+        cap = _limit(limit)
+        if project:
+            params.insert(0, ("project_id", self.resolve_project_id(project)))
+        return self._paged(f"{API_PREFIX}/pipelines", params, Pipeline.from_api, limit=cap)
 
     def terminate_pipeline(self, ppl_id: str) -> None:
         """``PATCH /pipelines/:id`` with the JSON boolean the server insists on (form encoding gives 400)."""
@@ -517,12 +563,17 @@ class SemaphoreClient:
                 now = _promotion_keys(self.list_promotions(ppl, name=target))
             except SemaphoreError as exc:
                 raise OutcomeUnknown(
-                    "POST", path, f"{last.reason}; the promotions list could not be read: {exc}"
+                    "POST", path, f"{last.reason}; the promotions list could not be read: {exc}", sent=attempt + 1
                 ) from None
             if now - snapshot:
                 return
         assert last is not None
-        raise last
+        raise OutcomeUnknown(
+            "POST",
+            path,
+            f"{last.reason}; no new {target!r} promotion appeared after any attempt",
+            sent=self.retries + 1,
+        )
 
     # ------------------------------------------------------------------------------------------------ jobs
 
@@ -649,36 +700,48 @@ class SemaphoreClient:
             if response.status_code in (301, 302, 303, 307, 308):
                 location = response.headers.get("location", "")
                 response.close()
-                target = self._redirect_target(path, url, location, what)
+                target = self._redirect_target(path, response.status_code, url, location, what)
                 # The token goes only to the configured base URL; a signed URL elsewhere carries its own credential.
                 send_token = _same_origin(target, self.base_url)
                 url = target
                 continue
             if response.status_code >= 300:
-                reply = self._drain(response, "GET", path)
+                reply = self._drain(response, "GET", path, _retries_used(response))
+                if not send_token and reply.status in (401, 403):
+                    # Our token was not sent there: blaming it would send the user after the wrong problem.
+                    raise AuthenticationError(
+                        "GET",
+                        path,
+                        reply.status,
+                        self._redact(_server_message(reply.body)),
+                        detail=f"the signed {what} URL the server redirected to was refused (it is valid for a few "
+                        "minutes only; ask again)",
+                    )
                 self._check(reply, "GET", path, policy)
             return response
         raise APIError("GET", path, 0, detail=f"more than {MAX_LOG_REDIRECTS} redirects for the {what}")
 
-    def _redirect_target(self, path: str, current: str, location: str, what: str) -> str:
+    def _redirect_target(self, path: str, status: int, current: str, location: str, what: str) -> str:
         if not location:
-            raise APIError("GET", path, 302, detail="a redirect without a Location header")
-        target = urljoin(current, location)
-        parts = urlsplit(target)
+            raise APIError("GET", path, status, detail="a redirect without a Location header")
+        parsed = _parse_location(current, location)
+        if parsed is None:
+            raise APIError("GET", path, status, detail=f"a redirect to a malformed location instead of the {what}")
+        target, parts = parsed
         lowered = (parts.netloc + parts.path).lower()
         if any(hint in lowered for hint in _LOGIN_HINTS):
             login = self._redact((parts.hostname or "") + parts.path)
             raise AuthenticationError(
                 "GET",
                 path,
-                302,
+                status,
                 detail=f"redirected to a login page ({login}) instead of the {what}: "
                 "UI paths refuse API tokens unless the organisation allows them; use job_log()/job_log_text()",
             )
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise APIError("GET", path, 302, detail=f"a redirect to an unusable location ({parts.scheme}:)")
+            raise APIError("GET", path, status, detail=f"a redirect to an unusable location ({parts.scheme}:)")
         if parts.scheme == "http" and not is_loopback(parts.hostname):
-            raise APIError("GET", path, 302, detail=f"refusing a redirect to plain http://{parts.hostname}")
+            raise APIError("GET", path, status, detail=f"refusing a redirect to plain http://{parts.hostname}")
         return target
 
     # ------------------------------------------------------------------------------------------------ machinery
@@ -744,22 +807,28 @@ class SemaphoreClient:
         body: object = None,
         policy: Policy = Policy.IDEMPOTENT,
     ) -> _Reply:
-        """Send and read the whole body. A body cut off mid-way is retried for requests that may be repeated."""
-        attempts = 1 if policy is Policy.NOT_IDEMPOTENT else self.retries + 1
-        for attempt in range(attempts):
-            if attempt:
-                self._sleep(backoff_delay(attempt, self._rng, base=self._backoff_base))
+        """Send and read the whole body. A body cut off mid-way is retried for requests that may be repeated.
+
+        urllib3 retries statuses and connection failures inside ``_send``; a body cut off after the headers is
+        past urllib3, so it is retried here. Both draw on one budget of ``retries`` per call (what urllib3 used is
+        counted too), so the documented bound holds: not ``retries`` cut-offs times ``retries`` 503s each.
+        """
+        spent = 0
+        while True:
             response = self._send(method, path, params=params, body=body, policy=policy)
+            spent += _retries_used(response)
             try:
-                return self._drain(response, method, path)
+                return self._drain(response, method, path, spent)
             except APIUnavailable as broken:
                 if policy is Policy.NOT_IDEMPOTENT:
                     raise OutcomeUnknown(method, path, broken.reason) from None
-                if attempt + 1 >= attempts:
+                if spent >= self.retries:
                     raise
-        raise AssertionError("unreachable")  # pragma: no cover
+            spent += 1
+            self._sleep(backoff_delay(spent, self._rng, base=self._backoff_base))
 
-    def _drain(self, response: requests.Response, method: str, path: str) -> _Reply:
+    def _drain(self, response: requests.Response, method: str, path: str, retried: int = 0) -> _Reply:
+        """Read the whole body; ``retried`` is how many retries the call has used, reported in error messages."""
         reason: str | None = None
         try:
             body = response.content
@@ -769,10 +838,7 @@ class SemaphoreClient:
             response.close()
         if reason is not None:
             raise APIUnavailable(method, path, f"the answer was cut off: {reason}", last_status=response.status_code)
-        raw = response.raw
-        retries = getattr(raw, "retries", None)
-        history = getattr(retries, "history", ()) or ()
-        return _Reply(status=response.status_code, headers=response.headers, body=body, retries=len(history))
+        return _Reply(status=response.status_code, headers=response.headers, body=body, retries=retried)
 
     def _check(self, reply: _Reply, method: str, path: str, policy: Policy) -> None:
         """Raise the error class that an error status means (the retries are already spent)."""
@@ -782,8 +848,8 @@ class SemaphoreClient:
         said = self._redact(_server_message(reply.body))
         tries = f" after {reply.retries} retries" if reply.retries else ""
         if 300 <= status < 400:
-            where = urlsplit(reply.headers.get("location", ""))
-            target = self._redact(f"{where.hostname or ''}{where.path}")
+            parsed = _parse_location(self.base_url + path, reply.headers.get("location", ""))
+            target = self._redact(f"{parsed[1].hostname or ''}{parsed[1].path}") if parsed else "a malformed location"
             raise APIError(method, path, status, said, detail=f"unexpected redirect to {target}")
         if status == 401:
             raise AuthenticationError(
@@ -833,28 +899,25 @@ class SemaphoreClient:
         )
 
     def _json_obj(self, reply: _Reply, method: str, path: str) -> dict[str, Any]:
-        data = self._json(reply, method, path)
-        if not isinstance(data, dict):
-            raise APIError(
-                method,
-                path,
-                0,
-                detail=f"HTTP {reply.status} with a JSON value of the wrong type: "
-                f"expected a JSON object, got {_json_type(data)}",
-            )
+        data: dict[str, Any] = self._json_typed(reply, method, path, dict)
         return data
 
     def _json_list(self, reply: _Reply, method: str, path: str) -> list[Any]:
-        data = self._json(reply, method, path)
-        if not isinstance(data, list):
-            raise APIError(
-                method,
-                path,
-                0,
-                detail=f"HTTP {reply.status} with a JSON value of the wrong type: "
-                f"expected a JSON array, got {_json_type(data)}",
-            )
+        data: list[Any] = self._json_typed(reply, method, path, list)
         return data
+
+    def _json_typed(self, reply: _Reply, method: str, path: str, kind: type[T]) -> T:
+        """The JSON body if it is of ``kind`` (an object or an array), else an ``APIError`` saying what it was."""
+        data = self._json(reply, method, path)
+        if isinstance(data, kind):
+            return data
+        raise APIError(
+            method,
+            path,
+            0,
+            detail=f"HTTP {reply.status} with a JSON value of the wrong type: "
+            f"expected {_json_type(kind())}, got {_json_type(data)}",
+        )
 
     def _decode(self, reply: _Reply, build: Callable[[object], T], method: str, path: str) -> T:
         """The model of a JSON-object answer, or an ``APIError`` naming the request and what was wrong with it."""
@@ -918,6 +981,11 @@ class SemaphoreClient:
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
+
+
+def _clean_token(token: str) -> bool:
+    """A token must be one printable ASCII word: anything else would corrupt (or split) the Authorization header."""
+    return token.isascii() and token.isprintable() and token == token.strip() and " " not in token
 
 
 def _segment(value: str, what: str) -> str:
@@ -1016,6 +1084,24 @@ def _header_int(headers: Mapping[str, str], name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _parse_location(current: str, location: str) -> tuple[str, SplitResult] | None:
+    """A ``Location`` resolved against the URL that answered, or ``None`` if malformed (``http://[x``, a port that
+    is not a number): urllib raises a ValueError quoting the URL for those, which must not reach the user."""
+    try:
+        target = urljoin(current, location)
+        parts = urlsplit(target)
+        _ = parts.port  # validates the port
+    except ValueError:
+        return None
+    return target, parts
+
+
+def _retries_used(response: requests.Response) -> int:
+    """How many times urllib3 retried before this response (its ``Retry.history``)."""
+    retries = getattr(response.raw, "retries", None)
+    return len(getattr(retries, "history", ()) or ())
+
+
 def _same_origin(url: str, base: str) -> bool:
     a, b = urlsplit(url), urlsplit(base)
     return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
@@ -1023,9 +1109,9 @@ def _same_origin(url: str, base: str) -> bool:
 
 def _json_type(data: object) -> str:
     if isinstance(data, list):
-        return "an array"
+        return "a JSON array"
     if isinstance(data, dict):
-        return "an object"
+        return "a JSON object"
     if isinstance(data, str):
         return "a string"
     if data is None:

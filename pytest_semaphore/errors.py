@@ -157,26 +157,54 @@ class OutcomeUnknown(SemaphoreError):
     exist. Resending could create a duplicate; reconcile instead (``run_workflow(..., reconcile=True)``).
     """
 
-    def __init__(self, method: str, path: str, reason: str) -> None:
+    def __init__(self, method: str, path: str, reason: str, *, sent: int = 1) -> None:
         self.method = method.upper()
         self.path = safe_path(path)
         self.reason = reason
-        super().__init__(
-            f"{self.method} {self.path}: the request may or may not have taken effect ({reason}); "
-            "it was not resent because it is not idempotent"
-        )
+        self.sent = sent
+        """How many times the request was sent (a promotion trigger is resent after checking it had not landed)."""
+        if sent > 1:
+            how = f"it was sent {sent} times, each time only after checking that the previous one had not landed"
+        else:
+            how = "it was not resent because it is not idempotent"
+        super().__init__(f"{self.method} {self.path}: the request may or may not have taken effect ({reason}); {how}")
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (OutcomeUnknown, (self.method, self.path, self.reason))
+        return (_rebuild_outcome_unknown, (self.method, self.path, self.reason, self.sent))
+
+
+def _rebuild_outcome_unknown(method: str, path: str, reason: str, sent: int = 1) -> OutcomeUnknown:
+    return OutcomeUnknown(method, path, reason, sent=sent)
 
 
 class WaitTimeout(SemaphoreError):
-    """The wait ran out of time; ``last_seen`` is the last pipeline observed (``None`` if it never appeared)."""
+    """The wait ran out of time; ``last_seen`` is the last pipeline observed (``None`` if it never appeared).
 
-    def __init__(self, message: str, *, last_seen: Pipeline | None = None, timeout: float | None = None) -> None:
+    ``canceled`` holds the ids of the pipelines terminated because of the timeout (``cancel_on_timeout``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        last_seen: Pipeline | None = None,
+        timeout: float | None = None,
+        canceled: Sequence[str] = (),
+    ) -> None:
         self.last_seen = last_seen
         self.timeout = timeout
+        self.canceled = tuple(canceled)
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # The default would call WaitTimeout(message) and lose last_seen, timeout and canceled (xdist pickles errors).
+        return (_rebuild_wait_timeout, (str(self), self.last_seen, self.timeout, self.canceled))
+
+
+def _rebuild_wait_timeout(
+    message: str, last_seen: Pipeline | None, timeout: float | None, canceled: Sequence[str]
+) -> WaitTimeout:
+    return WaitTimeout(message, last_seen=last_seen, timeout=timeout, canceled=canceled)
 
 
 class PipelineFailed(SemaphoreError):
@@ -186,6 +214,14 @@ class PipelineFailed(SemaphoreError):
         self.pipeline = pipeline
         self.failed_jobs = tuple(failed_jobs)
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # The default would call PipelineFailed(message) without its keyword-only pipeline, and fail to unpickle.
+        return (_rebuild_pipeline_failed, (str(self), self.pipeline, self.failed_jobs))
+
+
+def _rebuild_pipeline_failed(message: str, pipeline: Pipeline, failed_jobs: Sequence[BlockJob]) -> PipelineFailed:
+    return PipelineFailed(message, pipeline=pipeline, failed_jobs=failed_jobs)
 
 
 class PromotionFailed(SemaphoreError):
@@ -203,7 +239,13 @@ class PromotionFailed(SemaphoreError):
         super().__init__(f"promotion {name!r} of pipeline {pipeline_id} failed: {reason}")
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (PromotionFailed, (self.pipeline_id, self.name, self.reason))
+        return (_rebuild_promotion_failed, (self.pipeline_id, self.name, self.reason, self.promotion))
+
+
+def _rebuild_promotion_failed(
+    pipeline_id: str, name: str, reason: str, promotion: Promotion | None = None
+) -> PromotionFailed:
+    return PromotionFailed(pipeline_id, name, reason, promotion=promotion)
 
 
 class ReportError(SemaphoreError, ValueError):

@@ -51,6 +51,7 @@ __all__ = [
     "pipeline_url",
     "read_report",
     "write_pipeline_report",
+    "write_pipeline_report_from_client",
     "xml_backend",
 ]
 
@@ -606,3 +607,21 @@ def write_pipeline_report(
     target = Path(path)
     _write_atomic(xml._elem, target)
     return target
+
+
+def write_pipeline_report_from_client(
+    client: Any,
+    ppl_id: str,
+    path: str | os.PathLike[str],
+    *,
+    log_dir: str | os.PathLike[str] | None = None,
+    **excerpt_options: Any,
+) -> Path:
+    """The thin convenience for the CLI and the plugin: describe the pipeline and its topology, fetch the excerpts
+    of its failed jobs (see :func:`~pytest_semaphore.logs.fetch_failed_excerpts`), and write the report."""
+    from .logs import fetch_failed_excerpts
+
+    pipeline = client.describe_pipeline(ppl_id, detailed=True)
+    topology = client.describe_topology(ppl_id)
+    excerpts = fetch_failed_excerpts(client, pipeline, log_dir=log_dir, **excerpt_options)
+    return write_pipeline_report(path, pipeline, topology=topology, excerpts=excerpts, base_url=client.base_url)

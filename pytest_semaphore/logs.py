@@ -130,6 +130,19 @@ def clean_text(text: str) -> str:
         text = text.replace("\r\n", "\n")  # CRLF line endings (common) at C speed; lone CRs are progress bars
         if "\r" in text:
             text = _collapse_cr(text)
+    return _remove_illegal(text)
+
+
+#: The characters ``_ILLEGAL_RE`` matches below U+0080: C0 controls except tab, newline and CR, and DEL.
+_ASCII_ILLEGAL = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
+def _remove_illegal(text: str) -> str:
+    """``_ILLEGAL_RE.sub("", text)``, five times faster for ASCII text (most log blocks) via ``bytes.translate``."""
+    if text.isascii():  # O(1) in CPython
+        data = text.encode("ascii")
+        kept = data.translate(None, _ASCII_ILLEGAL)
+        return text if len(kept) == len(data) else kept.decode("ascii")
     return _ILLEGAL_RE.sub("", text)
 
 
@@ -615,7 +628,7 @@ class ExcerptBuilder:
         if len(rest) <= self._max_line:
             return rest
         head = self._redactor.trim_partial(rest[: self._max_line])
-        self._emit(head + " [... rest of this line cut: longer than the line limit ...]\n", clipped=True)
+        self._emit(head + " [... rest of this line cut: longer than the line limit ...]\n")
         self._skip_to_newline = True
         return ""
 
@@ -627,7 +640,7 @@ class ExcerptBuilder:
             if text:
                 self._emit(text if text.endswith("\n") else text + "\n")
 
-    def _emit(self, block: str, *, clipped: bool = False) -> None:
+    def _emit(self, block: str) -> None:
         """Clean, redact and record a block of whole lines (it ends with a newline)."""
         block = self._redactor(clean_text(block))
         if not block:

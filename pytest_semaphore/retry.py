@@ -183,7 +183,7 @@ def policy_for(
     backoff_max: float = BACKOFF_MAX,
     max_retry_after: float = MAX_RETRY_AFTER,
 ) -> SemaphoreRetry:
-    """The ``SemaphoreRetry`` for one kind of request, with ``retries`` as the budget for each kind of failure."""
+    """The ``SemaphoreRetry`` for one kind of request; ``retries`` is one budget shared by every kind of failure."""
     statuses: Collection[int] = RETRYABLE_STATUSES
     caps: dict[int, int] = {}
     read: int | bool = retries

@@ -284,9 +284,7 @@ def _timeout_error(
         message += f"; the API was failing at the time: {guard.last_error}"
     if canceled:
         message += f"; terminated {', '.join(canceled)}"
-    error = WaitTimeout(message, last_seen=last, timeout=timeout)
-    error.canceled = tuple(canceled)  # type: ignore[attr-defined]
-    return error
+    return WaitTimeout(message, last_seen=last, timeout=timeout, canceled=canceled)
 
 
 def _failed_fast(pipeline: Pipeline) -> PipelineFailed:
@@ -515,6 +513,7 @@ def wait_for_pipelines(
     cancel_foreign: bool = False,
     on_change: OnChange | None = None,
     detailed: bool = False,
+    project: str | None = None,
     appear_timeout: float = DEFAULT_APPEAR_TIMEOUT,
     patience: float = DEFAULT_PATIENCE,
     schedule: PollSchedule | None = None,
@@ -528,7 +527,9 @@ def wait_for_pipelines(
     A round costs one ``list_pipelines`` page per project (created since the oldest of its pipelines still waited on;
     page size: the number of ours created since then) plus one describe per pipeline whose listed state changed, and
     only when the describe adds something (``detailed``, or the failed jobs for ``fail_fast``). 100 pipelines of one
-    project cost one request per round instead of 100. Each is described once at the start (to learn its project).
+    project cost one request per round instead of 100. Each is described once at the start (to learn its project),
+    unless ``project`` names the project they (mostly) belong to: then the first round is one list of the newest
+    pipelines of that project, and only those not on it are described.
 
     ``fail_fast`` raises :class:`PipelineFailed` as soon as one pipeline is done without passing, and with
     ``cancel_rest_on_failure`` terminates the others (those this process started, or all with ``cancel_foreign``).
@@ -549,6 +550,8 @@ def wait_for_pipelines(
     deadline = started + timeout
     known: dict[str, Pipeline] = {}
     done: dict[str, Pipeline] = {}
+    wanted = set(order)
+    foreign: dict[str, int] = {}  # per project: pipelines not ours on the last page (the next page makes room)
 
     def pending() -> list[str]:
         return [p for p in order if p not in done]
@@ -581,6 +584,20 @@ def wait_for_pipelines(
             return _MISSING
 
     try:
+        if project is not None and order:
+            first = guard.call(client.list_pipelines, project, page_size=len(order), limit=len(order))
+            if not isinstance(first, _Missing):
+                if first:
+                    ours = sum(1 for p in first if p.ppl_id in wanted)
+                    foreign[first[0].project_id] = (len(first) - ours) + (len(order) - ours)
+                for listed_one in first:
+                    if listed_one.ppl_id not in wanted:
+                        continue
+                    if detailed or (fail_fast and listed_one.done):
+                        described = describe(listed_one.ppl_id, detail=True)
+                        if not isinstance(described, _Missing):
+                            listed_one = described
+                    observe(listed_one, None)
         while True:
             changed_any = False
             for ppl_id in pending():
@@ -597,12 +614,16 @@ def wait_for_pipelines(
                 stamps = [p.created_at for p in waiting if p.created_at is not None]
                 since = min(stamps) - _dt.timedelta(seconds=1) if stamps else None
                 # the page lists every pipeline created since the oldest one still waited on, ours that are done
-                # included: it must hold all of ours created since then, or some would be pushed off it
-                size = len(waiting) + sum(
-                    1
-                    for p in done.values()
-                    if p.project_id == project
-                    and (since is None or (p.created_at is not None and p.created_at > since))
+                # and other people's included: it must hold all of them, or some of ours would be pushed off it
+                size = (
+                    len(waiting)
+                    + foreign.get(project, 0)
+                    + sum(
+                        1
+                        for p in done.values()
+                        if p.project_id == project
+                        and (since is None or (p.created_at is not None and p.created_at > since))
+                    )
                 )
                 listed = guard.call(
                     client.list_pipelines,
@@ -614,6 +635,8 @@ def wait_for_pipelines(
                 if isinstance(listed, _Missing):
                     continue
                 by_id = {p.ppl_id: p for p in listed}
+                missing = sum(1 for p in waiting if p.ppl_id not in by_id)
+                foreign[project] = sum(1 for p in listed if p.ppl_id not in wanted) + missing
                 for previous in waiting:
                     fresh = by_id.get(previous.ppl_id)
                     if fresh is None:  # pushed off the page by newer pipelines: ask for it alone

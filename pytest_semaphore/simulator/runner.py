@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from collections.abc import Iterable
 from types import TracebackType
 
@@ -94,6 +95,7 @@ class SemaphoreSimulator:
         self.loghub_url = self._server.loghub_url
         self._started = False
         self._stopped = False
+        self._close_lock = threading.Lock()
 
     def __repr__(self) -> str:  # never shows the token
         return f"<SemaphoreSimulator {self.url} t={self.monotonic():.3f}s>"
@@ -107,12 +109,16 @@ class SemaphoreSimulator:
         return self
 
     def close(self) -> None:
-        if not self._stopped:
+        """Stop serving: end every connection, wait for requests in flight, release the sockets. Idempotent and
+        safe from any thread."""
+        with self._close_lock:
+            if self._stopped:
+                return
             self._stopped = True
-            if self._started:
-                self._server.stop()
-            else:
-                self._server.stop_unstarted()
+        if self._started:
+            self._server.stop()
+        else:
+            self._server.stop_unstarted()
 
     def __enter__(self) -> SemaphoreSimulator:
         return self.start()

@@ -6,18 +6,23 @@ maps the return value to an exit code, this module decides what a running simula
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
 from .definitions import ScenarioDef
 from .runner import SemaphoreSimulator
 
-__all__ = ["EXIT_INTERRUPTED", "default_scenario", "serve"]
+__all__ = ["EXIT_INTERRUPTED", "EXIT_TERMINATED", "default_scenario", "serve"]
 
 EXIT_INTERRUPTED = 130
+#: 128 + SIGTERM, what a shell reports for a process killed by it; here the simulator also closes cleanly.
+EXIT_TERMINATED = 143
 EXIT_USAGE = 2
 #: A server left running for hours keeps only the latest requests in memory.
 REQUEST_LOG_LIMIT = 10_000
@@ -27,6 +32,31 @@ def default_scenario() -> Path | None:
     """The bundled demo scenario, when the package ships one."""
     candidate = Path(__file__).with_name("examples") / "release-train" / "scenario.yml"
     return candidate if candidate.is_file() else None
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived (``kill``, a process manager, a container stopping)."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into an exception while serving, so that ``with simulator`` closes its sockets on the way out.
+
+    Only the main thread may install signal handlers; elsewhere (a test calling ``serve`` from a thread) the
+    default stays.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def serve(
@@ -40,10 +70,30 @@ def serve(
     err: TextIO,
     wait: Callable[[], object] | None = None,
 ) -> int:
-    """Start a simulator, print how to reach it, and block until Ctrl-C (exit 130, quietly).
+    """Start a simulator, print how to reach it, and block until Ctrl-C (exit 130) or SIGTERM (exit 143), quietly.
 
     ``wait`` blocks until it is time to stop; tests pass their own, the command waits forever.
     """
+    try:
+        with _sigterm_raises():
+            return _serve(scenario, port=port, speed=speed, seed=seed, token=token, out=out, err=err, wait=wait)
+    except KeyboardInterrupt:  # also while the scenario loads, before anything was printed
+        return EXIT_INTERRUPTED
+    except _Terminated:
+        return EXIT_TERMINATED
+
+
+def _serve(
+    scenario: str | os.PathLike[str] | None,
+    *,
+    port: int,
+    speed: float,
+    seed: int | None,
+    token: str | None,
+    out: TextIO,
+    err: TextIO,
+    wait: Callable[[], object] | None,
+) -> int:
     if not speed > 0:
         print(f"semaphore-gate simulate: --speed must be a positive number, not {speed}", file=err)
         return EXIT_USAGE
@@ -67,25 +117,22 @@ def serve(
     except OSError as error:
         print(f"semaphore-gate simulate: cannot listen on port {port}: {error.strerror or error}", file=err)
         return EXIT_USAGE
-    try:
-        with simulator:
-            print(f"Semaphore simulator listening on {simulator.url}", file=out)
-            print(f"  API:   {simulator.api_url}", file=out)
-            print(f"  token: {simulator.token}", file=out)
-            print(f"  speed: {speed:g}x real time", file=out)
-            for project in simulator.world.projects():
-                print(f"  project {project.name}: {project.project_id}", file=out)
-                for workflow in simulator.world.workflows(project.project_id)[::-1]:
-                    print(
-                        f"    workflow {workflow.wf_id} on {workflow.branch_name}: pipeline {workflow.initial_ppl_id}",
-                        file=out,
-                    )
-            print(
-                f"Try: export SEMAPHORE_ORGANIZATION_URL={simulator.url} SEMAPHORE_API_TOKEN={simulator.token}",
-                file=out,
-            )
-            print("Press Ctrl-C to stop.", file=out, flush=True)
-            (wait or threading.Event().wait)()
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+    with simulator:
+        print(f"Semaphore simulator listening on {simulator.url}", file=out)
+        print(f"  API:   {simulator.api_url}", file=out)
+        print(f"  token: {simulator.token}", file=out)
+        print(f"  speed: {speed:g}x real time", file=out)
+        for project in simulator.world.projects():
+            print(f"  project {project.name}: {project.project_id}", file=out)
+            for workflow in simulator.world.workflows(project.project_id)[::-1]:
+                print(
+                    f"    workflow {workflow.wf_id} on {workflow.branch_name}: pipeline {workflow.initial_ppl_id}",
+                    file=out,
+                )
+        print(
+            f"Try: export SEMAPHORE_ORGANIZATION_URL={simulator.url} SEMAPHORE_API_TOKEN={simulator.token}",
+            file=out,
+        )
+        print("Press Ctrl-C to stop.", file=out, flush=True)
+        (wait or threading.Event().wait)()
     return 0

@@ -20,8 +20,8 @@ import secrets
 import selectors
 import socket
 import struct
+import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +48,8 @@ __all__ = ["Api", "RequestRecord", "Response", "SimulatorServer"]
 
 API = "/api/v1alpha"
 JSON = "application/json"
+#: Plug's ``put_resp_content_type/2`` (and Phoenix's ``json/2``) append the default charset.
+PLUG_JSON = "application/json; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 PLUMBER_RESOURCES = ("plumber-workflows", "pipelines", "yaml", "promotions", "logs")
 GATEWAY_RESOURCES = ("workflows", "dashboards", "jobs", "notifications")
@@ -55,6 +57,8 @@ _UUID = re.compile(r"\A[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 _SEGMENT = r"([^/]+)"
 _PROMOTION_RESERVED = ("switch_id", "name", "user_id", "override", "request_token", "pipeline_id")
 _JOB_STATES = ("PENDING", "QUEUED", "RUNNING", "FINISHED")
+#: Largest request body accepted (Plug.Parsers' default ``length``); bigger ones get 413 without being read.
+MAX_BODY = 8_000_000
 
 
 @dataclass
@@ -141,14 +145,33 @@ def _positive_int(raw: object, default: int) -> int:
     return value if value > 0 else default
 
 
+def _inspect(value: object) -> str:
+    """A decoded JSON value as Elixir's ``inspect`` shows it in gofer-client messages (``"x"``, ``nil``, ``true``)."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, separators=(", ", ": "), ensure_ascii=False)
+
+
 def _strict_int(raw: object, field_name: str) -> int:
     """The promotions list's rule (gofer client): the whole value must be an integer, else a 400."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
     if isinstance(raw, str) and re.fullmatch(r"[+-]?\d+", raw):
         return int(raw)
-    shown = json.dumps(raw) if isinstance(raw, str) else repr(raw)
-    raise BadRequest(f"Invalid value of '{field_name}' param: {shown} - needs to be integer.")
+    raise BadRequest(f"Invalid value of '{field_name}' param: {_inspect(raw)} - needs to be integer.")
+
+
+def _strict_bool(raw: object, field_name: str) -> bool:
+    """gofer client's ``to_bool``: a JSON boolean or exactly ``"true"``/``"false"``; ``1`` is not ``true``."""
+    if raw is True or raw == "true":
+        return True
+    if raw is False or raw == "false":
+        return False
+    raise BadRequest(f"Invalid value of '{field_name}' param: {_inspect(raw)} - needs to be boolean.")
 
 
 def _sign(secret: bytes, claims: dict[str, Any]) -> str:
@@ -293,15 +316,18 @@ class Api:
     def dispatch(self, request: Request) -> Response:
         """Answer a request that got past faults, the header check and authentication.
 
-        Each backend adds its own framework's headers: Plug's default ``cache-control`` on plumber-public answers,
-        grpc-gateway's forwarded ``grpc-metadata-content-type`` on the jobs API.
+        Each backend adds its own framework's headers: Plug's default ``cache-control`` on plumber-public answers;
+        on successful jobs answers, the gRPC response's ``content-type`` that grpc-gateway forwards as
+        ``grpc-metadata-content-type`` (public-api-gateway's ``main.go`` sets no outgoing header matcher, so the
+        default ``Grpc-Metadata-`` prefix applies; zebra's elixir-grpc server answers ``application/grpc+proto``).
+        Error answers leave it out: elixir-grpc sends errors as trailers only, with no content-type to forward.
         """
         response = self._dispatch(request)
         resource = request.path[len(API) + 1 :].split("/", 1)[0] if request.path.startswith(API + "/") else ""
         if resource in PLUMBER_RESOURCES:
             response.headers.insert(0, ("cache-control", "max-age=0, private, must-revalidate"))
-        elif resource in GATEWAY_RESOURCES:
-            response.headers.insert(0, ("grpc-metadata-content-type", "application/grpc"))
+        elif resource in GATEWAY_RESOURCES and response.status < 300:
+            response.headers.insert(0, ("grpc-metadata-content-type", "application/grpc+proto"))
         return response
 
     def _dispatch(self, request: Request) -> Response:
@@ -572,14 +598,7 @@ class Api:
             return plumber(400, "Missing required post parameter pipeline_id.")
         if not name:
             return plumber(400, "Missing required post parameter name.")
-        raw_override = request.params.get("override", False)
-        if raw_override in (True, "true"):
-            override = True
-        elif raw_override in (False, "false"):
-            override = False
-        else:
-            shown = raw_override if isinstance(raw_override, str) else json.dumps(raw_override)
-            return plumber(400, f"Invalid value of 'override' param: {json.dumps(shown)} - needs to be boolean.")
+        override = _strict_bool(request.params.get("override", False), "override")
         parameters = {
             key: value if isinstance(value, str) else json.dumps(value)
             for key, value in request.params.items()
@@ -613,7 +632,7 @@ class Api:
             return plumber(404, "This job never started, so no logs were produced.")
         lines = self.world.visible_log(job)
         body = b'{ "events": [' + b",".join(line.raw for line in lines) + b"] }"
-        return Response(200, body, JSON)
+        return Response(200, body, PLUG_JSON)  # logs/get.ex: put_resp_content_type("application/json")
 
     def _loghub_location(self, job: JobRecord, *, raw: bool = False) -> str:
         expires = int(self.world.timestamp(self.world.now()) + 300)
@@ -667,13 +686,13 @@ class Api:
         if job.started_at is None:
             if kind.startswith("plain_logs"):
                 return Response(302, b"", "text/html; charset=utf-8", [("location", f"/jobs/{job_id}")])
-            return Response(409, _json_bytes({"error": "This job never started, so no logs were produced."}), JSON)
+            return Response(409, _json_bytes({"error": "This job never started, so no logs were produced."}), PLUG_JSON)
         if kind.startswith("plain_logs"):
             start = _positive_int(request.query.get("starting_event"), 0)
             take = _positive_int(request.query.get("take"), len(lines) or 1)
             chunk = lines[start : start + take]
             return Response(200, b"".join(line.plain for line in chunk), TEXT)
-        return Response(200, b'{ "events": [' + b",".join(line.raw for line in lines) + b"] }", JSON)
+        return Response(200, b'{ "events": [' + b",".join(line.raw for line in lines) + b"] }", PLUG_JSON)
 
     # --------------------------------------------------------------- jobs
 
@@ -808,13 +827,10 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.connection, add=True)
 
     def finish(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # flushing to a client that hung up
             super().finish()
-        finally:
-            self.server.track(self.connection, add=False)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the request log is the record."""
@@ -842,8 +858,14 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in pairs:
             query_all.setdefault(key, []).append(value)
         headers = {k.lower(): v for k, v in self.headers.items()}
-        length = int(headers.get("content-length", "0") or "0")
-        body = self.rfile.read(length) if length > 0 else b""
+        try:
+            body = self._read_body(headers)
+        except _BodyRefused as refused:
+            # The edge refuses the request before any backend sees it; the connection cannot be reused because
+            # the unread body (or the unparsable framing) is still on it.
+            self.close_connection = True
+            self._send_quietly(refused.response, truncate=False, entry=None)
+            return
         address = f"{self.server.server_address[0]!s}:{self.server.server_address[1]}"
         host = headers.get("host") or address
         if ":" not in host:
@@ -860,7 +882,7 @@ class _Handler(BaseHTTPRequestHandler):
             entry.fault = "+".join(f.kind for f in fired)
             delay = sum(f.latency for f in fired if f.kind == "latency")
             if delay > 0:
-                time.sleep(delay)
+                self.server.stopping.wait(delay)  # a real-time delay that ``close()`` cuts short
             fault = fired[-1] if fired[-1].kind != "latency" else None
             if fault is not None and self._inject_before(fault, entry):
                 return
@@ -873,7 +895,55 @@ class _Handler(BaseHTTPRequestHandler):
             self._reset()
             return
         entry.status = response.status
-        self._send(response, truncate=fault is not None and fault.kind == "truncate")
+        self._send_quietly(response, truncate=fault is not None and fault.kind == "truncate", entry=entry)
+
+    def _read_body(self, headers: dict[str, str]) -> bytes:
+        """The request body, framed by ``Content-Length`` or ``Transfer-Encoding: chunked``, at most ``MAX_BODY``.
+
+        A client that sends a bad length or a body too big gets an answer (400, 413) instead of a dropped
+        connection, and the simulator never allocates what a header merely claims.
+        """
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            return self._read_chunked()
+        raw = headers.get("content-length", "").strip()
+        if not raw:
+            return b""
+        if not raw.isdigit():
+            raise _BodyRefused(Response(400, b"Bad Request", TEXT))
+        length = int(raw)
+        if length > MAX_BODY:
+            raise _BodyRefused(_too_large())
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            try:
+                size = int(size_line, 16)
+            except ValueError:
+                raise _BodyRefused(Response(400, b"Bad Request", TEXT)) from None
+            if size < 0:
+                raise _BodyRefused(Response(400, b"Bad Request", TEXT))
+            total += size
+            if total > MAX_BODY:
+                raise _BodyRefused(_too_large())
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers, ignored
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(1024)  # the CRLF after each chunk
+
+    def _send_quietly(self, response: Response, *, truncate: bool, entry: RequestRecord | None) -> None:
+        """Send, accepting that the client may have gone: a disconnect is the client's business, not a crash."""
+        try:
+            self._send(response, truncate=truncate)
+        except OSError as error:
+            self.close_connection = True
+            if entry is not None:
+                entry.error = f"client disconnected while the answer was sent ({type(error).__name__})"
 
     def _answer(self, request: Request) -> Response:
         api = self.server.api
@@ -907,7 +977,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             return False
         entry.status = response.status
-        self._send(response, truncate=False)
+        self._send_quietly(response, truncate=False, entry=entry)
         return True
 
     def _reset(self) -> None:
@@ -930,6 +1000,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         if truncate:
             self.close_connection = True
+
+
+class _BodyRefused(Exception):
+    """The request's body framing is refused before routing; ``response`` is the edge's answer."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def _too_large() -> Response:
+    return Response(413, b"Payload Too Large", TEXT)
 
 
 def _fault_response(status: int) -> Response:
@@ -957,23 +1039,53 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], api: Api, kind: str) -> None:
         self.api = api
         self.kind = kind
+        self.stopping = threading.Event()
         self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
+        self._open_lock = threading.Condition()
         super().__init__(address, _Handler)
 
-    def track(self, connection: socket.socket, *, add: bool) -> None:
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Count the connection in the accepting thread, before its handler thread exists, so that ``close()``
+        can never miss one (registering in the handler's ``setup`` would race with the shutdown)."""
         with self._open_lock:
-            if add:
-                self._open.add(connection)
-            else:
-                self._open.discard(connection)
+            if self.stopping.is_set():
+                self.shutdown_request(request)
+                return
+            self._open.add(request)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._forget(request)
+            raise
 
-    def close_connections(self) -> None:
-        """Wake every handler blocked on an idle keep-alive connection so that it ends."""
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._forget(request)
+
+    def _forget(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+            self._open_lock.notify_all()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (reset, broken pipe) is normal traffic, not a traceback on stderr."""
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)  # pragma: no cover - _serve answers every other error
+
+    def close_connections(self, timeout: float = 5.0) -> bool:
+        """End every connection (idle keep-alive or mid-answer) and wait for their handlers to finish.
+
+        Returns False if some handler was still running after ``timeout`` seconds.
+        """
+        self.stopping.set()
         with self._open_lock:
             for connection in list(self._open):
                 with contextlib.suppress(OSError):
                     connection.shutdown(socket.SHUT_RDWR)
+            return self._open_lock.wait_for(lambda: not self._open, timeout)
 
 
 class SimulatorServer:
@@ -987,9 +1099,13 @@ class SimulatorServer:
         self.api = api
         self._api_server = _Server((host, port), api, "api")
         try:
-            self._loghub_server = _Server((loghub_host, 0), api, "loghub")
-        except OSError:  # some systems only route 127.0.0.1; the redirect still goes to another port
-            self._loghub_server = _Server((host, 0), api, "loghub")
+            try:
+                self._loghub_server = _Server((loghub_host, 0), api, "loghub")
+            except OSError:  # some systems only route 127.0.0.1; the redirect still goes to another port
+                self._loghub_server = _Server((host, 0), api, "loghub")
+        except BaseException:
+            self._api_server.server_close()  # do not leak the socket already bound
+            raise
         api_host, api_port = self._api_server.server_address[:2]
         log_host, log_port = self._loghub_server.server_address[:2]
         self.url = f"http://{api_host!s}:{api_port}"

@@ -18,7 +18,12 @@ from xml.etree import ElementTree
 import pytest
 
 from pytest_semaphore.client import SemaphoreClient
-from pytest_semaphore.junit import attach_logs, attachment_for, write_pipeline_report
+from pytest_semaphore.junit import (
+    attach_logs,
+    attachment_for,
+    write_pipeline_report,
+    write_pipeline_report_from_client,
+)
 from pytest_semaphore.logs import REDACTED, Excerpt, Redactor, fetch_excerpt, fetch_failed_excerpts
 from pytest_semaphore.models import Pipeline
 from pytest_semaphore.report import render_summary
@@ -187,6 +192,17 @@ def test_pipeline_as_junit_from_the_simulator(
         skipped = cases[name].find("skipped")
         assert skipped is not None
         assert skipped.get("message") == "block never started"
+
+
+def test_the_client_convenience_writes_the_same_report(
+    client: SemaphoreClient, failed_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    path = write_pipeline_report_from_client(client, failed_pipeline.ppl_id, tmp_path / "p.xml", log_dir=tmp_path)
+    root = ElementTree.fromstring(path.read_bytes())
+    assert [s.get("name") for s in root.iter("testsuite")] == ["Build", "Tests", "Deploy"]
+    assert root.get("failures") == "1"
+    assert sum(int(s.get("skipped") or 0) for s in root.iter("testsuite")) == 2  # xunit2 has none on <testsuites>
+    assert len(list(tmp_path.glob("*.log"))) == 1
 
 
 def test_attach_to_a_pytest_report_with_the_stdlib_backend(

@@ -156,7 +156,7 @@ def test_cancel_on_timeout_terminates_a_pipeline_we_started() -> None:
         mark_started(ppl_id)
         with pytest.raises(WaitTimeout) as caught:
             wait_for_pipeline(s.client, ppl_id, timeout=300, cancel_on_timeout=True, **s.clocks)
-        assert getattr(caught.value, "canceled", ()) == (ppl_id,)
+        assert caught.value.canceled == (ppl_id,)
         s.sim.advance(10)
         truth = s.sim.world.pipeline(ppl_id)
         assert truth.terminate_request == "stop"
@@ -167,8 +167,9 @@ def test_cancel_on_timeout_leaves_a_foreign_pipeline_alone() -> None:
     with simulated(project(main=pipeline(job(duration=7200))), seed=101) as s:
         ppl_id = s.start()  # started by "someone else": never marked
         assert not started_here(ppl_id)
-        with pytest.raises(WaitTimeout):
+        with pytest.raises(WaitTimeout) as caught:
             wait_for_pipeline(s.client, ppl_id, timeout=300, cancel_on_timeout=True, **s.clocks)
+        assert caught.value.canceled == ()
         s.sim.advance(10)
         assert s.sim.world.pipeline(ppl_id).state == "running"
         assert s.sim.world.pipeline(ppl_id).terminate_request == ""

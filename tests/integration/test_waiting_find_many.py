@@ -108,6 +108,19 @@ def test_many_pipelines_cost_one_list_per_round() -> None:
         assert len(rounds) < 60
 
 
+def test_many_of_a_named_project_cost_one_request_from_the_first_round() -> None:
+    with simulated() as s:
+        ids = _many_world(s, [60.0 * (1 + i % 5) for i in range(40)])
+        s.start()  # a newer pipeline we do not wait for
+        s.sim.clear_requests()
+        done = wait_for_pipelines(s.client, ids, project="app", **s.clocks)
+        assert all(outcome(done[p]) is s.truth(p) for p in ids)
+        rounds = _rounds(s)
+        assert rounds[0] == []  # no describe to learn projects
+        assert rounds[1] == ["list", "describe"]  # the oldest of ours fell off the first page: described alone
+        assert all(r == ["list"] for r in rounds[2:])
+
+
 def test_many_describes_only_changed_pipelines_when_details_are_needed() -> None:
     with simulated() as s:
         ids = _many_world(s, [120.0, 120.0, 300.0, 600.0])

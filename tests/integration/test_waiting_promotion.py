@@ -144,3 +144,38 @@ def test_wait_for_workflow_includes_pipelines_promotions_schedule() -> None:
         truth = s.sim.world.pipelines(wf_id=wf_id)
         assert {p.ppl_id for p in truth} == {p.ppl_id for p in pipelines}
         assert all(p.done for p in truth)
+
+
+def test_a_promotion_triggered_elsewhere_is_found_from_a_snapshot() -> None:
+    with simulated(_deploy_world()) as s:
+        ppl_id = s.start()
+        s.sim.advance(120)
+        s.sim.world.trigger_promotion(ppl_id, "staging")  # an older record of the same name
+        s.sim.advance(30)
+        snapshot = s.client.list_promotions(ppl_id)
+        s.sim.world.trigger_promotion(ppl_id, "staging")  # "ours", triggered by someone else's code
+        result = wait_for_promotion(s.client, ppl_id, "staging", trigger=False, snapshot=snapshot, **s.clocks)
+        newest = max(s.sim.world.promotions(ppl_id), key=lambda r: r.triggered_at)
+        assert result.pipeline.ppl_id == newest.scheduled_pipeline_id
+        assert len(s.sim.world.promotions(ppl_id)) == 2  # nothing triggered by the wait itself
+
+
+def _interrupt() -> None:
+    raise KeyboardInterrupt
+
+
+def test_interrupting_a_promotion_wait_cancels_the_pipeline_it_triggered() -> None:
+    slow = project(
+        main=pipeline(job("test", duration=60), promotions=(PromotionDef("deploy", ".semaphore/deploy.yml"),)),
+        deploy=pipeline(job("deploy", duration=3000)),
+    )
+    with simulated(slow, seed=23) as s:
+        ppl_id = s.start()
+        s.sim.advance(120)
+        s.at(400, _interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            wait_for_promotion(s.client, ppl_id, "deploy", cancel_on_interrupt=True, **s.clocks)
+        promoted = s.sim.world.promotions(ppl_id)[0].scheduled_pipeline_id
+        s.sim.advance(10)
+        assert s.sim.world.pipeline(promoted).result == "stopped"
+        assert s.sim.world.pipeline(ppl_id).result == "passed"  # the promoted-from pipeline is untouched

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import json
@@ -10,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,8 +29,10 @@ def _start(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_simulate_prints_url_and_token_and_exits_130_on_ctrl_c() -> None:
-    process = _start("--speed", "50")
+@contextlib.contextmanager
+def _serving(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """A running ``simulate`` and its banner (read up to "Press Ctrl-C"); killed on the way out if still alive."""
+    process = _start(*args)
     try:
         assert process.stdout is not None
         lines = []
@@ -36,11 +40,24 @@ def test_simulate_prints_url_and_token_and_exits_130_on_ctrl_c() -> None:
             lines.append(line)
             if line.startswith("Press Ctrl-C"):
                 break
-        text = "".join(lines)
-        url = re.search(r"listening on (http://127\.0\.0\.1:(\d+))", text)
-        token = re.search(r"token: (\S+)", text)
-        assert url is not None, text
-        assert token is not None, text
+        yield process, "".join(lines)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def _stop(process: subprocess.Popen[str], signum: int) -> tuple[str, str]:
+    process.send_signal(signum)
+    return process.communicate(timeout=20)
+
+
+def test_simulate_prints_url_and_token_and_exits_130_on_ctrl_c() -> None:
+    with _serving("--speed", "50") as (process, banner):
+        url = re.search(r"listening on (http://127\.0\.0\.1:(\d+))", banner)
+        token = re.search(r"token: (\S+)", banner)
+        assert url is not None, banner
+        assert token is not None, banner
         conn = http.client.HTTPConnection("127.0.0.1", int(url.group(2)), timeout=10)
         try:
             conn.request("GET", "/api/v1alpha/projects", headers={"Authorization": f"Token {token.group(1)}"})
@@ -50,14 +67,34 @@ def test_simulate_prints_url_and_token_and_exits_130_on_ctrl_c() -> None:
             conn.close()
         assert response.status == 200
         assert isinstance(projects, list)
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        _, stderr = _stop(process, signal.SIGINT)
     assert process.returncode == 130
     assert "Traceback" not in stderr
+
+
+def test_simulate_exits_143_quietly_on_sigterm_and_prints_the_token_only_where_meant() -> None:
+    with _serving("--speed", "50") as (process, banner):
+        token = re.search(r"token: (\S+)", banner)
+        assert token is not None, banner
+        rest, stderr = _stop(process, signal.SIGTERM)
+    assert process.returncode == 143
+    assert (rest, stderr) == ("", "")
+    # The token is printed by design, but only on the two lines meant to hand it over.
+    assert [line for line in banner.splitlines() if token.group(1) in line] == [
+        f"  token: {token.group(1)}",
+        next(line for line in banner.splitlines() if line.startswith("Try: export ")),
+    ]
+
+
+def test_simulate_with_a_malformed_scenario_exits_2_naming_the_problem(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("projects: [unclosed\n")
+    process = _start(str(broken))
+    out, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "broken.yml" in stderr
+    assert "Traceback" not in stderr
+    assert out == ""
 
 
 def test_simulate_with_a_missing_scenario_exits_2_with_a_message(tmp_path: Path) -> None:

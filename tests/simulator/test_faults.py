@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import time
 
 import pytest
 
@@ -54,7 +55,9 @@ def test_rate_limit_with_and_without_retry_after(sim: SemaphoreSimulator, raw: R
 
 def test_latency_delays_but_answers(sim: SemaphoreSimulator, raw: Raw) -> None:
     sim.add_fault(FaultDef("GET /api/v1alpha/**", "latency", latency=0.05))
+    began = time.monotonic()
     assert raw.get(f"{API}/projects").status == 200
+    assert time.monotonic() - began >= 0.05  # a lower bound only: the delay really happened
     assert sim.requests[-1].fault == "latency"
     assert sim.requests[-1].status == 200
 
@@ -92,14 +95,19 @@ def test_reset_after_takes_effect_then_drops_the_connection(sim: SemaphoreSimula
     assert len(sim.world.workflows(sim.world.project("demo").project_id)) == 2  # the token deduplicated it
 
 
-def test_truncate_sends_part_of_the_body(sim: SemaphoreSimulator) -> None:
+def test_truncate_sends_part_of_the_body(sim: SemaphoreSimulator, raw: Raw) -> None:
+    whole = raw.get(f"{API}/projects").body
     sim.add_fault(FaultDef("GET /api/v1alpha/projects", "truncate", count=1))
     conn = Raw(sim.url, sim.token)
     try:
-        with pytest.raises(http.client.IncompleteRead):
+        with pytest.raises(http.client.IncompleteRead) as cut:
             conn.get(f"{API}/projects")
     finally:
         conn.close()
+    assert cut.value.expected == len(whole) - len(cut.value.partial)  # the length promised was the whole body's
+    assert cut.value.partial == whole[: len(whole) // 2]  # a true prefix, then the connection closed
+    assert sim.requests[-1].fault == "truncate"
+    assert raw.get(f"{API}/projects").body == whole  # count=1: the next answer is whole again
 
 
 def test_after_skips_matching_requests_first(sim: SemaphoreSimulator, raw: Raw) -> None:

@@ -76,3 +76,28 @@ def test_a_wrong_scenario_type_is_a_clear_error(pytester: pytest.Pytester) -> No
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*semaphore_simulator_scenario must return None, a ScenarioDef*not int*"])
+
+
+def test_the_fixture_under_xdist_gives_each_test_its_own_server(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import http.client
+        import pytest
+
+        @pytest.mark.parametrize("n", range(6))
+        def test_it(semaphore_simulator, n, tmp_path_factory):
+            sim = semaphore_simulator
+            sim.advance(n)
+            assert sim.monotonic() == n  # no other test moves this clock
+            host, port = sim.url[len("http://"):].split(":")
+            conn = http.client.HTTPConnection(host, int(port), timeout=5)
+            conn.request("GET", "/api/v1alpha/projects", headers={"Authorization": "Token " + sim.token})
+            assert (conn.getresponse().status, len(sim.requests)) == (200, 1)
+            conn.close()
+            (tmp_path_factory.getbasetemp().parent / f"url-{n}").write_text(sim.url)
+        """
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "-W", "error")
+    result.assert_outcomes(passed=6)
+    urls = {path.read_text() for path in pytester.path.glob("**/url-*")}
+    assert len(urls) == 6  # six servers, one per test, on distinct ports

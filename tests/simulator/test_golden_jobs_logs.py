@@ -26,7 +26,8 @@ def test_job_describe_int64_strings_enum_names_and_null_agent(sim: SemaphoreSimu
     response = raw.get(f"{API}/jobs/{job_id}")
     assert response.status == 200
     assert response.header("content-type") == "application/json"
-    assert response.header("grpc-metadata-content-type") == "application/grpc"  # grpc-gateway forwards it
+    # grpc-gateway forwards the gRPC answer's content-type (elixir-grpc: application/grpc+proto)
+    assert response.header("grpc-metadata-content-type") == "application/grpc+proto"
     assert "cache-control" not in response.header_names()
     truth = sim.world.job(job_id)
     body = response.json()
@@ -84,6 +85,7 @@ def test_job_errors_are_code_message_details(sim: SemaphoreSimulator, raw: Raw) 
     assert not_found.status == 404
     assert not_found.json() == {"code": 5, "message": f"Job {missing} not found", "details": []}
     assert not_found.header("content-type") == "application/json"
+    assert "grpc-metadata-content-type" not in not_found.header_names()  # errors come as gRPC trailers only
     not_uuid = raw.get(f"{API}/jobs/not-a-uuid")
     assert not_uuid.status == 400
     assert not_uuid.json() == {"code": 3, "message": "Job id not-a-uuid is invalid", "details": []}
@@ -142,7 +144,9 @@ def test_logs_are_an_events_envelope_growing_while_the_job_runs(sim: SemaphoreSi
     for _ in range(7):
         response = raw.get(f"{API}/logs/{job_id}")
         assert response.status == 200
-        assert response.header("content-type") == "application/json"
+        # logs/get.ex: put_resp_content_type("application/json"), which appends Plug's default charset
+        assert response.header("content-type") == "application/json; charset=utf-8"
+        assert response.header("cache-control") == "max-age=0, private, must-revalidate"
         assert response.body.startswith(b'{ "events": [')
         assert response.body.endswith(b"] }")
         bodies.append(response.json()["events"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from pytest_semaphore.simulator import SemaphoreSimulator
 
 from .helpers import MAIN, Raw
@@ -196,3 +198,37 @@ def test_newer_servers_answer_refusals_with_409_and_a_code() -> None:
         "message": "Triggering target when pipeline is not passed requires override confirmation.",
     }
     assert "content-type" not in refused.header_names()
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(1, "1"), (0, "0"), (None, "nil"), ("TRUE", '\\"TRUE\\"'), (1.5, "1.5"), ([True], "[true]")],
+)
+def test_override_must_be_a_json_boolean_or_its_exact_string(
+    sim: SemaphoreSimulator, raw: Raw, value: object, shown: str
+) -> None:
+    """gofer's ``to_bool``: ``1`` and ``0`` are not booleans (Python's ``1 == True`` must not leak in); the message
+    shows the value as Elixir's ``inspect`` does."""
+    _, ppl_id = sim.world.start_workflow("demo")
+    sim.advance(30)
+    response = raw.post_json(
+        f"{API}/promotions", {"pipeline_id": ppl_id, "name": "production", "ENVIRONMENT": "eu", "override": value}
+    )
+    expected = f"\"Invalid value of 'override' param: {shown} - needs to be boolean.\"".encode()
+    assert (response.status, response.body) == (400, expected)
+    assert [p for p in sim.world.promotions(ppl_id) if not p.auto] == []
+
+
+@pytest.mark.parametrize(("value", "shown"), [(None, "nil"), (True, "true"), (2.0, "2.0")])
+def test_promotions_page_size_that_is_not_an_integer_shows_it_like_elixir(
+    sim: SemaphoreSimulator, raw: Raw, value: object, shown: str
+) -> None:
+    _, ppl_id = sim.world.start_workflow("demo")
+    response = raw.request(
+        "GET",
+        f"{API}/promotions?pipeline_id={ppl_id}",
+        json.dumps({"page_size": value}),
+        {"Content-Type": "application/json"},
+    )
+    expected = f"\"Invalid value of 'page_size' param: {shown} - needs to be integer.\"".encode()
+    assert (response.status, response.body) == (400, expected)

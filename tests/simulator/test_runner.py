@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,18 @@ def test_request_log_limit_keeps_the_latest() -> None:
         finally:
             conn.close()
         assert [r.query["page"] for r in sim.requests] == ["3", "4", "5"]
+
+
+def test_the_simulator_never_imports_the_client_its_models_or_errors() -> None:
+    """It must stay an independent witness of the server (design.md): a shared parser would hide shared bugs."""
+    code = (
+        "import sys\n"
+        "from pytest_semaphore.simulator import SemaphoreSimulator\n"
+        "from pytest_semaphore.simulator import clock, definitions, faults, formats, logevents, serve, server, world\n"
+        "with SemaphoreSimulator(token='t') as sim:\n"
+        "    sim.advance(1)\n"
+        "banned = ('pytest_semaphore.client', 'pytest_semaphore.models', 'pytest_semaphore.errors', 'requests')\n"
+        "print(sorted(name for name in sys.modules if name in banned))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"

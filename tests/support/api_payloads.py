@@ -61,10 +61,15 @@ def workflow(
 
 
 def pipeline_describe(
-    state: str = "done", result: str | None = "passed", *, blocks: list[Any] | None = None, switch_id: str = ""
+    state: str = "done",
+    result: str | None = "passed",
+    *,
+    blocks: list[Any] | None = None,
+    switch_id: str = "",
+    ppl_id: str = PPL_ID,
 ) -> dict[str, Any]:
     ppl: dict[str, Any] = {
-        "ppl_id": PPL_ID,
+        "ppl_id": ppl_id,
         "wf_id": WF_ID,
         "name": "Pipeline",
         "project_id": PROJECT_ID,

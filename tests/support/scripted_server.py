@@ -18,8 +18,9 @@ Usage::
 
 Each request consumes the next step; once the script is exhausted every request gets ``fallback`` (a 599 saying
 "unscripted request" by default, so a test notices). Every answer carries ``Connection: close`` so each request
-is a new connection and steps map one-to-one to requests. ``stop()`` (or leaving the ``with``) releases hanging
-handlers and closes every socket, so no test leaks one.
+is a new connection and steps map one-to-one to requests; the one exception, ``Reply(keep_alive=True)``, is for the
+last request of a test that checks the client releases its pooled connection. ``stop()`` (or leaving the
+``with``) releases hanging handlers and closes every socket, so no test leaks one.
 """
 
 from __future__ import annotations
@@ -56,12 +57,17 @@ class RecordedRequest:
 
 @dataclass(frozen=True)
 class Reply:
-    """An ordinary answer (``Content-Length`` is computed unless given in ``headers``)."""
+    """An ordinary answer (``Content-Length`` is computed unless given in ``headers``).
+
+    ``keep_alive=True`` leaves the connection open after the answer (no ``Connection: close``) and records in
+    :attr:`ScriptedServer.client_closed` when the client closes it: how a test sees a pooled connection released.
+    """
 
     status: int = 200
     body: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
     reason: str = "Scripted"
+    keep_alive: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,8 @@ class ScriptedServer:
         self.host = host
         self.fallback: Step = fallback or Reply(599, b"unscripted request")
         self.requests: list[RecordedRequest] = []
+        self.client_closed = threading.Event()
+        """Set when the client closed a connection that a ``Reply(keep_alive=True)`` left open."""
         self._script: list[Step] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -143,6 +151,8 @@ class ScriptedServer:
             conns = list(self._conns)
             threads = list(self._threads)
         for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)  # wakes a handler blocked in recv (close alone may not)
             _close_quietly(conn)
         for thread in threads:
             thread.join(timeout=5)
@@ -195,8 +205,13 @@ class ScriptedServer:
 
     def _act(self, conn: socket.socket, step: Step) -> None:
         if isinstance(step, Reply):
-            headers = {"Content-Length": str(len(step.body)), **step.headers, "Connection": "close"}
+            headers = {"Content-Length": str(len(step.body)), **step.headers}
+            headers["Connection"] = "keep-alive" if step.keep_alive else "close"
             conn.sendall(_head(step.status, step.reason, headers) + step.body)
+            if step.keep_alive:
+                conn.settimeout(None)  # stop() closes the socket, which ends this wait
+                if conn.recv(1) == b"":
+                    self.client_closed.set()
         elif isinstance(step, Truncated):
             headers = {**step.headers, "Content-Length": str(step.declared), "Connection": "close"}
             conn.sendall(_head(step.status, "Truncated", headers) + step.body)

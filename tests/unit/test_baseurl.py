@@ -47,6 +47,8 @@ def test_accepted(given: str, expected: str) -> None:
         ("https://myorg.semaphoreci.com/#frag", "fragment"),
         ("https://myorg.semaphoreci.com/proxy/prefix", "without the path '/proxy/prefix'"),
         ("https://myorg.semaphoreci.com:notaport", "invalid port"),
+        ("https://[myorg.semaphoreci.com", "malformed"),
+        ("https://[::1", "malformed"),
         ("https://", "no host"),
         ("my org", "not a URL"),
         ("user@myorg", "not a URL"),
@@ -58,11 +60,22 @@ def test_refused_with_a_reason(given: str, words: str) -> None:
     assert words in str(info.value)
 
 
-def test_secret_parts_are_not_echoed() -> None:
-    for url in ("https://u:SECRET@h.example", "https://h.example/?t=SECRET", "https://h.example/#SECRET"):
-        with pytest.raises(ConfigurationError) as info:
-            normalise_base_url(url)
-        assert "SECRET" not in str(info.value)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://u:SECRET@h.example",
+        "https://h.example/?t=SECRET",
+        "https://h.example/#SECRET",
+        "https://h.example:SECRET",  # urllib's ValueError quotes the port text
+        "https://[SECRET",  # and this one the whole URL
+    ],
+)
+def test_secret_parts_are_not_echoed_or_chained(url: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        normalise_base_url(url)
+    assert "SECRET" not in str(info.value)
+    assert info.value.__context__ is None
+    assert info.value.__cause__ is None
 
 
 @pytest.mark.parametrize(

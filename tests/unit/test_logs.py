@@ -470,3 +470,19 @@ def test_an_unusable_log_directory_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(ConfigurationError, match="cannot save full job logs in"):
         excerpt_from_events(job(cmd("c", "x\n", exit_code=1)), log_dir=blocker / "logs")
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)))
+def test_the_ascii_fast_path_removes_exactly_what_the_general_rule_removes(text: str) -> None:
+    from pytest_semaphore.logs import _ILLEGAL_RE, _remove_illegal
+
+    assert _remove_illegal(text) == _ILLEGAL_RE.sub("", text)
+    assert _remove_illegal(text + "é") == _ILLEGAL_RE.sub("", text + "é")
+
+
+@given(st.text(), st.text(max_size=80))
+def test_any_job_name_and_id_give_a_safe_file_name(name: str, job_id: str) -> None:
+    filename = safe_log_filename(name, job_id)
+    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.log", filename), filename
+    assert ".." not in filename
+    assert len(filename) <= 140

@@ -250,3 +250,38 @@ def test_log_events() -> None:
 def test_malformed_input_is_a_model_error(cls: Any, data: object) -> None:
     with pytest.raises(ModelError):
         cls.from_api(data)
+
+
+# ------------------------------------------------------------------------------------------------ any JSON at all
+
+_KEYS = [
+    "pipeline", "blocks", "workflow", "ppl_id", "wf_id", "state", "result", "result_reason", "created_at", "done_at",
+    "triggered_by", "triggerer", "ppl_triggered_by", "jobs", "status", "index", "job_id", "name", "metadata", "spec",
+    "id", "create_time", "agent", "machine", "env_vars", "commands", "event", "timestamp", "output", "exit_code",
+    "seconds", "nanos", "override", "triggered_at", "scheduled_pipeline_id", "dependencies", "repository",
+]  # fmt: skip
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from(["", "0", "DONE", "passed", "1970-01-01 00:00:00.000000Z", "99999999999999999999", "x"])
+    | st.text(max_size=8)
+)
+_json = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(_KEYS), inner, max_size=6),
+    max_leaves=20,
+)
+_MODELS = [Pipeline, Block, BlockJob, Workflow, WorkflowStarted, TopologyBlock, Promotion, Job, LogEvent, Project]
+
+
+@given(data=_json)
+def test_any_json_gives_a_model_or_a_model_error(data: object) -> None:
+    """Whatever the server sends, a model or a ModelError (which the client turns into an APIError): never a
+    KeyError, TypeError, OverflowError or a bare ValueError escaping to the user."""
+    for model in _MODELS:
+        try:
+            model.from_api(data)  # type: ignore[attr-defined]
+        except ModelError:
+            pass

@@ -28,7 +28,7 @@ PPL = f"/api/v1alpha/pipelines/{P.PPL_ID}"
         ("   \n", "empty body"),
         ("<!DOCTYPE html><html><head><title>Sign in · Semaphore</title></head></html>", "HTML page"),
         ('{"pipeline": {"ppl_id": "x", "state": "do', "not valid JSON"),
-        ("[1, 2]", "expected a JSON object, got an array"),
+        ("[1, 2]", "expected a JSON object, got a JSON array"),
         ('"a string"', "expected a JSON object, got a string"),
         ("null", "expected a JSON object, got null"),
         ('{"pipeline": {"state": "done"}}', "missing 'ppl_id'"),
@@ -63,7 +63,7 @@ def test_html_title_is_quoted(httpserver: HTTPServer, client: SemaphoreClient) -
 
 def test_wrong_list_type(httpserver: HTTPServer, client: SemaphoreClient) -> None:
     httpserver.expect_request("/api/v1alpha/pipelines").respond_with_json({"pipelines": []})
-    with pytest.raises(APIError, match="expected a JSON array, got an object"):
+    with pytest.raises(APIError, match="expected a JSON array, got a JSON object"):
         client.list_pipelines(P.PROJECT_ID)
 
 
@@ -82,10 +82,10 @@ def test_jobs_page_token_of_the_wrong_type(httpserver: HTTPServer, client: Semap
 @pytest.mark.parametrize(
     ("call", "path", "body", "words"),
     [
-        ("describe_topology", f"{PPL}/describe_topology", '{"blocks": []}', "expected a JSON array, got an object"),
+        ("describe_topology", f"{PPL}/describe_topology", '{"blocks": []}', "expected a JSON array, got a JSON object"),
         ("describe_topology", f"{PPL}/describe_topology", '[{"name": "b", "jobs": [{}]}]', "topology jobs"),
         ("partial_rebuild", f"{PPL}/partial_rebuild", '{"message": "", "pipeline_id": ["p"]}', "without a pipeline_id"),
-        ("partial_rebuild", f"{PPL}/partial_rebuild", "[]", "expected a JSON object, got an array"),
+        ("partial_rebuild", f"{PPL}/partial_rebuild", "[]", "expected a JSON object, got a JSON array"),
         ("describe_job", f"/api/v1alpha/jobs/{P.PPL_ID}", '{"metadata": {"id": "j"}, "spec": ["x"]}', "job spec"),
     ],
 )

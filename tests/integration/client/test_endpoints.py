@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import pickle
 from typing import Any
 
 import pytest
@@ -15,8 +16,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from pytest_semaphore.client import SemaphoreClient
-from pytest_semaphore.errors import ConfigurationError
+from pytest_semaphore.errors import ConfigurationError, SemaphoreError
 from tests.support import api_payloads as P
+from tests.support.scripted_server import Reply, ScriptedServer
 
 from .conftest import TOKEN, ClientFactory
 
@@ -53,22 +55,60 @@ def test_base_url_forms(make_client: ClientFactory, base_url: str) -> None:
         make_client("http://myorg.semaphoreci.com")
 
 
-def test_from_env(monkeypatch: pytest.MonkeyPatch, base_url: str) -> None:
-    monkeypatch.setenv("SEMAPHORE_ORGANIZATION_URL", base_url)
-    monkeypatch.setenv("SEMAPHORE_API_TOKEN", TOKEN)
+def test_from_env(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, base_url: str) -> None:
+    monkeypatch.setenv("SEMAPHORE_ORGANIZATION_URL", base_url + "/api/v1alpha")
+    monkeypatch.setenv("SEMAPHORE_API_TOKEN", TOKEN + "\n")  # a secret stored with its trailing newline
+    httpserver.expect_request(f"/api/v1alpha/plumber-workflows/{P.WF_ID}").respond_with_json({"workflow": P.workflow()})
     with SemaphoreClient.from_env() as client:
         assert client.base_url == base_url
-    monkeypatch.delenv("SEMAPHORE_API_TOKEN")
-    with pytest.raises(ConfigurationError, match="SEMAPHORE_API_TOKEN"):
-        SemaphoreClient.from_env()
-    with pytest.raises(ConfigurationError, match="SEMAPHORE_ORGANIZATION_URL"):
-        SemaphoreClient.from_env({"SEMAPHORE_API_TOKEN": TOKEN})
+        client.describe_workflow(P.WF_ID)
+    assert only_request(httpserver).headers["Authorization"] == f"Token {TOKEN}"
+
+
+@pytest.mark.parametrize(
+    ("environ", "named", "not_named"),
+    [
+        ({"SEMAPHORE_ORGANIZATION_URL": "myorg"}, "SEMAPHORE_API_TOKEN is not set", "SEMAPHORE_ORGANIZATION_URL"),
+        ({"SEMAPHORE_API_TOKEN": TOKEN}, "SEMAPHORE_ORGANIZATION_URL is not set", "SEMAPHORE_API_TOKEN"),
+        (
+            {"SEMAPHORE_ORGANIZATION_URL": "  ", "SEMAPHORE_API_TOKEN": TOKEN},
+            "SEMAPHORE_ORGANIZATION_URL is empty",
+            "SEMAPHORE_API_TOKEN",
+        ),
+        ({"SEMAPHORE_ORGANIZATION_URL": "myorg", "SEMAPHORE_API_TOKEN": ""}, "SEMAPHORE_API_TOKEN is empty", "URL"),
+        (
+            {"SEMAPHORE_ORGANIZATION_URL": "http://myorg.example", "SEMAPHORE_API_TOKEN": TOKEN},
+            "SEMAPHORE_ORGANIZATION_URL: refusing plain http:// to myorg.example",
+            "SEMAPHORE_API_TOKEN",
+        ),
+        (
+            {"SEMAPHORE_ORGANIZATION_URL": "myorg", "SEMAPHORE_API_TOKEN": f"{TOKEN} {TOKEN}"},
+            "SEMAPHORE_API_TOKEN contains whitespace",
+            "SEMAPHORE_ORGANIZATION_URL",
+        ),
+    ],
+)
+def test_from_env_names_the_variable_at_fault(environ: dict[str, str], named: str, not_named: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        SemaphoreClient.from_env(environ)
+    message = str(info.value)
+    assert named in message
+    assert not_named not in message  # only the variable at fault: the user must not hunt for the other
+    assert TOKEN not in message
+    assert info.value.__context__ is None
+
+
+def test_from_env_names_both_when_both_are_missing() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        SemaphoreClient.from_env({})
+    assert "SEMAPHORE_ORGANIZATION_URL is not set" in str(info.value)
+    assert "SEMAPHORE_API_TOKEN is not set" in str(info.value)
 
 
 def test_closed_client_refuses(httpserver: HTTPServer, make_client: ClientFactory, base_url: str) -> None:
     client = make_client(base_url)
     client.close()
-    with pytest.raises(Exception, match="closed"):
+    with pytest.raises(SemaphoreError, match="closed"):
         client.describe_workflow(P.WF_ID)
     assert httpserver.log == []
 
@@ -138,9 +178,25 @@ def test_list_workflows_filters_and_integer_triggered_by(httpserver: HTTPServer,
     assert args["page_size"] == "2"
 
 
-def test_naive_datetime_is_refused(client: SemaphoreClient) -> None:
-    with pytest.raises(ConfigurationError, match="timezone-aware"):
-        client.list_workflows(P.PROJECT_ID, created_after=dt.datetime(2025, 1, 1))
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda c: c.list_workflows("release-train", created_after=dt.datetime(2025, 1, 1)), "timezone-aware"),
+        (lambda c: c.list_pipelines("release-train", done_before="yesterday"), "done_before"),
+        (lambda c: c.list_pipelines("release-train", page_size=0), "page_size"),
+        (lambda c: c.list_workflows("release-train", limit=-1), "limit"),
+        (lambda c: c.run_workflow("release-train", " "), "reference"),
+        (lambda c: c.run_workflow("release-train", "main", parameters={"N": [1]}), "parameter 'N'"),
+        (lambda c: c.trigger_promotion(P.PPL_ID, "prod", parameters={"X": {"a": 1}}), "parameter 'X'"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_request(
+    httpserver: HTTPServer, client: SemaphoreClient, call: Any, words: str
+) -> None:
+    """Even with a project *name* (which costs a lookup), a bad argument is reported before anything is sent."""
+    with pytest.raises(ConfigurationError, match=words):
+        call(client)
+    assert httpserver.log == []
 
 
 def test_run_workflow_sends_json_and_returns_ids(httpserver: HTTPServer, client: SemaphoreClient) -> None:
@@ -393,3 +449,22 @@ def test_list_jobs_needs_states(client: SemaphoreClient) -> None:
 def test_ids_cannot_change_the_path(client: SemaphoreClient, bad: str) -> None:
     with pytest.raises(ConfigurationError):
         client.describe_pipeline(bad)
+
+
+# ------------------------------------------------------------------------------------------------ lifecycle
+
+
+def test_leaving_the_with_block_closes_pooled_connections(scripted: ScriptedServer) -> None:
+    scripted.add(Reply(200, json.dumps(P.pipeline_describe()).encode(), keep_alive=True))
+    with SemaphoreClient(scripted.url, TOKEN, timeout=5) as client:
+        client.describe_pipeline(P.PPL_ID)
+        assert not scripted.client_closed.is_set()  # kept in the pool for the next request
+    assert scripted.client_closed.wait(timeout=5), "the pooled connection was not closed by __exit__"
+
+
+def test_a_client_refuses_to_be_pickled_without_leaking_the_token(client: SemaphoreClient) -> None:
+    with pytest.raises(TypeError, match="cannot be pickled") as info:
+        pickle.dumps(client)
+    assert TOKEN not in str(info.value)
+    assert TOKEN not in repr(client)
+    assert TOKEN not in str(client)

@@ -82,6 +82,8 @@ def test_loghub_failure_message_hides_the_jwt(httpserver: HTTPServer, client: Se
             list(client.job_log(P.JOB_ID))
     assert "SIGNED" not in str(info.value)
     assert "SIGNED" not in repr(info.value)
+    assert "signed log URL" in str(info.value)
+    assert "API token" not in str(info.value)  # our token was not sent to loghub: it is not what was refused
 
 
 def test_redirect_to_plain_http_elsewhere_is_refused(httpserver: HTTPServer, client: SemaphoreClient) -> None:

@@ -115,6 +115,20 @@ def test_run_workflow_reconcile_finding_nothing_is_still_unknown(
     assert len(sleeps) == 2  # pauses between the three looks, through the injected sleep
 
 
+def test_run_workflow_reconcile_that_cannot_read_the_list_does_not_say_probably_not_created(
+    scripted: ScriptedServer, make_client: ClientFactory
+) -> None:
+    scripted.add(js([]), Reset())
+    scripted.fallback = Reply(401, b"Unauthorized")  # every later look fails
+    with pytest.raises(OutcomeUnknown) as info:
+        make_client(scripted.url).run_workflow(P.PROJECT_ID, "main", reconcile=True)
+    message = str(info.value)
+    assert "could not be read" in message
+    assert "Unauthorized" in message
+    assert "probably not created" not in message  # nothing was seen: no reassurance that would invite a rerun
+    assert len(posts(scripted)) == 1
+
+
 def test_run_workflow_reconcile_with_two_candidates_refuses_to_guess(
     scripted: ScriptedServer, make_client: ClientFactory
 ) -> None:
@@ -202,6 +216,9 @@ def test_promotion_that_never_lands_gives_up_after_the_budget(
     scripted.add(js([]))
     for _ in range(3):
         scripted.add(Reply(502, b"bad gateway"), js([]))
-    with pytest.raises(OutcomeUnknown, match="HTTP 502"):
+    with pytest.raises(OutcomeUnknown, match="HTTP 502") as info:
         make_client(scripted.url, retries=2).trigger_promotion(P.PPL_ID, "production")
     assert len(posts(scripted)) == 3
+    assert info.value.sent == 3
+    assert "sent 3 times" in str(info.value)
+    assert "not resent" not in str(info.value)  # the message must not contradict what happened

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import socket
 import time
 
@@ -13,7 +14,7 @@ from pytest_semaphore.client import SemaphoreClient
 from pytest_semaphore.errors import APIError, APIUnavailable, AuthenticationError, ConfigurationError, NotFoundError
 from pytest_semaphore.retry import BACKOFF_BASE, BACKOFF_MAX
 from tests.support import api_payloads as P
-from tests.support.scripted_server import Reply, Reset, ScriptedServer, Truncated
+from tests.support.scripted_server import Hang, Reply, Reset, ScriptedServer, Truncated
 
 from .conftest import ClientFactory, RecordedSleeps
 
@@ -26,8 +27,6 @@ def queue(httpserver: HTTPServer, path: str, *answers: tuple[int, str, dict[str,
 
 
 def ok_pipeline() -> tuple[int, str, dict[str, str]]:
-    import json
-
     return 200, json.dumps(P.pipeline_describe()), {}
 
 
@@ -195,8 +194,6 @@ def test_backoff_base_applies_to_every_retry_the_client_makes(
     scripted: ScriptedServer, make_client: ClientFactory, sleeps: RecordedSleeps
 ) -> None:
     """urllib3's retries (the 503, the reset) and the client's own (a body cut off, a promotion resent) alike."""
-    import json
-
     good = json.dumps(P.pipeline_describe()).encode()
     scripted.add(Truncated(200, good[:30], declared=len(good)), Reply(503, b"busy"), Reset(), Reply(200, good))
     client = make_client(scripted.url, backoff_base=0.01)
@@ -211,3 +208,40 @@ def test_backoff_base_applies_to_every_retry_the_client_makes(
 def test_retry_constants_are_validated(option: str, value: object) -> None:
     with pytest.raises(ConfigurationError, match=option):
         SemaphoreClient("https://myorg.semaphoreci.com", "t", **{option: value})  # type: ignore[arg-type]
+
+
+def test_cut_off_bodies_and_statuses_share_one_retry_budget(
+    scripted: ScriptedServer, make_client: ClientFactory, sleeps: RecordedSleeps
+) -> None:
+    """A cut-off body is retried by the client, statuses by urllib3: the two must not multiply into retries**2."""
+    good = json.dumps(P.pipeline_describe()).encode()
+    cut = Truncated(200, good[:30], declared=len(good))
+    scripted.add(cut)
+    for _ in range(3):
+        scripted.add(Reply(503, b"busy"), Reply(503, b"busy"), Reply(503, b"busy"), cut)
+    scripted.fallback = cut
+    with pytest.raises(APIUnavailable, match="cut off"):
+        make_client(scripted.url, retries=3).describe_pipeline(P.PPL_ID)
+    # 1 cut off, then one more call whose 3 status retries spend the budget: 5 requests, not 1 + 3 * 4
+    assert len(scripted.requests) == 5
+    assert len(sleeps) == 4
+
+
+def test_read_timeout_on_a_get_is_retried(
+    scripted: ScriptedServer, make_client: ClientFactory, sleeps: RecordedSleeps
+) -> None:
+    scripted.add(Hang(), Reply(200, json.dumps(P.pipeline_describe()).encode()))
+    assert make_client(scripted.url, timeout=0.3).describe_pipeline(P.PPL_ID).state == "done"
+    assert len(scripted.requests) == 2
+    assert len(sleeps) == 1
+
+
+def test_resets_on_a_patch_are_retried_then_unavailable(
+    scripted: ScriptedServer, make_client: ClientFactory, sleeps: RecordedSleeps
+) -> None:
+    scripted.fallback = Reset()
+    with pytest.raises(APIUnavailable, match="reset by the server") as info:
+        make_client(scripted.url, retries=2).terminate_pipeline(P.PPL_ID)
+    assert [r.method for r in scripted.requests] == ["PATCH"] * 3
+    assert info.value.last_status is None
+    assert len(sleeps) == 2

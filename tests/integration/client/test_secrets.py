@@ -93,6 +93,18 @@ SCRIPTED_PATHS: dict[str, tuple[list[object], Callable[[SemaphoreClient], object
         [Reply(302, b"", {"Location": f"https://id.semaphoreci.com/login?t={TOKEN}&jwt={JWT}"})],
         lambda c: c.job_log_plain(P.JOB_ID),
     ),
+    "log redirect to a malformed port": (
+        [Reply(302, b"", {"Location": f"https://loghub.example:{TOKEN}/x?jwt={JWT}"})],
+        lambda c: list(c.job_log(P.JOB_ID)),
+    ),
+    "plain log redirect malformed": (
+        [Reply(307, b"", {"Location": f"http://[{TOKEN}/x?jwt={JWT}"})],
+        lambda c: c.job_log_plain(P.JOB_ID),
+    ),
+    "redirect to a malformed location": (
+        [Reply(301, b"", {"Location": f"https://h:{TOKEN}/x"})],
+        lambda c: c.describe_pipeline(P.PPL_ID),
+    ),
     "redirect elsewhere": (
         [Reply(302, b"", {"Location": f"http://evil.example/{TOKEN}?jwt={JWT}"})],
         lambda c: c.describe_pipeline(P.PPL_ID),
