@@ -155,7 +155,7 @@ class SemaphoreClient:
         self._auth = f"Token {token}"
         self._token_text = token
         self._user_agent = user_agent or f"pytest-semaphore/{__version__} python-requests/{requests.__version__}"
-        self._verify: bool | str = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        self._verify = _ca_bundle(os.environ)
         self._backoff_base = BACKOFF_BASE if backoff_base is None else backoff_base
         options: dict[str, Any] = {"backoff_base": self._backoff_base}
         if max_retry_after is not None:
@@ -334,6 +334,7 @@ class SemaphoreClient:
             before = {wf.wf_id for wf in self._recent_workflows(project_id, branch)}
         ambiguous: OutcomeUnknown | None = None
         reply: _Reply | None = None
+        accepted = False  # a 2xx whose body could not be read: the workflow exists, only its ids are unknown
         try:
             reply = self._exchange("POST", path, body=body, policy=Policy.NOT_IDEMPOTENT)
         except OutcomeUnknown as exc:
@@ -348,11 +349,14 @@ class SemaphoreClient:
             except APIError as exc:
                 detail = exc.detail or str(exc)
             # 2xx: the workflow exists, but its ids could not be read.
-            ambiguous = OutcomeUnknown("POST", path, f"the answer could not be read: {detail}")
+            accepted = True
+            ambiguous = OutcomeUnknown(
+                "POST", path, f"HTTP {reply.status}: the server accepted it, but the answer could not be read: {detail}"
+            )
         assert ambiguous is not None
         if not reconcile:
             raise ambiguous
-        return self._reconcile_run(project_id, branch, commit_sha, before, ambiguous)
+        return self._reconcile_run(project_id, branch, commit_sha, before, ambiguous, accepted=accepted)
 
     def _recent_workflows(self, project_id: str, branch: str) -> list[Workflow]:
         """The newest workflows of a branch, one page: the before/after snapshots of a reconciliation.
@@ -369,6 +373,8 @@ class SemaphoreClient:
         commit_sha: str | None,
         before: set[str],
         unknown: OutcomeUnknown,
+        *,
+        accepted: bool = False,
     ) -> WorkflowStarted:
         unreadable: SemaphoreError | None = None
         read_once = False
@@ -403,11 +409,13 @@ class SemaphoreClient:
                 unknown.path,
                 f"{unknown.reason}; the workflow list could not be read to find out: {unreadable}",
             )
+        # After a 2xx the workflow was created: not finding it must not read as "probably not created".
+        verdict = "yet it was accepted: look for it in the UI" if accepted else "so it was probably not created"
         raise OutcomeUnknown(
             unknown.method,
             unknown.path,
             f"{unknown.reason}; no new workflow for branch {branch!r} was found after {RECONCILE_LOOKS} looks, "
-            "so it was probably not created",
+            + verdict,
         )
 
     def reschedule_workflow(self, wf_id: str, request_token: str | None = None) -> WorkflowStarted:
@@ -778,9 +786,12 @@ class SemaphoreClient:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
         prepared = requests.Request(method, target, params=list(params or ()), data=data, headers=headers).prepare()
-        proxies = requests.utils.get_environ_proxies(target)
+        # Plain http is only ever loopback (baseurl.py, _redirect_target): never through a proxy, which would carry
+        # the token in clear text over the network to wherever HTTP_PROXY points.
+        proxies = {} if target.startswith("http://") else requests.utils.get_environ_proxies(target)
         reason: str | None = None
         not_sent = False
+        local: str | None = None
         try:
             return self._adapters[policy].send(
                 prepared,
@@ -792,8 +803,12 @@ class SemaphoreClient:
         except requests.RequestException as exc:
             reason = self._describe(exc)
             not_sent = _not_sent(exc)
+        except OSError as exc:  # not a RequestException: local TLS setup (a CA bundle that vanished), nothing sent
+            local = self._redact(str(exc))
         # Raised outside the except block: requests' exception (which holds the request and its headers) must not
         # become the __context__ of ours.
+        if local is not None:
+            raise ConfigurationError(f"cannot set up the connection to {self.base_url}: {local}")
         if policy is Policy.NOT_IDEMPOTENT and not not_sent:
             raise OutcomeUnknown(method, path, reason or "transport failure")
         raise APIUnavailable(method, path, reason or "transport failure")
@@ -981,6 +996,21 @@ class SemaphoreClient:
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
+
+
+def _ca_bundle(environ: Mapping[str, str]) -> bool | str:
+    """``verify`` for requests: the CA bundle named by ``REQUESTS_CA_BUNDLE`` (or ``CURL_CA_BUNDLE``), else True.
+
+    A bundle that does not exist is refused here, naming the variable: requests would raise a bare ``OSError`` at
+    the first request, far from the cause.
+    """
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        path = environ.get(name, "").strip()
+        if path:
+            if not os.path.exists(path):
+                raise ConfigurationError(f"{name} is {path!r}, which does not exist: fix or unset it")
+            return path
+    return True
 
 
 def _clean_token(token: str) -> bool:

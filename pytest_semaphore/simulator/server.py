@@ -34,7 +34,6 @@ from .definitions import FaultDef
 from .faults import FaultInjector
 from .world import (
     BadRequest,
-    InternalError,
     JobRecord,
     NotFound,
     PipelineRecord,
@@ -348,25 +347,23 @@ class Api:
                     with self.world.lock:
                         self.world.sync()
                         return handler(request, *(unquote(segment) for segment in match.groups()))
-                except NotFound:
-                    if resource in GATEWAY_RESOURCES:
-                        return gateway_error(404, 5, "Not Found")
-                    return not_found()
-                except Refused as error:
-                    if self.refusals_as_409:
-                        return plumber(409, {"code": "REFUSED", "message": error.message})
-                    return plumber(400, error.message)
-                except BadRequest as error:
-                    return plumber(400, error.message)
-                except InternalError:
-                    return plumber(500, "Internal error")
-                except WorldError:  # pragma: no cover - every subclass is handled above
-                    return plumber(500, "Internal error")
+                except WorldError as error:
+                    return self._refusal(error, resource)
         if resource in PLUMBER_RESOURCES:
             return Response(404, b"oops")
         if resource in GATEWAY_RESOURCES:
             return gateway_error(404, 5, "Not Found")
         return not_found()
+
+    def _refusal(self, error: WorldError, resource: str) -> Response:
+        """How each backend answers what the world refused (semaphore-api.md section 4)."""
+        if isinstance(error, NotFound):
+            return gateway_error(404, 5, "Not Found") if resource in GATEWAY_RESOURCES else not_found()
+        if isinstance(error, Refused) and self.refusals_as_409:
+            return plumber(409, {"code": "REFUSED", "message": error.message})
+        if isinstance(error, BadRequest):  # Refused included: gofer's REFUSED is a 400 on the documented server
+            return plumber(400, error.message)
+        return plumber(500, "Internal error")  # InternalError: gofer's BAD_PARAM and the like
 
     def paginate(
         self, request: Request, items: list[Any], default_size: int, resource: str

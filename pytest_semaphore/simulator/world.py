@@ -760,21 +760,13 @@ class World:
         lines.append(logevents.job_finished(offset, int(self.timestamp(start + offset)), result))
         return lines, offset, result
 
-    def _job_finished(self, job: JobRecord, result: str, reason: str = "test") -> None:
+    def _job_finished(self, job: JobRecord, result: str) -> None:
         if job.state == "finished":
             return
         job.state, job.result, job.finished_at = "finished", result, self._now
         block = job.block
         if all(j.state == "finished" for j in block.jobs) and block.state == "running":
-            results = [j.result for j in block.jobs]
-            if "failed" in results:
-                block.result, block.result_reason = "failed", "test"
-            elif "stopped" in results:
-                forced = any(j.definition.result == "stopped" for j in block.jobs if j.result == "stopped")
-                block.result, block.result_reason = "stopped", ("timeout" if forced and reason == "test" else "user")
-            else:
-                block.result, block.result_reason = "passed", "test"
-            block.state = "done"
+            _settle_block(block, by_user=False)
             self._advance_blocks(block.pipeline)
 
     def _stop_job_now(self, job: JobRecord) -> None:
@@ -811,12 +803,7 @@ class World:
             self._stop_job_now(job)
             block = job.block
             if block.state == "running" and all(j.state == "finished" for j in block.jobs):
-                results = [j.result for j in block.jobs]
-                block.state = "done"
-                if "failed" in results:
-                    block.result, block.result_reason = "failed", "test"
-                else:
-                    block.result, block.result_reason = "stopped", "user"
+                _settle_block(block, by_user=True)
                 self._advance_blocks(block.pipeline)
 
     def terminate_pipeline(self, ppl_id: str, by: str | None = None) -> None:
@@ -825,14 +812,14 @@ class World:
             self._terminate(self.pipeline(ppl_id), by or self.user_id)
 
     def _terminate(self, pipeline: PipelineRecord, by: str) -> None:
+        """Before running a pipeline is canceled at once; while running it stops its jobs, goes through
+        ``stopping`` and ends ``stopped``/``user``; once done (or already stopping) nothing changes."""
         if pipeline.done or pipeline.state == "stopping":
             return
         pipeline.terminated_by = by
         if pipeline.state != "running":
             pipeline.terminate_request = "cancel"
-            for block in pipeline.blocks:
-                if not block.done:
-                    block.state, block.result, block.result_reason = "done", "canceled", "user"
+            _cancel_waiting_blocks(pipeline)
             self._finish_pipeline(pipeline, "canceled", "user")
             return
         pipeline.terminate_request = "stop"
@@ -842,20 +829,12 @@ class World:
                 block.state = "stopping"
                 for job in block.jobs:
                     self._stop_job_now(job)
-            elif block.state == "waiting":
-                block.state, block.result, block.result_reason = "done", "canceled", "user"
+        _cancel_waiting_blocks(pipeline)
 
         def finish() -> None:
             for block in pipeline.blocks:
                 if block.state == "stopping":
-                    results = [j.result for j in block.jobs]
-                    block.state = "done"
-                    if "failed" in results:
-                        block.result, block.result_reason = "failed", "test"
-                    elif "stopped" in results:
-                        block.result, block.result_reason = "stopped", "user"
-                    else:
-                        block.result, block.result_reason = "passed", "test"
+                    _settle_block(block, by_user=True)
             self._finish_pipeline(pipeline, "stopped", "user")
 
         self._at(self.timings.stopping, finish)
@@ -994,6 +973,31 @@ class World:
             except InternalError:
                 continue
             self._record_promotion(pipeline, promotion, "Pipeline Done request", False, values, auto=True)
+
+
+def _cancel_waiting_blocks(pipeline: PipelineRecord) -> None:
+    """Blocks that never started end ``canceled``/``user`` when their pipeline is terminated."""
+    for block in pipeline.blocks:
+        if block.state == "waiting":
+            block.state, block.result, block.result_reason = "done", "canceled", "user"
+
+
+def _settle_block(block: BlockRecord, *, by_user: bool) -> None:
+    """A block whose jobs all finished is done: failed if any failed, stopped if any stopped, else passed.
+
+    A stop is ``user`` when someone asked for it (stop job, terminate) and ``timeout`` when a job ran into its time
+    limit (``JobDef(result="stopped")``) on its own. One rule for every way a block can end keeps the three paths
+    from drifting apart.
+    """
+    results = [job.result for job in block.jobs]
+    block.state = "done"
+    if "failed" in results:
+        block.result, block.result_reason = "failed", "test"
+    elif "stopped" in results:
+        forced = any(job.definition.result == "stopped" for job in block.jobs if job.result == "stopped")
+        block.result, block.result_reason = "stopped", ("timeout" if forced and not by_user else "user")
+    else:
+        block.result, block.result_reason = "passed", "test"
 
 
 def _directive_of(line: logevents.LogLine) -> str:

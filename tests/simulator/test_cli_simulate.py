@@ -132,3 +132,15 @@ def test_simulate_help_mentions_speed_and_port(argv: list[str], capsys: pytest.C
     assert "--speed" in help_text
     assert "--port" in help_text
     assert "SCENARIO" in help_text
+
+
+def test_serve_on_a_port_in_use_exits_2_naming_it() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        err = io.StringIO()
+        assert serve(None, port=port, out=io.StringIO(), err=err, wait=lambda: None) == 2
+    assert f"cannot listen on port {port}" in err.getvalue()

@@ -247,6 +247,18 @@ def test_plain_logs_json_is_text(sim: SemaphoreSimulator, raw: Raw) -> None:
     assert part.body == b"make test\nok 1\n"
 
 
+def test_ui_events_json_is_the_same_envelope_and_409_before_the_job_starts(sim: SemaphoreSimulator, raw: Raw) -> None:
+    job_id = unit_job(sim)
+    early = raw.get(f"/jobs/{job_id}/events.json")
+    assert (early.status, early.json()) == (409, {"error": "This job never started, so no logs were produced."})
+    assert early.header("content-type") == "application/json; charset=utf-8"  # Phoenix's json/2
+    sim.advance(10)
+    events = raw.get(f"/jobs/{job_id}/events.json")
+    assert events.status == 200
+    assert events.header("content-type") == "application/json; charset=utf-8"
+    assert events.body == raw.get(f"{API}/logs/{job_id}").body
+
+
 def test_plain_logs_refuse_api_tokens_when_the_org_does(raw: Raw) -> None:
     from .helpers import standard_scenario
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
@@ -254,34 +255,59 @@ def test_malformed_input_is_a_model_error(cls: Any, data: object) -> None:
 
 # ------------------------------------------------------------------------------------------------ any JSON at all
 
-_KEYS = [
-    "pipeline", "blocks", "workflow", "ppl_id", "wf_id", "state", "result", "result_reason", "created_at", "done_at",
-    "triggered_by", "triggerer", "ppl_triggered_by", "jobs", "status", "index", "job_id", "name", "metadata", "spec",
-    "id", "create_time", "agent", "machine", "env_vars", "commands", "event", "timestamp", "output", "exit_code",
-    "seconds", "nanos", "override", "triggered_at", "scheduled_pipeline_id", "dependencies", "repository",
-]  # fmt: skip
-_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.sampled_from(["", "0", "DONE", "passed", "1970-01-01 00:00:00.000000Z", "99999999999999999999", "x"])
-    | st.text(max_size=8)
-)
-_json = st.recursive(
+#: Values that broke (or could break) a reader: out-of-range numbers, NaN, numbers as strings, wrong JSON types.
+_awkward = st.sampled_from(
+    [None, True, 0, -1, 2**63, 10**20, 1e300, float("nan"), float("inf"), "", "0", "99999999999999999999", "NaN",
+     "DONE", "1970-01-01 00:00:00.000000Z", [], {}, [None], {"seconds": 10**15}, {"seconds": "x"}]
+)  # fmt: skip
+_scalars = _awkward | st.integers() | st.floats() | st.text(max_size=8)
+_json = _awkward | st.recursive(
     _scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(_KEYS), inner, max_size=6),
-    max_leaves=20,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=8,
 )
-_MODELS = [Pipeline, Block, BlockJob, Workflow, WorkflowStarted, TopologyBlock, Promotion, Job, LogEvent, Project]
+
+#: Real bodies of every shape (describe and list forms): each example breaks one value somewhere inside one of them.
+_BASES: list[tuple[Any, Any]] = [
+    (Pipeline, P.pipeline_describe("done", "failed", blocks=[P.block()], switch_id="sw")),
+    (Pipeline, P.pipeline_listed()),
+    (Workflow, {"workflow": P.workflow(triggered_by="API")}),
+    (Workflow, P.workflow(triggered_by=2)),
+    (WorkflowStarted, {"workflow_id": "w", "pipeline_id": "p"}),
+    (TopologyBlock, {"name": "Test", "jobs": ["unit"], "dependencies": ["Build"]}),
+    (Promotion, P.promotion()),
+    (Job, P.job()),
+    (Project, P.project()),
+    *((LogEvent, event) for event in P.LOG_EVENTS),
+]
 
 
-@given(data=_json)
-def test_any_json_gives_a_model_or_a_model_error(data: object) -> None:
-    """Whatever the server sends, a model or a ModelError (which the client turns into an APIError): never a
-    KeyError, TypeError, OverflowError or a bare ValueError escaping to the user."""
-    for model in _MODELS:
-        try:
-            model.from_api(data)  # type: ignore[attr-defined]
-        except ModelError:
-            pass
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place inside a JSON value (dict keys and list indexes), the value itself included."""
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found += _paths(inner, (*prefix, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += _paths(inner, (*prefix, index))
+    return found
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _replaced(value[path[0]], path[1:], new)
+    return copy
+
+
+@given(data=st.data())
+def test_any_broken_value_gives_a_model_or_a_model_error(data: st.DataObject) -> None:
+    """Whatever the server puts wherever, a model or a ModelError (which the client turns into an APIError): never
+    a KeyError, TypeError, OverflowError or bare ValueError escaping to the user. Found: dates past year 9999."""
+    model, base = data.draw(st.sampled_from(_BASES), label="body")
+    path = data.draw(st.sampled_from(_paths(base)), label="path")
+    broken = _replaced(base, path, data.draw(_json, label="value"))
+    with contextlib.suppress(ModelError):
+        model.from_api(broken)

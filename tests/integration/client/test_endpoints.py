@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import pickle
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -468,3 +469,23 @@ def test_a_client_refuses_to_be_pickled_without_leaking_the_token(client: Semaph
     assert TOKEN not in str(info.value)
     assert TOKEN not in repr(client)
     assert TOKEN not in str(client)
+
+
+def test_a_ca_bundle_that_does_not_exist_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    with pytest.raises(ConfigurationError, match=r"REQUESTS_CA_BUNDLE is '.*missing\.pem', which does not exist"):
+        SemaphoreClient("https://myorg.semaphoreci.com", TOKEN)
+
+
+def test_a_ca_bundle_removed_later_is_a_configuration_error_not_an_oserror(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, scripted: ScriptedServer
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    with SemaphoreClient(scripted.url.replace("http://", "https://"), TOKEN, timeout=5) as client:
+        bundle.unlink()
+        with pytest.raises(ConfigurationError, match=r"ca\.pem") as info:
+            client.describe_pipeline(P.PPL_ID)
+    assert info.value.__context__ is None
+    assert scripted.requests == []  # nothing was sent

@@ -129,6 +129,19 @@ def test_run_workflow_reconcile_that_cannot_read_the_list_does_not_say_probably_
     assert len(posts(scripted)) == 1
 
 
+def test_run_workflow_accepted_but_unreadable_and_not_found_never_says_probably_not_created(
+    scripted: ScriptedServer, make_client: ClientFactory
+) -> None:
+    scripted.add(js([]), Reply(200, b"<html><title>proxy</title></html>"), js([]), js([]), js([]))
+    with pytest.raises(OutcomeUnknown) as info:
+        make_client(scripted.url).run_workflow(P.PROJECT_ID, "main", reconcile=True)
+    message = str(info.value)
+    assert "HTTP 200" in message
+    assert "accepted" in message
+    assert "probably not created" not in message  # a 2xx means it was created: never invite a rerun
+    assert len(posts(scripted)) == 1
+
+
 def test_run_workflow_reconcile_with_two_candidates_refuses_to_guess(
     scripted: ScriptedServer, make_client: ClientFactory
 ) -> None:

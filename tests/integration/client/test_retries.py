@@ -203,6 +203,23 @@ def test_backoff_base_applies_to_every_retry_the_client_makes(
     assert all(0 < delay <= 0.04 for delay in sleeps), sleeps
 
 
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"timeout": None}, "timeout must be a finite number"),
+        ({"timeout": 0}, "timeout must be a finite number"),
+        ({"timeout": float("inf")}, "timeout must be a finite number"),
+        ({"timeout": float("nan")}, "timeout must be a finite number"),
+        ({"retries": -1}, "retries must be an integer"),
+        ({"retries": 2.5}, "retries must be an integer"),
+    ],
+)
+def test_timeouts_are_always_finite_and_retries_counted(options: dict[str, object], words: str) -> None:
+    """A hang must never eat CI's time: there is no way to build a client without a finite timeout."""
+    with pytest.raises(ConfigurationError, match=words):
+        SemaphoreClient("https://myorg.semaphoreci.com", "t", **options)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("option", ["backoff_base", "max_retry_after"])
 @pytest.mark.parametrize("value", [-1, float("nan"), float("inf"), "1"])
 def test_retry_constants_are_validated(option: str, value: object) -> None:

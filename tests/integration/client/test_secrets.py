@@ -170,3 +170,17 @@ def test_no_secret_for_a_token_with_a_newline() -> None:
     exc = caught(lambda: SemaphoreClient("https://myorg.semaphoreci.com", TOKEN + "\n"))
     assert isinstance(exc, ConfigurationError)
     assert_clean(exc)
+
+
+def test_plain_http_to_loopback_never_goes_through_a_proxy(
+    monkeypatch: pytest.MonkeyPatch, httpserver: HTTPServer, client: SemaphoreClient
+) -> None:
+    """The token over plain http is fine on loopback only: a proxy would carry it, in clear, across the network."""
+    with ScriptedServer("127.0.0.2") as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("http_proxy", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        httpserver.expect_request(f"/api/v1alpha/pipelines/{P.PPL_ID}").respond_with_json(P.pipeline_describe())
+        assert client.describe_pipeline(P.PPL_ID).ppl_id == P.PPL_ID
+        assert proxy.requests == []
