@@ -51,6 +51,7 @@ from .errors import (
     OutcomeUnknown,
     SemaphoreError,
 )
+from .logfilter import install as _install_log_filter
 from .logstream import iter_events
 from .models import (
     Job,
@@ -66,6 +67,8 @@ from .models import (
 from .retry import BACKOFF_BASE, RETRYABLE_STATUSES, Policy, backoff_delay, parse_retry_after, policy_for
 
 __all__ = ["SemaphoreClient"]
+
+_install_log_filter()  # urllib3 logs request lines, queries (loghub's ?jwt=) included, at DEBUG level
 
 T = TypeVar("T")
 

@@ -169,3 +169,18 @@ def test_plain_log_that_prints_html_is_still_the_log(httpserver: HTTPServer, cli
     text = "cat index.html\n<html><title>x</title></html>\n"
     httpserver.expect_request(PLAIN).respond_with_data(text, content_type="text/plain")
     assert client.job_log_plain(P.JOB_ID) == text
+
+
+def test_urllib3_debug_log_never_shows_the_signed_query(
+    httpserver: HTTPServer, client: SemaphoreClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    loghub_body = ('{"events":' + json.dumps(P.LOG_EVENTS[:1]) + ',"next": null}').encode()
+    with ScriptedServer("127.0.0.2") as loghub, caplog.at_level("DEBUG"):
+        loghub.add(Reply(200, loghub_body, {"Content-Type": "application/json"}))
+        location = f"{loghub.url}/api/v1/logs/{P.JOB_ID}?jwt=SIGNED-5-MIN-TOKEN"
+        httpserver.expect_request(LOGS).respond_with_data("", status=302, headers={"Location": location})
+        assert [e.event for e in client.job_log(P.JOB_ID)] == ["job_started"]
+    urllib3_lines = [r.getMessage() for r in caplog.records if r.name.startswith("urllib3")]
+    assert any(f"/api/v1/logs/{P.JOB_ID}" in line for line in urllib3_lines), urllib3_lines
+    assert "SIGNED-5-MIN-TOKEN" not in caplog.text
+    assert TOKEN not in caplog.text
