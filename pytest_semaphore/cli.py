@@ -1,7 +1,8 @@
 """``semaphore-gate``: the command-line face. Parsing, output and exit codes only; the work is done by the core.
 
 Exit codes (documented in docs/cli.md): 0 passed, 1 failed, 2 usage or bad input, 3 stopped or canceled,
-4 failed for another reason, 5 API unavailable, 6 authentication or permission, 124 gate timeout, 130 interrupted.
+4 failed for another reason, 5 API unavailable, 6 authentication or permission, 124 gate timeout, 130 interrupted,
+143 terminated by SIGTERM (``simulate``, after closing its server).
 """
 
 from __future__ import annotations

@@ -25,7 +25,6 @@ lists both groups.
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import posixpath
 import re
@@ -45,11 +44,7 @@ from .definitions import (
 from .when import WhenError, compile_when
 from .yamlsource import YNode, load_document
 
-__all__ = ["MAX_MATRIX_JOBS", "JobSite", "ParsedPipeline", "load_pipeline_file", "parse_pipeline", "resolve_pipeline_file"]
-
-#: The most jobs one ``matrix`` may expand to. Semaphore's schema caps ``parallelism`` at 50 and a task at 50 job
-#: entries but puts no number on a matrix; the simulator needs some bound so that a typo cannot ask for millions.
-MAX_MATRIX_JOBS = 1000
+__all__ = ["JobSite", "ParsedPipeline", "load_pipeline_file", "parse_pipeline", "resolve_pipeline_file"]
 
 _EXPRESSIONS = "parameter expressions (`%{{ }}`/`${{ }}`) are not evaluated by the simulator"
 
@@ -155,15 +150,6 @@ def _has_expression(text: str) -> bool:
     return "%{{" in text or "${{" in text
 
 
-def _literal(node: YNode, what: str) -> str:
-    """A string that Semaphore would expand when it holds ``${{parameters.X}}`` (names, the agent): refused then,
-    because the simulator does not evaluate parameter expressions and a literal ``${{...}}`` name would be a guess."""
-    text = node.string(what)
-    if _has_expression(text):
-        raise node.error(f"{what} uses {_EXPRESSIONS}")
-    return text
-
-
 class _PipelineReader:
     """One pipeline file; raises :class:`ScenarioError` at the first problem, with its line."""
 
@@ -195,7 +181,9 @@ class _PipelineReader:
             raise self.root.error(
                 "the pipeline has no `name`; give it one (the simulator does not reproduce Semaphore's default name)"
             )
-        name = _literal(name_node, "the pipeline `name`")
+        name = name_node.string("the pipeline `name`")
+        if _has_expression(name):
+            raise name_node.error(f"the pipeline `name` uses {_EXPRESSIONS}")
         if "execution_time_limit" in top:
             self._check_time_limit(top["execution_time_limit"])
         if "queue" in top:
@@ -239,10 +227,9 @@ class _PipelineReader:
         machine_entries = machine.check_keys("`agent.machine`", {"type", "os_image"})
         if "type" not in machine_entries:
             raise machine.error("`agent.machine` needs a `type` (e.g. e1-standard-2)")
-        fields: _Agent = {"machine_type": _literal(machine_entries["type"], "`agent.machine.type`")}
+        fields: _Agent = {"machine_type": machine_entries["type"].string("`agent.machine.type`")}
         if "os_image" in machine_entries:
-            os_image = machine_entries["os_image"]
-            fields["os_image"] = _literal(os_image, "`agent.machine.os_image`") if os_image.value != "" else ""
+            fields["os_image"] = machine_entries["os_image"].string("`agent.machine.os_image`", empty_ok=True)
         return fields
 
     # --- settings without effect in a simulation: checked for shape only ---------------------------------------------
@@ -307,7 +294,7 @@ class _PipelineReader:
             entries = item.check_keys("a block", _BLOCK_KEYS, _BLOCK_UNSUPPORTED)
             name: str | None = None
             if "name" in entries:
-                name = _literal(entries["name"], "a block `name`")
+                name = entries["name"].string("a block `name`")
                 if name in taken:
                     raise entries["name"].error(
                         f"there are at least two blocks with the same name {name!r} (the other at line "
@@ -405,7 +392,7 @@ class _PipelineReader:
             job_entries = item.check_keys(f"a job of block {block!r}", _JOB_KEYS)
             name: str | None = None
             if "name" in job_entries:
-                name = _literal(job_entries["name"], "a job `name`")
+                name = job_entries["name"].string("a job `name`")
                 if name in taken:
                     raise job_entries["name"].error(
                         f"block {block!r} has two jobs named {name!r} (the other at line {taken[name].line})"
@@ -480,12 +467,6 @@ class _PipelineReader:
             ]
         if "matrix" in entries:
             axes = self._matrix(entries["matrix"], what)
-            size = math.prod(len(values) for _, values in axes)
-            if size > MAX_MATRIX_JOBS:  # counted before expanding: eight axes of ten values would be 10**8 jobs
-                raise entries["matrix"].error(
-                    f"the `matrix` of {what} expands to {size} jobs; the simulator runs at most {MAX_MATRIX_JOBS} "
-                    "per matrix (Semaphore itself has per-organization quotas)"
-                )
             combinations = itertools.product(*[[(axis, value) for value in values] for axis, values in axes])
             return [
                 JobDef(
@@ -508,7 +489,7 @@ class _PipelineReader:
             entries = item.check_keys("a `matrix` axis", {"env_var", "values"})
             if "env_var" not in entries or "values" not in entries:
                 raise item.error("a `matrix` axis needs `env_var` and `values`")
-            axis = _literal(entries["env_var"], "a matrix `env_var`")
+            axis = entries["env_var"].string("a matrix `env_var`")
             if axis in seen:
                 raise entries["env_var"].error(f"duplicate name {axis!r} in the matrix")
             seen.add(axis)
@@ -541,13 +522,7 @@ class _PipelineReader:
             raise node.error(
                 "`commands_file` is not supported in a pipeline written inside a scenario; list `commands`"
             )
-        try:  # relative to the pipeline's folder, or to the repository root with a leading `/`, like pipeline_file
-            target = resolve_pipeline_file(self.key, relative)
-        except ValueError as exc:
-            raise node.error(f"`commands_file` {exc}") from None
-        levels = len(posixpath.dirname(self.key).split("/")) if posixpath.dirname(self.key) else 0
-        root = os.path.normpath(os.path.join(self.base_dir, *[os.pardir] * levels))
-        path = os.path.join(root, *target.split("/"))
+        path = os.path.join(self.base_dir, relative)
         try:
             with open(path, encoding="utf-8") as handle:
                 return [line.strip() for line in handle if line.strip()]

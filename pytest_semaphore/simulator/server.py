@@ -71,15 +71,24 @@ class Response:
 
 
 @dataclass
-class RequestRecord:
-    """One request as the simulator saw it (the request log). The token is never kept."""
+class _Received:
+    """What arrived on the wire, shared by the routed request and its log entry."""
 
     method: str
     path: str
     query: dict[str, str]
+    """The last value of each query key, as Plug keeps it; ``query_all`` has every value (``states=A&states=B``)."""
     query_all: dict[str, list[str]]
     headers: dict[str, str]
+    """Lowercase names."""
     body: bytes
+
+
+@dataclass
+class RequestRecord(_Received):
+    """One request as the simulator saw it (the request log). The token is never kept: ``authorization`` is
+    ``<redacted>``."""
+
     time: float
     server: str = "api"
     status: int | None = None
@@ -89,13 +98,9 @@ class RequestRecord:
 
 
 @dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    query_all: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
+class Request(_Received):
+    """A request being answered: what arrived, plus what routing works out (params, the token's projects)."""
+
     host: str
     params: dict[str, Any] = field(default_factory=dict)
     visible: frozenset[str] | None = None
@@ -298,7 +303,7 @@ class Api:
             if kind == "application/json":
                 try:
                     decoded = json.loads(request.body)
-                except (ValueError, UnicodeDecodeError) as error:
+                except (ValueError, RecursionError) as error:  # RecursionError: "[[[[..." nested too deep
                     raise _BadBody(f"Malformed request: {error}") from None
                 if isinstance(decoded, dict):
                     params.update(decoded)
@@ -1143,6 +1148,8 @@ class SimulatorServer:
         self._close_sockets()
 
     def stop(self) -> None:
+        """Stop accepting first (so no connection arrives unseen), then end the open ones and wait for their
+        handlers, then close the listening sockets: nothing of the simulator runs or holds a socket afterwards."""
         self._wake_write.send(b"x")
         self._thread.join(timeout=5)
         self._close_sockets()

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -117,8 +118,23 @@ def test_serve_returns_130_when_interrupted() -> None:
     def interrupt() -> None:
         raise KeyboardInterrupt
 
+    before = signal.getsignal(signal.SIGTERM)
     assert serve(None, speed=2, token="shown", out=out, err=io.StringIO(), wait=interrupt) == 130
     assert "token: shown" in out.getvalue()
+    assert signal.getsignal(signal.SIGTERM) is before  # serve's SIGTERM handler does not outlive it
+
+
+def test_serve_returns_143_on_sigterm_and_closes_the_simulator() -> None:
+    out = io.StringIO()
+
+    def terminate() -> None:
+        signal.raise_signal(signal.SIGTERM)  # delivered to this (main) thread, as kill would
+
+    assert serve(None, speed=2, out=out, err=io.StringIO(), wait=terminate) == 143
+    url = re.search(r"listening on http://127\.0\.0\.1:(\d+)", out.getvalue())
+    assert url is not None
+    with pytest.raises(OSError):  # closed: nothing listens there any more
+        socket.create_connection(("127.0.0.1", int(url.group(1))), timeout=5).close()
 
 
 @pytest.mark.parametrize("argv", [["simulate", "--help"]])
@@ -135,8 +151,6 @@ def test_simulate_help_mentions_speed_and_port(argv: list[str], capsys: pytest.C
 
 
 def test_serve_on_a_port_in_use_exits_2_naming_it() -> None:
-    import socket
-
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

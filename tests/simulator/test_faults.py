@@ -62,29 +62,28 @@ def test_latency_delays_but_answers(sim: SemaphoreSimulator, raw: Raw) -> None:
     assert sim.requests[-1].status == 200
 
 
-def test_reset_before_drops_the_connection_without_effect(sim: SemaphoreSimulator) -> None:
+def _reschedule_through_a_reset(sim: SemaphoreSimulator, kind: str) -> str:
+    """Reschedule a new workflow with ``kind`` injected once; the client sees the connection dropped."""
     wf_id, _ = sim.world.start_workflow("demo")
-    sim.add_fault(FaultDef("POST /api/v1alpha/plumber-workflows/*/reschedule", "reset_before", count=1))
+    sim.add_fault(FaultDef("POST /api/v1alpha/plumber-workflows/*/reschedule", kind, count=1))
     conn = Raw(sim.url, sim.token)
     try:
         with pytest.raises((ConnectionError, http.client.RemoteDisconnected)):
             conn.request("POST", f"{API}/plumber-workflows/{wf_id}/reschedule?request_token=r1")
     finally:
         conn.close()
+    assert sim.requests[-1].fault == kind
+    return wf_id
+
+
+def test_reset_before_drops_the_connection_without_effect(sim: SemaphoreSimulator) -> None:
+    _reschedule_through_a_reset(sim, "reset_before")
     assert len(sim.world.workflows(sim.world.project("demo").project_id)) == 1
     assert sim.requests[-1].status is None
-    assert sim.requests[-1].fault == "reset_before"
 
 
 def test_reset_after_takes_effect_then_drops_the_connection(sim: SemaphoreSimulator) -> None:
-    wf_id, _ = sim.world.start_workflow("demo")
-    sim.add_fault(FaultDef("POST /api/v1alpha/plumber-workflows/*/reschedule", "reset_after", count=1))
-    conn = Raw(sim.url, sim.token)
-    try:
-        with pytest.raises((ConnectionError, http.client.RemoteDisconnected)):
-            conn.request("POST", f"{API}/plumber-workflows/{wf_id}/reschedule?request_token=r1")
-    finally:
-        conn.close()
+    wf_id = _reschedule_through_a_reset(sim, "reset_after")
     assert len(sim.world.workflows(sim.world.project("demo").project_id)) == 2  # it happened
     retry = Raw(sim.url, sim.token)
     try:

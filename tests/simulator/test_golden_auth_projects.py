@@ -100,12 +100,18 @@ def test_describe_project_by_name_and_plain_404(sim: SemaphoreSimulator, raw: Ra
     assert response.status == 200
     assert response.json()["metadata"]["name"] == "other"
     missing = raw.get(f"{API}/projects/nope")
-    assert missing.status == 404
+    assert (missing.status, missing.body) == (404, b"Not Found")
+    assert "content-type" not in missing.header_names()
 
 
 def test_unknown_paths_outside_the_api(raw: Raw) -> None:
-    assert raw.get("/nowhere").status == 404
-    assert raw.get(f"{API}/workflows").status == 404  # the gateway has no workflows service
+    nowhere = raw.get("/nowhere")
+    assert (nowhere.status, nowhere.body) == (404, b"Not Found")
+    # /api/v1alpha/workflows goes to the gateway, which has no workflows service: grpc-gateway's routing 404
+    gateway = raw.get(f"{API}/workflows")
+    assert (gateway.status, gateway.json()) == (404, {"code": 5, "message": "Not Found", "details": []})
+    assert gateway.header("content-type") == "application/json"
+    assert "grpc-metadata-content-type" not in gateway.header_names()  # no gRPC call was made
 
 
 def test_resources_of_projects_a_token_cannot_see_are_not_found(sim: SemaphoreSimulator, raw: Raw) -> None:

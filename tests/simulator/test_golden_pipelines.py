@@ -440,9 +440,11 @@ def test_run_workflow_reference_forms(sim: SemaphoreSimulator, raw: Raw, project
 
 def test_malformed_json_body_is_a_plain_400(sim: SemaphoreSimulator, raw: Raw) -> None:
     _, ppl_id = start(sim)
-    response = raw.request("PATCH", f"{API}/pipelines/{ppl_id}", "{not json", {"Content-Type": "application/json"})
-    assert response.status == 400
-    assert response.body.startswith(b"Malformed request: ")
+    for body in ("{not json", "[" * 100_000, b"\xff\xfe"):  # bad syntax, nested too deep, not UTF-8
+        response = raw.request("PATCH", f"{API}/pipelines/{ppl_id}", body, {"Content-Type": "application/json"})
+        assert response.status == 400
+        assert response.body.startswith(b"Malformed request: ")
+    assert [r.error for r in sim.requests] == [None, None, None]  # answered, not a simulator crash
 
 
 def test_topology_lists_blocks_jobs_and_dependencies(sim: SemaphoreSimulator, raw: Raw) -> None:

@@ -443,7 +443,7 @@ BAD_FILES = [
         HEADER + "blocks:\n  - name: A\n    task:\n      jobs:\n        - name: j\n          parallelism: '%{{ 2 }}'\n"
         "          commands: [x]\n",
         12,
-        "parameter expressions",
+        "`parallelism` as a string (a parameter expression) is not supported",
         id="parallelism-expression",
     ),
     pytest.param(
@@ -538,6 +538,53 @@ BAD_FILES = [
         "at most 100",
         id="priority",
     ),
+    pytest.param(
+        HEADER + "blocks:\n  - name: A\n    run: {when: \"branch = 'x'\"}\n" + JOB,
+        9,
+        "`run` in a block is not supported by the simulator",
+        id="run",
+    ),
+    pytest.param(
+        HEADER + "blocks:\n  - name: A\n    task:\n      jobs:\n        - name: j\n          parallelism: 10000000000\n"
+        "          commands: [x]\n",
+        12,
+        "at most 50",
+        id="parallelism-huge",
+    ),
+    pytest.param(
+        HEADER + "blocks:\n  - name: A\n    task:\n      jobs:\n        - name: j\n          commands: [x]\n"
+        "          matrix:\n" + "".join(f"            - {{env_var: V{i}, values: [a, b, c, d]}}\n" for i in range(12)),
+        13,
+        "expands to 16777216 jobs; the simulator runs at most 1000",
+        id="matrix-too-big",
+    ),
+    pytest.param(
+        HEADER + "blocks:\n  - name: Deploy to ${{parameters.ENV}}\n" + JOB,
+        8,
+        "a block `name` with a parameter expression is not supported",
+        id="block-name-expression",
+    ),
+    pytest.param(
+        HEADER + "blocks:\n  - name: A\n    task: {jobs: [{name: 'Ping ${{parameters.HOST}}', commands: [x]}]}\n",
+        9,
+        "a job `name` with a parameter expression is not supported",
+        id="job-name-expression",
+    ),
+    pytest.param(
+        HEADER.replace("e1-standard-2", "'${{parameters.MACHINE}}'") + "blocks:\n  - name: A\n" + JOB,
+        5,
+        "`agent.machine.type` with a parameter expression is not supported",
+        id="agent-expression",
+    ),
+    pytest.param(
+        HEADER + "blocks:\n  - name: A\n    task:\n      jobs:\n        - name: j\n"
+        "          commands_file: ../../etc/hostname\n",
+        12,
+        "`commands_file` '../../etc/hostname' points outside the repository",
+        id="commands-file-outside",
+    ),
+    pytest.param(HEADER + "? [a, b]\n: 1\n", 7, "mapping keys must be strings", id="list-as-key"),
+    pytest.param(HEADER + "? {a: 1}\n: 1\n", 7, "mapping keys must be strings", id="mapping-as-key"),
     pytest.param("- just\n- a list\n", 1, "must be a mapping", id="not-a-mapping"),
     pytest.param("", None, "empty", id="empty-file"),
 ]
@@ -554,6 +601,67 @@ def test_bad_pipeline_files_name_the_file_the_line_and_the_problem(
     assert error.line == line, str(error)
     assert fragment in str(error)
     assert str(error).startswith(f"{error.path}:{line}: " if line is not None else f"{error.path}: ")
+
+
+@pytest.mark.parametrize("opening", ["[", "{a: "])
+def test_nesting_too_deep_for_the_parser_is_an_error_not_a_crash(tmp_path: Path, opening: str) -> None:
+    closing = "]" if opening == "[" else "}"
+    with pytest.raises(ScenarioError) as caught:
+        load(tmp_path, "blocks: " + opening * 5000 + closing * 5000 + "\n")
+    assert caught.value.path == str(tmp_path / ".semaphore" / "semaphore.yml")
+    assert "nested too deeply" in str(caught.value)
+
+
+def test_commands_file_with_a_leading_slash_is_read_from_the_repository_root(tmp_path: Path) -> None:
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "setup.sh").write_text("make deps\n", encoding="utf-8")
+    (tmp_path / ".semaphore").mkdir()
+    (tmp_path / ".semaphore" / "test.sh").write_text("make test\n", encoding="utf-8")
+    parsed = load(
+        tmp_path,
+        """
+        blocks:
+          - name: Test
+            task:
+              prologue: {commands_file: /ci/setup.sh}
+              jobs:
+                - {name: Test, commands_file: ../.semaphore/test.sh}
+        """,
+    )
+    assert [c.directive for c in jobs(parsed.definition)[0].commands] == ["make deps", "make test"]
+
+
+def test_a_matrix_of_exactly_the_limit_expands(tmp_path: Path) -> None:
+    axes = "".join(
+        f"            - {{env_var: V{i}, values: ['0','1','2','3','4','5','6','7','8','9']}}\n" for i in range(3)
+    )
+    parsed = load(
+        tmp_path,
+        "blocks:\n  - name: M\n    task:\n      jobs:\n        - name: m\n          commands: [x]\n"
+        "          matrix:\n" + axes,
+    )
+    names = [job.name for job in jobs(parsed.definition)]
+    assert len(names) == 1000 == len(set(names))
+    assert names[0] == "m - V0=0, V1=0, V2=0" and names[-1] == "m - V0=9, V1=9, V2=9"
+
+
+def test_unicode_names_are_kept_as_written(tmp_path: Path) -> None:
+    parsed = load(
+        tmp_path,
+        """
+        blocks:
+          - name: Блок 🚀
+            task:
+              jobs:
+                - name: 日本語
+                  parallelism: 2
+                  commands: [echo ünïcode]
+        """,
+        header=HEADER.replace("name: CI", "name: Déploiement"),
+    )
+    assert parsed.definition.name == "Déploiement"
+    assert parsed.definition.blocks[0].name == "Блок 🚀"
+    assert [job.name for job in jobs(parsed.definition)] == ["日本語 - 1/2", "日本語 - 2/2"]
 
 
 def test_the_agent_machine_reaches_the_jobs_and_a_task_agent_overrides_it(tmp_path: Path) -> None:
