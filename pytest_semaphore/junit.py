@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import secrets
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -186,8 +187,41 @@ def read_report(path: str | os.PathLike[str]) -> Any:
     return junit_xml.fromroot(_parse(Path(path)))
 
 
-def _write_atomic(root: Any, path: Path) -> None:
-    """Serialise ``root`` next to ``path`` and rename it into place; keep the original's permissions."""
+def _serialise(etree: Any, root: Any, placeholders: Mapping[str, tuple[str, int]]) -> list[bytes]:
+    """The document's bytes (lxml), in pieces, with every placeholder replaced by its text, escaped by lxml itself.
+
+    Why placeholders: libxml2 escapes text byte by byte, and 200 excerpts of 5 KB stored in the tree cost more to
+    create, serialise and free than parsing the whole 20,000-testcase report. A placeholder is a short ASCII token
+    (with a random part: it cannot occur in the report by chance); its text is escaped once by serialising a
+    one-element document, so the output is byte for byte what lxml would have written with the text in the tree
+    (a test checks that). ``placeholders`` maps each token to ``(text, uses)``; a count that does not match is an
+    internal error, never a corrupt report.
+    """
+    data: bytes = etree.tostring(etree.ElementTree(root), encoding="UTF-8", xml_declaration=True)
+    pieces = [data]
+    for token, (text, uses) in placeholders.items():
+        holder = etree.Element("x")
+        holder.text = text
+        escaped: bytes = etree.tostring(holder, encoding="UTF-8")[len(b"<x>") : -len(b"</x>")]
+        marker = token.encode("ascii")
+        split: list[bytes] = []
+        for piece in pieces:
+            parts = piece.split(marker)
+            split.append(parts[0])
+            for part in parts[1:]:
+                split += (escaped, part)
+        if (len(split) - len(pieces)) // 2 != uses:
+            raise AssertionError(f"placeholder {token} found {(len(split) - len(pieces)) // 2} times, not {uses}")
+        pieces = split
+    return pieces
+
+
+def _write_atomic(root: Any, path: Path, placeholders: Mapping[str, tuple[str, int]] | None = None) -> None:
+    """Serialise ``root`` next to ``path`` and rename it into place; keep the original's permissions.
+
+    ``placeholders`` (lxml only) are replaced by their texts as the bytes are written (see :func:`_serialise`).
+    Any failure leaves ``path`` as it was and no temporary file behind.
+    """
     etree = _etree()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,22 +230,25 @@ def _write_atomic(root: Any, path: Path) -> None:
         raise ReportError(f"{path}: cannot write the report there ({exc.strerror or exc})") from None
     tmp = Path(tmp_name)
     try:
-        tree = etree.ElementTree(root)
         if xml_backend() == "lxml":
-            # One serialisation in C and one write: about a third faster than ``tree.write(name)``, which goes
-            # through libxml2's small output buffers; the bytes are the same (``"UTF-8"`` keeps the declaration's
-            # spelling identical).
-            data = etree.tostring(tree, encoding="UTF-8", xml_declaration=True)
+            # Serialised in C in one piece and written with one call per piece: faster than ``tree.write(name)``,
+            # which goes through libxml2's small output buffers; the bytes are the same (``"UTF-8"`` keeps the
+            # declaration's spelling).
+            pieces = _serialise(etree, root, placeholders or {})
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                handle.writelines(pieces)
+            del pieces
         else:
             os.close(fd)
-            tree.write(tmp_name, encoding="utf-8", xml_declaration=True)
+            etree.ElementTree(root).write(tmp_name, encoding="utf-8", xml_declaration=True)
         try:
             os.chmod(tmp, path.stat().st_mode & 0o7777)
         except FileNotFoundError:
             os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ReportError(f"{path}: cannot write the report ({exc.strerror or exc})") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -343,10 +380,13 @@ def _first_children(case: Any) -> dict[str, tuple[int, Any]]:
     return first
 
 
-def _append_system_out(etree: Any, case: Any, text: str, children: Mapping[str, tuple[int, Any]]) -> None:
-    """Append ``text`` to the testcase's ``<system-out>`` (created before ``<system-err>``, as pytest orders them).
+def _append_system_out(
+    etree: Any, case: Any, text: str, children: Mapping[str, tuple[int, Any]], placeholder: str | None = None
+) -> bool:
+    """Append ``text`` (or ``placeholder``, standing for it) to the testcase's ``<system-out>``.
 
-    Attaching the same text twice (a re-run of the post-processing) leaves the element as it was.
+    The element is created before ``<system-err>``, as pytest orders them. Attaching the same text twice (a re-run
+    of the post-processing) leaves the element as it was. True when something was appended.
     """
     found = children.get("system-out")
     if found is None:
@@ -356,14 +396,15 @@ def _append_system_out(etree: Any, case: Any, text: str, children: Mapping[str, 
             case.insert(err[0], out)
         else:
             case.append(out)
-        out.text = text
-        return
+        out.text = placeholder or text
+        return True
     out = found[1]
     existing = out.text or ""
     if existing.endswith(text):
-        return
+        return False
     separator = "\n" if existing and not existing.endswith("\n") else ""
-    out.text = existing + separator + text
+    out.text = existing + separator + (placeholder or text)
+    return True
 
 
 def _clean_properties(properties: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -405,18 +446,30 @@ def _add_properties(
             etree.SubElement(props, "property", {"name": pair[0], "value": pair[1]})
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Prepared:
-    """One attachment rendered and cleaned once, however many testcases share it."""
+    """One attachment rendered and cleaned once, however many testcases share it.
+
+    With lxml its text goes into the tree as ``placeholder`` and into the file at serialisation
+    (:func:`_serialise`); ``uses`` counts the testcases that received it.
+    """
 
     text: str
     properties: list[tuple[str, str]]
     template: Any
+    placeholder: str | None
+    uses: int = 0
 
     @classmethod
-    def of(cls, etree: Any, attachment: LogAttachment) -> _Prepared:
+    def of(cls, etree: Any, attachment: LogAttachment, placeholder: str | None) -> _Prepared:
         properties = _clean_properties(attachment.properties)
-        return cls(attachment.text(), properties, _new_properties(etree, properties) if properties else None)
+        template = _new_properties(etree, properties) if properties else None
+        return cls(attachment.text(), properties, template, placeholder)
+
+
+#: Whether :func:`attach_logs` writes excerpts through placeholders with lxml (a switch for the test that checks
+#: the output is the same either way).
+_USE_PLACEHOLDERS = True
 
 
 def attach_logs(
@@ -448,6 +501,7 @@ def attach_logs(
     name_key: Any = b"name" if xml_backend() == "lxml" else "name"
     hits = [case for case in root.iter("testcase") if case.get(name_key) in names]
     prepared: dict[int, _Prepared] = {}  # one attachment is often shared by many tests: render and clean it once
+    token = secrets.token_hex(16) if _USE_PLACEHOLDERS and xml_backend() == "lxml" else None
     found: set[tuple[str, str]] = set()
     for case in hits:
         case_key = (case.get("classname") or case.get("class") or "", case.get("name") or "")
@@ -457,13 +511,16 @@ def attach_logs(
         found.add(case_key)
         ready = prepared.get(id(wanted_here))
         if ready is None:
-            ready = prepared[id(wanted_here)] = _Prepared.of(etree, wanted_here)
+            placeholder = f"semaphore-excerpt-{token}-{len(prepared)}." if token else None
+            ready = prepared[id(wanted_here)] = _Prepared.of(etree, wanted_here, placeholder)
         children = _first_children(case)
-        if ready.text:  # system-out first: inserting <properties> at position 0 shifts the positions in children
-            _append_system_out(etree, case, ready.text, children)
+        # system-out first: inserting <properties> at position 0 shifts the positions in ``children``.
+        if ready.text and _append_system_out(etree, case, ready.text, children, ready.placeholder):
+            ready.uses += 1
         _add_properties(etree, case, ready.properties, children, ready.template)
     del hits
-    _write_atomic(root, Path(output) if output is not None else source)
+    placeholders = {r.placeholder: (r.text, r.uses) for r in prepared.values() if r.placeholder}
+    _write_atomic(root, Path(output) if output is not None else source, placeholders)
     return AttachResult(
         attached=tuple(t for t in order if (t.classname, t.name) in found),
         missing=tuple(t for t in order if (t.classname, t.name) not in found),

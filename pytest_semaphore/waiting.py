@@ -23,7 +23,9 @@ from __future__ import annotations
 import datetime as _dt
 import random
 import threading
+import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -80,17 +82,29 @@ T = TypeVar("T")
 
 # --------------------------------------------------------------------------------------------- what we started
 
-_started: set[str] = set()
+#: How many started ids are remembered: a long-lived process (an xdist controller, a daemon) triggers pipelines for
+#: days; the oldest ids are forgotten first (a wait on a pipeline started that long ago is long over).
+STARTED_MEMORY = 10_000
+
+_started: OrderedDict[str, None] = OrderedDict()
 _started_lock = threading.Lock()
 
 
 def mark_started(ppl_id: str) -> None:
     """Record that this process started or triggered ``ppl_id``, so that cancel options may terminate it.
 
-    The faces call it after ``run_workflow``; :func:`wait_for_promotion` calls it for the pipelines it triggers.
+    Why a process-wide registry rather than an argument: the pipeline is started in one place (a fixture, a CLI
+    command, a promotion) and waited for in another, possibly on another thread; what matters for "may I terminate
+    it" is whether *this process* caused it. Thread-safe; bounded (the newest :data:`STARTED_MEMORY` ids).
+
+    The faces call it with the first pipeline id of every ``run_workflow`` they make, before waiting;
+    :func:`wait_for_promotion` calls it itself for every pipeline its promotions schedule.
     """
     with _started_lock:
-        _started.add(ppl_id)
+        _started[ppl_id] = None
+        _started.move_to_end(ppl_id)
+        while len(_started) > STARTED_MEMORY:
+            _started.popitem(last=False)
 
 
 def started_here(ppl_id: str) -> bool:
@@ -210,9 +224,45 @@ def _schedule_for(schedule: PollSchedule | None, rng: random.Random | None) -> P
 
 
 def _check_timeout(name: str, value: float) -> float:
-    if not (value >= 0 and value != float("inf")):
+    """A finite, non-negative number of seconds, or a ``ValueError`` that says so (NaN, inf, negative, not a number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value >= 0 and math.isfinite(value)):
         raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r} (a wait is never endless)")
     return float(value)
+
+
+#: The order of pipeline states: an answer that goes back in it is a stale replica's, not news.
+_STATE_RANK = {"initializing": 0, "pending": 1, "queuing": 2, "running": 3, "stopping": 4, "done": 5}
+
+
+def _regressed(previous: Pipeline | None, seen: Pipeline) -> bool:
+    """Whether ``seen`` is older than ``previous`` (its state earlier in the pipeline's life).
+
+    Why: behind a load balancer two describes can be served by replicas that are not in step; a pipeline that was
+    ``stopping`` and is then reported ``running`` did not go back in time. Such an answer is ignored (no
+    ``on_change``, no schedule reset) rather than reported as a change. Unknown states are never compared.
+    """
+    if previous is None:
+        return False
+    before = _STATE_RANK.get(previous.state or "")
+    now = _STATE_RANK.get(seen.state or "")
+    return before is not None and now is not None and now < before
+
+
+def _describe(client: SemaphoreClient, ppl_id: str, *, detailed: bool) -> Pipeline:
+    """Describe ``ppl_id``; an answer about another pipeline is an unusable answer (``APIError`` with status 0).
+
+    Why: a misrouted or mis-cached answer must never stand for our pipeline (its verdict would be someone else's).
+    Status 0 makes it transient: the wait asks again, within ``patience``.
+    """
+    seen = client.describe_pipeline(ppl_id, detailed=detailed)
+    if seen.ppl_id and seen.ppl_id != ppl_id:
+        raise APIError(
+            "GET",
+            f"/api/v1alpha/pipelines/{ppl_id}",
+            0,
+            detail=f"the answer describes another pipeline ({seen.ppl_id}), not the one asked for",
+        )
+    return seen
 
 
 def _signature(pipeline: Pipeline) -> tuple[object, ...]:
@@ -392,12 +442,12 @@ def wait_for_pipeline(
     try:
         while True:
             try:
-                seen = guard.call(client.describe_pipeline, ppl_id, detailed=detailed)
+                seen = guard.call(_describe, client, ppl_id, detailed=detailed)
             except NotFoundError:
                 if last is not None or monotonic() - started >= appear_timeout:
                     raise
                 seen = _MISSING
-            if not isinstance(seen, _Missing):
+            if not isinstance(seen, _Missing) and not _regressed(last, seen):
                 last = seen
                 current = _signature(seen)
                 if current != signature:
@@ -557,6 +607,8 @@ def wait_for_pipelines(
         return [p for p in order if p not in done]
 
     def observe(pipeline: Pipeline, previous: Pipeline | None) -> bool:
+        if _regressed(previous, pipeline):
+            return False
         known[pipeline.ppl_id] = pipeline
         changed = previous is None or _signature(previous) != _signature(pipeline)
         if changed and on_change is not None:
@@ -577,7 +629,7 @@ def wait_for_pipelines(
 
     def describe(ppl_id: str, *, detail: bool) -> Pipeline | _Missing:
         try:
-            return guard.call(client.describe_pipeline, ppl_id, detailed=detail)
+            return guard.call(_describe, client, ppl_id, detailed=detail)
         except NotFoundError:
             if ppl_id in known or monotonic() - started >= appear_timeout:
                 raise
@@ -900,6 +952,7 @@ def wait_for_promotion(
     refused: list[tuple[str, Promotion]] = []
     if follow_auto_promotions:
         queue = [promoted]
+        visited = {promoted.ppl_id}  # a pipeline reached twice (a cycle in what the API reports) is walked once
         while queue:
             parent = queue.pop(0)
             for child in _auto_promotions(client, parent, guard, deadline, promotion_grace, sleep, monotonic, rng):
@@ -907,6 +960,9 @@ def wait_for_promotion(
                     refused.append((parent.ppl_id, child))
                     continue
                 assert child.scheduled_pipeline_id is not None
+                if child.scheduled_pipeline_id in visited:
+                    continue
+                visited.add(child.scheduled_pipeline_id)
                 mark_started(child.scheduled_pipeline_id)
                 done = wait_pipeline(child.scheduled_pipeline_id)
                 tree.append(done)

@@ -25,6 +25,7 @@ lists both groups.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import posixpath
 import re
@@ -44,9 +45,20 @@ from .definitions import (
 from .when import WhenError, compile_when
 from .yamlsource import YNode, load_document
 
-__all__ = ["JobSite", "ParsedPipeline", "load_pipeline_file", "parse_pipeline", "resolve_pipeline_file"]
+__all__ = [
+    "MAX_MATRIX_JOBS",
+    "JobSite",
+    "ParsedPipeline",
+    "load_pipeline_file",
+    "parse_pipeline",
+    "resolve_pipeline_file",
+]
 
-_EXPRESSIONS = "parameter expressions (`%{{ }}`/`${{ }}`) are not evaluated by the simulator"
+#: The most jobs one ``matrix`` may expand to. Semaphore's schema caps ``parallelism`` at 50 and a task at 50 job
+#: entries but puts no number on a matrix; the simulator needs some bound so that a typo cannot ask for millions.
+MAX_MATRIX_JOBS = 1000
+
+_EXPRESSIONS = "is not supported by the simulator, which does not evaluate parameter expressions (`${{ }}`/`%{{ }}`)"
 
 _TOP_KEYS = {
     "version",
@@ -150,6 +162,15 @@ def _has_expression(text: str) -> bool:
     return "%{{" in text or "${{" in text
 
 
+def _literal(node: YNode, what: str) -> str:
+    """A string that Semaphore would expand when it holds ``${{parameters.X}}`` (names, the agent): refused then,
+    because the simulator does not evaluate parameter expressions and a literal ``${{...}}`` name would be a guess."""
+    text = node.string(what)
+    if _has_expression(text):
+        raise node.error(f"{what} with a parameter expression {_EXPRESSIONS}")
+    return text
+
+
 class _PipelineReader:
     """One pipeline file; raises :class:`ScenarioError` at the first problem, with its line."""
 
@@ -181,9 +202,7 @@ class _PipelineReader:
             raise self.root.error(
                 "the pipeline has no `name`; give it one (the simulator does not reproduce Semaphore's default name)"
             )
-        name = name_node.string("the pipeline `name`")
-        if _has_expression(name):
-            raise name_node.error(f"the pipeline `name` uses {_EXPRESSIONS}")
+        name = _literal(name_node, "the pipeline `name`")
         if "execution_time_limit" in top:
             self._check_time_limit(top["execution_time_limit"])
         if "queue" in top:
@@ -227,9 +246,10 @@ class _PipelineReader:
         machine_entries = machine.check_keys("`agent.machine`", {"type", "os_image"})
         if "type" not in machine_entries:
             raise machine.error("`agent.machine` needs a `type` (e.g. e1-standard-2)")
-        fields: _Agent = {"machine_type": machine_entries["type"].string("`agent.machine.type`")}
+        fields: _Agent = {"machine_type": _literal(machine_entries["type"], "`agent.machine.type`")}
         if "os_image" in machine_entries:
-            fields["os_image"] = machine_entries["os_image"].string("`agent.machine.os_image`", empty_ok=True)
+            os_image = machine_entries["os_image"]
+            fields["os_image"] = _literal(os_image, "`agent.machine.os_image`") if os_image.value != "" else ""
         return fields
 
     # --- settings without effect in a simulation: checked for shape only ---------------------------------------------
@@ -294,7 +314,7 @@ class _PipelineReader:
             entries = item.check_keys("a block", _BLOCK_KEYS, _BLOCK_UNSUPPORTED)
             name: str | None = None
             if "name" in entries:
-                name = entries["name"].string("a block `name`")
+                name = _literal(entries["name"], "a block `name`")
                 if name in taken:
                     raise entries["name"].error(
                         f"there are at least two blocks with the same name {name!r} (the other at line "
@@ -392,7 +412,7 @@ class _PipelineReader:
             job_entries = item.check_keys(f"a job of block {block!r}", _JOB_KEYS)
             name: str | None = None
             if "name" in job_entries:
-                name = job_entries["name"].string("a job `name`")
+                name = _literal(job_entries["name"], "a job `name`")
                 if name in taken:
                     raise job_entries["name"].error(
                         f"block {block!r} has two jobs named {name!r} (the other at line {taken[name].line})"
@@ -454,7 +474,9 @@ class _PipelineReader:
         if "parallelism" in entries:
             parallelism = entries["parallelism"]
             if isinstance(parallelism.value, str):
-                raise parallelism.error(f"`parallelism` as a string: {_EXPRESSIONS}")
+                raise parallelism.error(
+                    f"`parallelism` as a string (a parameter expression) {_EXPRESSIONS}; write a number"
+                )
             count = parallelism.integer(f"the `parallelism` of {what}", minimum=1, maximum=50)
             return [
                 JobDef(
@@ -467,6 +489,13 @@ class _PipelineReader:
             ]
         if "matrix" in entries:
             axes = self._matrix(entries["matrix"], what)
+            size = math.prod(len(values) for _, values in axes)
+            if size > MAX_MATRIX_JOBS:  # counted before expanding: eight axes of ten values would be 10**8 jobs
+                raise node.key_error(
+                    "matrix",
+                    f"the `matrix` of {what} expands to {size} jobs; the simulator runs at most {MAX_MATRIX_JOBS} "
+                    "per matrix (Semaphore itself has per-organization quotas)",
+                )
             combinations = itertools.product(*[[(axis, value) for value in values] for axis, values in axes])
             return [
                 JobDef(
@@ -489,13 +518,15 @@ class _PipelineReader:
             entries = item.check_keys("a `matrix` axis", {"env_var", "values"})
             if "env_var" not in entries or "values" not in entries:
                 raise item.error("a `matrix` axis needs `env_var` and `values`")
-            axis = entries["env_var"].string("a matrix `env_var`")
+            axis = _literal(entries["env_var"], "a matrix `env_var`")
             if axis in seen:
                 raise entries["env_var"].error(f"duplicate name {axis!r} in the matrix")
             seen.add(axis)
             values_node = entries["values"]
             if isinstance(values_node.value, str):
-                raise values_node.error(f"`values` as a string: {_EXPRESSIONS}")
+                raise values_node.error(
+                    f"matrix `values` as a string (a parameter expression) {_EXPRESSIONS}; list the values"
+                )
             values = [
                 value.string(f"a value of matrix axis {axis!r}", empty_ok=True)
                 for value in values_node.sequence("`values`")
@@ -522,7 +553,13 @@ class _PipelineReader:
             raise node.error(
                 "`commands_file` is not supported in a pipeline written inside a scenario; list `commands`"
             )
-        path = os.path.join(self.base_dir, relative)
+        try:  # relative to the pipeline's folder, or to the repository root with a leading `/`, like pipeline_file
+            target = resolve_pipeline_file(self.key, relative)
+        except ValueError as exc:
+            raise node.error(f"`commands_file` {exc}") from None
+        levels = len(posixpath.dirname(self.key).split("/")) if posixpath.dirname(self.key) else 0
+        root = os.path.normpath(os.path.join(self.base_dir, *[os.pardir] * levels))
+        path = os.path.join(root, *target.split("/"))
         try:
             with open(path, encoding="utf-8") as handle:
                 return [line.strip() for line in handle if line.strip()]
@@ -576,7 +613,7 @@ class _PipelineReader:
             file_node = entries["pipeline_file"]
             pipeline_file = file_node.string(f"the `pipeline_file` of promotion {name!r}")
             if _has_expression(pipeline_file):
-                raise file_node.error(f"`pipeline_file` uses {_EXPRESSIONS}")
+                raise file_node.error(f"a `pipeline_file` with a parameter expression {_EXPRESSIONS}")
             try:
                 target = resolve_pipeline_file(self.key, pipeline_file)
             except ValueError as exc:
@@ -620,7 +657,9 @@ class _PipelineReader:
             default = (
                 fields["default_value"].string("`default_value`", empty_ok=True) if "default_value" in fields else None
             )
-            required = fields["required"].boolean("`required`") if "required" in fields else False
+            # Left out, `required` is true: "Both env_vars are required in order for promotion to trigger" says
+            # plumber's own example (plumber/spec/test/pipelines/v1.0-promotion_parameters.yml) of two bare names.
+            required = fields["required"].boolean("`required`") if "required" in fields else True
             description = (
                 fields["description"].string("`description`", empty_ok=True) if "description" in fields else ""
             )

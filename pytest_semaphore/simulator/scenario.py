@@ -236,12 +236,24 @@ def _load_repository(root: Path, initial: str, *, where: YNode | None = None) ->
     return pipelines
 
 
-def _inline_key(name: str) -> str:
-    """Inline pipeline names are repository paths; a bare file name lives in ``.semaphore/`` as Semaphore expects."""
+def _inline_key(name: str, folder: str = ".semaphore") -> str:
+    """Pipeline files are named by repository path; a bare file name lives in ``.semaphore/`` (or the ``semaphore``
+    folder the project names) as Semaphore expects. A path that leaves the repository is a ``ValueError``."""
     name = name.lstrip("/")
     if "/" not in name:
-        name = f".semaphore/{name}"
-    return posixpath.normpath(name)
+        name = f"{folder}/{name}"
+    key = posixpath.normpath(name)
+    if key == ".." or key.startswith("../") or key in ("", "."):
+        raise ValueError(f"{name!r} points outside the repository")
+    return key
+
+
+def _pipeline_key(node: YNode, what: str, folder: str = ".semaphore") -> str:
+    """:func:`_inline_key` of the string at ``node``, with the error at its line."""
+    try:
+        return _inline_key(node.string(what), folder)
+    except ValueError as exc:
+        raise node.error(f"{what}: {exc}") from None
 
 
 def _read_inline_pipelines(node: YNode, project: str) -> dict[str, ParsedPipeline]:
@@ -250,7 +262,10 @@ def _read_inline_pipelines(node: YNode, project: str) -> dict[str, ParsedPipelin
         raise node.error(f"project {project!r} has an empty `pipelines` mapping")
     pipelines: dict[str, ParsedPipeline] = {}
     for name, value in entries.items():
-        key = _inline_key(name)
+        try:
+            key = _inline_key(name)
+        except ValueError as exc:
+            raise node.key_error(name, f"pipeline {name!r}: {exc}") from None
         if key in pipelines:
             raise node.key_error(name, f"pipeline {name!r} is given twice (as {key})")
         fields = value.mapping(f"pipeline {name!r}")
@@ -290,7 +305,7 @@ def _read_project(node: YNode, base: Path) -> tuple[_ProjectBuild, YNode | None,
         pipelines = _read_inline_pipelines(entries["pipelines"], name)
         initial = DEFAULT_PIPELINE_FILE
         if initial_node is not None:
-            initial = _inline_key(initial_node.string("`initial_pipeline_file`"))
+            initial = _pipeline_key(initial_node, "`initial_pipeline_file`")
         elif initial not in pipelines and len(pipelines) == 1:
             initial = next(iter(pipelines))
         if initial not in pipelines:
@@ -309,11 +324,13 @@ def _read_project(node: YNode, base: Path) -> tuple[_ProjectBuild, YNode | None,
             if not (root / ".semaphore").is_dir():
                 raise folder_node.error(f"{root} has no .semaphore folder")
             initial = DEFAULT_PIPELINE_FILE
+            folder_key = ".semaphore"
         else:
             root = folder.parent
             initial = _relative_key(root, folder / "semaphore.yml")
+            folder_key = posixpath.dirname(initial)
         if initial_node is not None:
-            initial = _relative_key(root, folder / initial_node.string("`initial_pipeline_file`"))
+            initial = _pipeline_key(initial_node, "`initial_pipeline_file`", folder_key)
         pipelines = _load_repository(root, initial, where=initial_node or folder_node)
     build = _ProjectBuild(name, pipelines, initial)
     if "id" in entries:
@@ -366,7 +383,7 @@ def _original(build: _ProjectBuild, ref: _JobRef) -> JobDef:
 
 
 def _match(build: _ProjectBuild, job_name: str, node: YNode, fields: Mapping[str, YNode]) -> list[int]:
-    pipeline = _inline_key(fields["pipeline"].string("`pipeline`")) if "pipeline" in fields else None
+    pipeline = _pipeline_key(fields["pipeline"], "`pipeline`") if "pipeline" in fields else None
     if pipeline is not None and pipeline not in build.pipelines:
         raise fields["pipeline"].error(
             f"project {build.name!r} has no pipeline {pipeline} (pipelines: {', '.join(build.pipelines)})"
@@ -414,7 +431,7 @@ def _read_run(node: YNode, projects: Mapping[str, _ProjectBuild]) -> RunDef:
 
     pipeline_file = text("pipeline_file")
     if pipeline_file is not None:
-        key = _inline_key(pipeline_file)
+        key = _pipeline_key(entries["pipeline_file"], "the run's `pipeline_file`")
         if key not in projects[project].pipelines:
             raise entries["pipeline_file"].error(
                 f"project {project!r} has no pipeline {key} ({', '.join(projects[project].pipelines)})"
@@ -469,12 +486,21 @@ def _read_fault(node: YNode) -> FaultDef:
     return dataclasses.replace(fault, **values)  # type: ignore[arg-type]
 
 
-def _plain(node: YNode) -> object:
+def _plain(node: YNode, done: dict[int, object] | None = None) -> object:
+    """The plain value of ``node``. A node reached through several aliases becomes one shared object, as with
+    ``yaml.safe_load``: copying it at each alias would let a "billion laughs" file expand into gigabytes."""
+    done = {} if done is None else done
+    if id(node) in done:
+        return done[id(node)]
+    plain: object
     if isinstance(node.value, dict):
-        return {key: _plain(value) for key, value in node.value.items()}
-    if isinstance(node.value, list):
-        return [_plain(value) for value in node.value]
-    return node.value
+        plain = {key: _plain(value, done) for key, value in node.value.items()}
+    elif isinstance(node.value, list):
+        plain = [_plain(value, done) for value in node.value]
+    else:
+        plain = node.value
+    done[id(node)] = plain
+    return plain
 
 
 # --- entry points ------------------------------------------------------------------------------------------------

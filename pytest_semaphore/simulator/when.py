@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "KEYWORDS",
+    "MAX_DEPTH",
     "BoolOp",
     "Comparison",
     "Condition",
@@ -39,6 +40,9 @@ __all__ = [
 #: The facts a condition may look at, in Semaphore's spelling.
 KEYWORDS = ("branch", "tag", "pull_request", "result", "result_reason")
 _OPERATORS = ("=", "!=", "=~", "!~")
+#: The most levels of ``and``/``or`` and of parentheses a condition may have in the simulator (real ones have a few).
+MAX_DEPTH = 100
+_TOO_DEEP = f"the condition is too deep for the simulator: more than {MAX_DEPTH} levels of 'and'/'or' or of parentheses"
 
 
 class WhenError(ValueError):
@@ -165,6 +169,7 @@ class _Parser:
         self.expression = expression
         self.tokens = _tokenize(expression)
         self.index = 0
+        self.open = 0  # parentheses open at the current position
 
     def _peek(self) -> _Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -183,7 +188,7 @@ class _Parser:
     def parse(self) -> Node:
         if not self.tokens:
             raise self._fail("empty condition", None)
-        node = self._expression()
+        node, _ = self._expression()
         token = self._peek()
         if token is not None:
             if token.kind == ")":
@@ -192,17 +197,25 @@ class _Parser:
             raise self._fail(f"expected 'and' or 'or' before {token.text!r}", token)
         return node
 
-    def _expression(self) -> Node:
-        node = self._term()
+    def _expression(self) -> tuple[Node, int]:
+        """The expression and its depth (``and``/``or`` levels), which is bounded: evaluating, comparing and hashing
+        a condition recurse once per level, and a few thousand ``and`` in a row would exhaust Python's stack."""
+        node, depth = self._term()
         while (token := self._peek()) is not None and token.kind == "bool_operator":
             self.index += 1
-            node = BoolOp(token.text.lower(), node, self._term())
-        return node
+            right, right_depth = self._term()
+            node, depth = BoolOp(token.text.lower(), node, right), max(depth, right_depth) + 1
+            if depth > MAX_DEPTH:
+                raise self._fail(_TOO_DEEP, token)
+        return node, depth
 
-    def _term(self) -> Node:
+    def _term(self) -> tuple[Node, int]:
         token = self._next("a comparison, true, false or '('")
         if token.kind == "(":
-            node = self._expression()
+            self.open += 1
+            if self.open > MAX_DEPTH:
+                raise self._fail(_TOO_DEEP, token)
+            node, depth = self._expression()
             closing = self._peek()
             if closing is None:
                 raise self._fail("this '(' is never closed", token)
@@ -210,7 +223,11 @@ class _Parser:
                 self._check_case(closing)
                 raise self._fail(f"expected ')' or 'and'/'or' before {closing.text!r}", closing)
             self.index += 1
-            return node
+            self.open -= 1
+            return node, depth
+        return self._simple_term(token), 0
+
+    def _simple_term(self, token: _Token) -> Node:
         if token.kind == "keyword":
             operator = self._operator(after=token)
             value = self._next("a single-quoted string")

@@ -95,7 +95,7 @@ class YNode:
 
     def string(self, what: str, *, empty_ok: bool = False) -> str:
         if not isinstance(self.value, str):
-            hint = " (quote it)" if isinstance(self.value, (bool, int, float)) else ""
+            hint = "" if self.value is None or isinstance(self.value, (list, dict)) else " (quote it)"
             raise self.error(f"{what} must be a string, got {_describe(self._plain())}{hint}")
         if not empty_ok and not self.value.strip():
             raise self.error(f"{what} must not be empty")
@@ -155,6 +155,9 @@ class YNode:
         return self.value
 
 
+_TOO_DEEP = "nested too deeply (hundreds of levels of lists or mappings); no scenario or pipeline needs that"
+
+
 def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
@@ -195,10 +198,14 @@ class _Converter:
         return YNode(self.loader.construct_object(node, deep=True), self.path, _line(node))
 
     def _mapping(self, node: yaml.MappingNode) -> YNode:
+        import yaml
+
         own_lines: dict[object, int] = {}
         for key_node, _ in node.value:  # duplicates written by hand are mistakes; `<<` merges may be overridden
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
+            if not isinstance(key_node, yaml.ScalarNode):  # `? [a, b]` or `? {a: 1}`: a key no loader here takes
+                raise ScenarioError("mapping keys must be strings, got a list or a mapping", self.path, _line(key_node))
             key = self.loader.construct_object(key_node, deep=True)
             if isinstance(key, str) and key in own_lines:
                 raise ScenarioError(
@@ -248,6 +255,8 @@ def parse_document(text: str, path: str) -> YNode:
             raise _yaml_error(exc, path) from None
         except yaml.YAMLError as exc:
             raise ScenarioError(f"invalid YAML: {exc}", path) from None
+        except RecursionError:  # PyYAML's composer and our converter recurse once per level of nesting
+            raise ScenarioError(_TOO_DEEP, path) from None
     finally:
         loader.dispose()
 
@@ -280,6 +289,8 @@ def load_document(path: str | os.PathLike[str]) -> YNode:
             plain = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ScenarioError(f"invalid JSON: {exc.msg} (column {exc.colno})", shown, exc.lineno) from None
+        except RecursionError:
+            raise ScenarioError(_TOO_DEEP, shown) from None
         try:  # valid JSON has no raw tab inside strings, so tabs are mere whitespace, which YAML refuses to indent with
             return parse_document(text.replace("\t", " "), shown)
         except ScenarioError as exc:

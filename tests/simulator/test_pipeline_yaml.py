@@ -260,6 +260,8 @@ def test_promotions_with_parameters_and_auto_promotion(tmp_path: Path) -> None:
                   default_value: eu-west-1
                   required: true
                 - name: RELEASE_NOTE
+                - name: DRY_RUN
+                  required: false
           - name: Always
             pipeline_file: ../.semaphore/always.yml
             auto_promote:
@@ -276,7 +278,7 @@ def test_promotions_with_parameters_and_auto_promotion(tmp_path: Path) -> None:
     assert staging.auto_promote({"branch": "dev", "result": "passed"}) is False
     assert always.auto_promote is not None
     assert always.auto_promote({}) is True
-    region, note = production.parameters
+    region, note, dry_run = production.parameters
     assert (region.name, region.required, region.default, region.options, region.description) == (
         "REGION",
         True,
@@ -284,7 +286,9 @@ def test_promotions_with_parameters_and_auto_promotion(tmp_path: Path) -> None:
         ("eu-west-1", "us-east-1"),
         "Where to deploy",
     )
-    assert (note.name, note.required, note.default, note.options) == ("RELEASE_NOTE", False, None, ())
+    # Without `required`, a parameter is required (plumber/spec/test/pipelines/v1.0-promotion_parameters.yml).
+    assert (note.name, note.required, note.default, note.options) == ("RELEASE_NOTE", True, None, ())
+    assert (dry_run.name, dry_run.required) == ("DRY_RUN", False)
     assert len(parsed.promotion_lines) == 3
     assert all(isinstance(line, int) for line in parsed.promotion_lines)
 
@@ -367,6 +371,7 @@ def test_a_promotion_target_outside_the_repository_is_refused() -> None:
 # --- bad files -------------------------------------------------------------------------------------------------------
 
 JOB = "    task: {jobs: [{name: j, commands: [x]}]}\n"
+ONE_JOB = HEADER + "blocks:\n  - name: A\n    task:\n      jobs:\n        - name: j\n"  # its settings follow
 
 BAD_FILES = [
     pytest.param(
@@ -440,35 +445,32 @@ BAD_FILES = [
         id="dup-job",
     ),
     pytest.param(
-        HEADER + "blocks:\n  - name: A\n    task:\n      jobs:\n        - name: j\n          parallelism: '%{{ 2 }}'\n"
-        "          commands: [x]\n",
+        ONE_JOB + "          parallelism: '%{{ 2 }}'\n          commands: [x]\n",
         12,
         "`parallelism` as a string (a parameter expression) is not supported",
         id="parallelism-expression",
     ),
     pytest.param(
-        HEADER + "blocks:\n  - name: A\n    task:\n      jobs:\n        - name: j\n          parallelism: 0\n"
-        "          commands: [x]\n",
+        ONE_JOB + "          parallelism: 0\n          commands: [x]\n",
         12,
         "at least 1",
         id="parallelism-zero",
     ),
     pytest.param(
-        HEADER + "blocks:\n  - name: A\n    task:\n      jobs:\n        - name: j\n          parallelism: 2\n"
+        ONE_JOB + "          parallelism: 2\n"
         "          matrix: [{env_var: A, values: ['1']}]\n          commands: [x]\n",
         13,
         "both `parallelism` and `matrix`",
         id="parallelism-and-matrix",
     ),
     pytest.param(
-        HEADER + "blocks:\n  - name: A\n    task:\n      jobs:\n        - name: j\n"
-        "          matrix: [{env_var: PY, values: [3.10, 3.11]}]\n          commands: [x]\n",
+        ONE_JOB + "          matrix: [{env_var: PY, values: [3.10, 3.11]}]\n          commands: [x]\n",
         12,
         "quote it",
         id="matrix-numbers",
     ),
     pytest.param(
-        HEADER + "blocks:\n  - name: A\n    task:\n      jobs:\n        - name: j\n",
+        ONE_JOB,
         11,
         "exactly one of `commands`",
         id="no-commands",
@@ -517,7 +519,7 @@ BAD_FILES = [
         id="boosters",
     ),
     pytest.param(
-        HEADER + "blocks:\n  - name: A\n    task:\n      jobs:\n        - name: j\n          commands_file: nope.sh\n",
+        ONE_JOB + "          commands_file: nope.sh\n",
         12,
         "cannot read commands_file",
         id="missing-commands-file",
@@ -532,8 +534,7 @@ BAD_FILES = [
         HEADER + "auto_cancel: {running: {}}\nblocks:\n  - name: A\n" + JOB, 7, "needs a `when`", id="auto-cancel"
     ),
     pytest.param(
-        HEADER + "blocks:\n  - name: A\n    task:\n      jobs:\n        - name: j\n          commands: [x]\n"
-        "          priority: [{value: 101, when: true}]\n",
+        ONE_JOB + "          commands: [x]\n          priority: [{value: 101, when: true}]\n",
         13,
         "at most 100",
         id="priority",
@@ -545,14 +546,13 @@ BAD_FILES = [
         id="run",
     ),
     pytest.param(
-        HEADER + "blocks:\n  - name: A\n    task:\n      jobs:\n        - name: j\n          parallelism: 10000000000\n"
-        "          commands: [x]\n",
+        ONE_JOB + "          parallelism: 10000000000\n          commands: [x]\n",
         12,
         "at most 50",
         id="parallelism-huge",
     ),
     pytest.param(
-        HEADER + "blocks:\n  - name: A\n    task:\n      jobs:\n        - name: j\n          commands: [x]\n"
+        ONE_JOB + "          commands: [x]\n"
         "          matrix:\n" + "".join(f"            - {{env_var: V{i}, values: [a, b, c, d]}}\n" for i in range(12)),
         13,
         "expands to 16777216 jobs; the simulator runs at most 1000",
@@ -577,8 +577,7 @@ BAD_FILES = [
         id="agent-expression",
     ),
     pytest.param(
-        HEADER + "blocks:\n  - name: A\n    task:\n      jobs:\n        - name: j\n"
-        "          commands_file: ../../etc/hostname\n",
+        ONE_JOB + "          commands_file: ../../etc/hostname\n",
         12,
         "`commands_file` '../../etc/hostname' points outside the repository",
         id="commands-file-outside",
@@ -642,7 +641,7 @@ def test_a_matrix_of_exactly_the_limit_expands(tmp_path: Path) -> None:
     )
     names = [job.name for job in jobs(parsed.definition)]
     assert len(names) == 1000 == len(set(names))
-    assert names[0] == "m - V0=0, V1=0, V2=0" and names[-1] == "m - V0=9, V1=9, V2=9"
+    assert (names[0], names[-1]) == ("m - V0=0, V1=0, V2=0", "m - V0=9, V1=9, V2=9")
 
 
 def test_unicode_names_are_kept_as_written(tmp_path: Path) -> None:

@@ -378,6 +378,12 @@ BAD_SCENARIOS = [
         "projects:\n  - name: x\n    repository: repo\nruns:\n  - branch: 7\n", 5, "must be a string", id="run-branch"
     ),
     pytest.param(
+        "projects:\n  - name: x\n    repository: repo\nruns:\n  - branch: 2024-01-31\n",
+        5,
+        "must be a string, got a date (2024-01-31) (quote it)",  # YAML reads an unquoted date as a date
+        id="run-branch-date",
+    ),
+    pytest.param(
         "projects:\n  - name: x\n    repository: repo\nfaults:\n  - {route: /api/v1alpha/x, kind: explode}\n",
         5,
         "`kind` must be one of",
@@ -416,6 +422,24 @@ BAD_SCENARIOS = [
         id="inline-pipeline-error",
     ),
     pytest.param("projects:\n  - name: x\n    repository: repo\n  bad indent\n", 4, "invalid YAML", id="yaml-syntax"),
+    pytest.param(
+        "projects:\n  - name: x\n    repository: repo\n    initial_pipeline_file: ../../etc/ci.yml\n",
+        4,
+        "'../../etc/ci.yml' points outside the repository",
+        id="initial-file-outside",
+    ),
+    pytest.param(
+        "projects:\n  - name: x\n    repository: repo\nruns:\n  - pipeline_file: /../x.yml\n",
+        5,
+        "points outside the repository",
+        id="run-pipeline-outside",
+    ),
+    pytest.param(
+        "projects:\n  - name: x\n    repository: repo\n    jobs:\n      ? [Lint]\n      : {result: failed}\n",
+        5,
+        "mapping keys must be strings",
+        id="list-as-key",
+    ),
     pytest.param(PIPELINE, 1, "this is a pipeline file, not a scenario", id="pipeline-file"),
 ]
 
@@ -432,6 +456,58 @@ def test_bad_scenarios_name_the_file_the_line_and_the_problem(
     assert caught.value.line == line, str(caught.value)
     assert fragment in str(caught.value)
     assert str(caught.value).startswith(f"{path}:{line}: ")
+
+
+def test_promotions_that_form_a_cycle_load_each_file_once(tmp_path: Path) -> None:
+    # a.yml promotes to b.yml, which promotes back to a.yml (by its path from the repository root).
+    root = repository(tmp_path)
+    write(
+        root / ".semaphore" / "deploy.yml",
+        DEPLOY + "promotions:\n  - name: Again\n    pipeline_file: /.semaphore/semaphore.yml\n",
+    )
+    (project,) = load_scenario(root).projects
+    assert sorted(project.pipelines) == [".semaphore/deploy.yml", ".semaphore/semaphore.yml"]
+    (again,) = project.pipelines[".semaphore/deploy.yml"].promotions
+    assert again.pipeline_file == ".semaphore/semaphore.yml"
+
+
+@pytest.mark.parametrize(
+    ("source", "initial", "expected"),
+    [
+        ("repository: repo", "deploy.yml", ".semaphore/deploy.yml"),
+        ("repository: repo", "/.semaphore/deploy.yml", ".semaphore/deploy.yml"),
+        ("semaphore: repo/.semaphore", "deploy.yml", ".semaphore/deploy.yml"),
+        ("semaphore: repo/.semaphore", ".semaphore/deploy.yml", ".semaphore/deploy.yml"),
+    ],
+)
+def test_initial_pipeline_file_is_named_the_same_way_whatever_the_source(
+    tmp_path: Path, source: str, initial: str, expected: str
+) -> None:
+    repository(tmp_path / "repo")
+    path = write(tmp_path / "s.yml", f"projects:\n  - name: x\n    {source}\n    initial_pipeline_file: {initial}\n")
+    (project,) = load_scenario(path).projects
+    assert project.initial_pipeline_file == expected
+    assert list(project.pipelines) == [expected]  # deploy.yml promotes nowhere: semaphore.yml is not read
+
+
+def test_a_laughs_bomb_in_extras_loads_without_copying_the_aliases(tmp_path: Path) -> None:
+    # Six levels (a million "lol"s once expanded) rather than a billion, so that a regression fails this test
+    # instead of exhausting the machine: the identity checks show that no alias is copied, whatever the depth.
+    repository(tmp_path / "repo")
+    levels = ["  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"]
+    levels += [f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 6)]
+    path = write(tmp_path / "s.yml", "projects: [{name: x, repository: repo}]\nextras:\n" + "".join(levels))
+    extras = load_scenario(path).extras
+    assert all(item is extras["l4"] for item in extras["l5"])  # type: ignore[attr-defined]
+    assert extras["l1"][0] is extras["l0"]  # type: ignore[index]
+
+
+def test_a_json_scenario_nested_too_deeply_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "scenario.json"
+    path.write_text('{"projects": ' + "[" * 100000 + "]" * 100000 + "}", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="nested too deeply") as caught:
+        load_scenario(path)
+    assert caught.value.path == str(path)
 
 
 def test_errors_inside_a_pipeline_file_name_that_file(tmp_path: Path) -> None:

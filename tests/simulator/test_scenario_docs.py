@@ -72,6 +72,17 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
+def test_the_run_it_snippet_runs_as_written_and_does_what_its_comment_says() -> None:
+    python = re.compile(r"^```python\n(?P<body>.*?)^```$", re.MULTILINE | re.DOTALL)
+    (run_it,) = [m["body"] for m in python.finditer(DOC.read_text(encoding="utf-8")) if "examples" in m["body"]]
+    namespace: dict[str, object] = {}
+    exec(compile(run_it, str(DOC), "exec"), namespace)  # copied into a user's file, it must run as it stands
+    sim = namespace["sim"]
+    assert isinstance(sim, simulator_package.SemaphoreSimulator)
+    done = {(p.name, p.result) for p in sim.world.pipelines()}
+    assert done == {("Release train", "passed"), ("Deploy to staging", "passed")}
+
+
 def test_the_package_data_patterns_ship_every_example_file() -> None:
     tomllib = pytest.importorskip("tomllib")
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))

@@ -253,8 +253,8 @@ projects:
             parameters:
               env_vars:
                 - {name: TARGET, options: [staging, production], default_value: staging, required: true}
-                - {name: TICKET, required: true}
-                - {name: NOTE}
+                - {name: TICKET}  # required when `required` is left out, as on Semaphore
+                - {name: NOTE, required: false}
       /ops/deploy.yml:
         name: Deploy ${TARGET}
         blocks:

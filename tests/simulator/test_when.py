@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 import pytest
 from hypothesis import given
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from pytest_semaphore.simulator.when import (
     KEYWORDS,
+    MAX_DEPTH,
     BoolOp,
     Comparison,
     Literal,
@@ -149,6 +151,35 @@ def test_bad_conditions_name_the_position_and_the_problem(expression: str, colum
     assert repr(expression) in str(caught.value)
 
 
+CHAIN = " and ".join(["branch != 'x'"] * (MAX_DEPTH + 1))  # MAX_DEPTH operators: the deepest accepted
+
+
+@pytest.mark.parametrize(
+    ("expression", "column"),
+    [
+        (CHAIN + " or true", len(CHAIN) + 2),
+        ("(" * (MAX_DEPTH + 1) + "true" + ")" * (MAX_DEPTH + 1), MAX_DEPTH + 1),
+        ("(" * 5000 + "true" + ")" * 5000, MAX_DEPTH + 1),
+        (" and ".join(["true"] * 5000), len(" and ".join(["true"] * (MAX_DEPTH + 1))) + 2),
+    ],
+)
+def test_a_condition_too_deep_for_the_stack_is_a_when_error(expression: str, column: int) -> None:
+    # Thousands of `and` in a row used to parse, then crash the simulator with RecursionError when a pipeline
+    # finished and the condition was evaluated (and when its promotion was hashed or compared).
+    with pytest.raises(WhenError, match="too deep for the simulator") as caught:
+        parse_when(expression)
+    assert caught.value.column == column
+
+
+def test_the_deepest_accepted_conditions_evaluate_hash_and_compare() -> None:
+    for text in (CHAIN, "(" * MAX_DEPTH + "branch != 'x'" + ")" * MAX_DEPTH):
+        condition = compile_when(text)
+        assert condition({"branch": "master"}) is True
+        assert condition({"branch": "x"}) is False
+        assert hash(condition) == hash(compile_when(text))
+        assert condition == compile_when(text)
+
+
 def test_compile_accepts_yaml_booleans() -> None:
     assert compile_when(True)({}) is True
     assert compile_when(False)({"branch": "master"}) is False
@@ -201,14 +232,9 @@ def test_an_unparenthesised_chain_is_a_left_fold(first: bool, rest: list[tuple[s
 
 
 def _shout(node: Node) -> str:
-    """The condition with every keyword, operator and literal in UPPERCASE, as Semaphore also accepts."""
-    if isinstance(node, Literal):
-        return "TRUE" if node.value else "FALSE"
-    if isinstance(node, BoolOp):
-        return f"({_shout(node.left)} {node.operator.upper()} {_shout(node.right)})"
-    if node.keyword_first:
-        return f"{node.keyword.upper()} {node.operator} '{node.value}'"
-    return f"'{node.value}' {node.operator} {node.keyword.upper()}"
+    """The condition with every keyword, operator and literal in UPPERCASE (quoted strings kept), as Semaphore also
+    accepts."""
+    return re.sub(r"'[^']*'|[a-z_]+", lambda m: m[0] if m[0].startswith("'") else m[0].upper(), unparse(node))
 
 
 @given(_conditions, st.fixed_dictionaries({key: _plain_strings | st.just("") for key in KEYWORDS}))

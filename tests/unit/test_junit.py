@@ -454,3 +454,81 @@ def test_an_unwritable_destination_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(ReportError, match="cannot write the report there"):
         attach_logs(report, {TestTarget("c", "n"): LogAttachment((excerpt(),))}, output=blocker / "out.xml")
+
+
+# --------------------------------------------------------------------------------------------- review: edge cases
+
+
+def _report_with_cdata(path: Path) -> None:
+    path.write_bytes(
+        b"\xef\xbb\xbf<?xml version='1.0' encoding='utf-8'?>\n<!-- written by a tool -->\n<testsuites>"
+        b'<testsuite name="s"><testcase classname="c" name="n"><system-out><![CDATA[<b>already</b> & ]]]]><![CDATA[>'
+        b"]]></system-out></testcase>"
+        b'<testcase classname="c" name="n"><failure/></testcase>'  # a rerun plugin wrote the test twice
+        b'<testcase classname="c" name="other"/></testsuite></testsuites>'
+    )
+
+
+def test_placeholders_write_exactly_what_the_tree_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("lxml")
+    if xml_backend() != "lxml":
+        pytest.skip("placeholders are the lxml path")
+    hostile = excerpt()
+    tricky = Excerpt("j", "i", "c", 1, "failed", ("a & b < c > d\r\ne ]]> f \u00e9 \U0001f600 \t tab",), 1, "r", "/p")
+    attachments = {
+        TestTarget("c", "n"): LogAttachment((hostile, tricky), (("k", "v&<>\"'"),)),
+        TestTarget("c", "other"): LogAttachment((tricky,)),
+    }
+    outputs = []
+    for use in (True, False):
+        monkeypatch.setattr("pytest_semaphore.junit._USE_PLACEHOLDERS", use)
+        report = tmp_path / f"r-{use}.xml"
+        _report_with_cdata(report)
+        attach_logs(report, attachments)
+        outputs.append(report.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert b"semaphore-excerpt-" not in outputs[0]
+    root = strict_check(tmp_path / "r-True.xml")
+    texts = [case.findtext("system-out") or "" for case in root.iter("testcase")]
+    assert texts[0].startswith("<b>already</b> & ]]>\n")  # the CDATA content kept, ours appended after it
+    assert "a & b < c > d" in texts[0] and "a & b < c > d" in texts[2]
+    assert texts[0].endswith(texts[1]) and "exited with code 2" in texts[1]  # both copies of the rerun test
+
+
+def test_attaching_twice_changes_nothing(tmp_path: Path) -> None:
+    report = tmp_path / "r.xml"
+    _report_with_cdata(report)
+    attachments = {TestTarget("c", "n"): attachment_for(pipeline_json([]), [excerpt()], base_url="https://x.io")}
+    attach_logs(report, attachments)
+    once = report.read_bytes()
+    attach_logs(report, attachments)
+    assert report.read_bytes() == once
+    assert once.count(b"[[ATTACHMENT|/logs/unit.log]]") == 2
+
+
+def test_a_bom_does_not_hide_a_doctype(tmp_path: Path) -> None:
+    report = tmp_path / "r.xml"
+    data = b'\xef\xbb\xbf<!DOCTYPE t [<!ENTITY a "b">]><testsuite name="&a;"/>'
+    report.write_bytes(data)
+    with pytest.raises(ReportError, match="document type declaration"):
+        attach_logs(report, {})
+    assert report.read_bytes() == data
+
+
+def test_namespaced_root_is_refused_clearly(tmp_path: Path) -> None:
+    report = tmp_path / "r.xml"
+    report.write_text('<testsuites xmlns="urn:x"><testsuite name="s"/></testsuites>')
+    with pytest.raises(ReportError, match=r"root element is <\{urn:x\}testsuites>"):
+        attach_logs(report, {})
+
+
+def test_directories_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match="is a directory"):
+        attach_logs(tmp_path, {})
+    report = tmp_path / "r.xml"
+    report.write_text('<testsuite name="s"><testcase classname="c" name="n"/></testsuite>')
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ReportError, match="cannot write the report"):
+        attach_logs(report, {TestTarget("c", "n"): LogAttachment((excerpt(),))}, output=tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "r.xml"]
+    assert list((tmp_path / "out").iterdir()) == []
