@@ -182,6 +182,14 @@ class SemaphoreClient:
         self._resolving = threading.Lock()
         self._closed = False
 
+    def redaction_values(self) -> tuple[str, ...]:
+        """Values a log redactor must hide (the API token): for ``logs.Redactor``, never to be printed or sent.
+
+        Job logs can echo the token (a ``curl -H "Authorization: Token ..."`` in a job); this is the public way for
+        code that cleans logs to learn what to hide, without reading the client's private state.
+        """
+        return (self._token_text,)
+
     # ------------------------------------------------------------------------------------------------ lifecycle
 
     @classmethod

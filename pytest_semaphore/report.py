@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from .errors import ReportError
 from .logs import Excerpt, clean_text
@@ -179,6 +179,15 @@ def _code(value: object) -> str:
     return f"{ticks} {text} {ticks}" if text.startswith("`") or text.endswith("`") else f"{ticks}{text}{ticks}"
 
 
+def _md_url(url: str | None) -> str:
+    """A link destination for Markdown: parentheses, spaces and angle brackets percent-encoded.
+
+    ``[open](https://host/a)b)`` would end the link at the first ``)`` and show the rest as text; the
+    encoded form is the same address to a browser.
+    """
+    return quote(url or "", safe="/:?#[]@!$&'*+,;=%-._~")
+
+
 def _environment(loader_dir: Path, fmt: str) -> Any:
     import jinja2
 
@@ -194,6 +203,7 @@ def _environment(loader_dir: Path, fmt: str) -> Any:
     env.filters["fence"] = _fence
     env.filters["code"] = _code
     env.filters["safe_url"] = _safe_url
+    env.filters["md_url"] = _md_url
     return env
 
 

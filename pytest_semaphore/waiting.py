@@ -21,9 +21,9 @@ the run exists, trusting a job's result before it finished. Here:
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import random
 import threading
-import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -150,19 +150,19 @@ class _Guard:
 
     def __init__(
         self,
+        what: str,
         *,
         patience: float,
         sleep: Sleep,
         monotonic: Monotonic,
-        budget: RequestBudget,
-        what: str,
+        budget: RequestBudget | None,
     ) -> None:
-        if not patience >= 0:
+        if isinstance(patience, bool) or not isinstance(patience, (int, float)) or not patience >= 0:
             raise ValueError(f"patience must be a number of seconds >= 0, got {patience!r}")
         self.patience = patience
         self.sleep = sleep
         self.monotonic = monotonic
-        self.budget = budget
+        self.budget = _budget_for(budget, monotonic)
         self.what = what
         self.outage_since: float | None = None
         self.last_error: SemaphoreError | None = None
@@ -427,13 +427,7 @@ def wait_for_pipeline(
     plan = _schedule_for(schedule, rng)
     if isinstance(expected_duration, Prediction):
         plan.prediction = expected_duration
-    guard = _Guard(
-        patience=patience,
-        sleep=sleep,
-        monotonic=monotonic,
-        budget=_budget_for(budget, monotonic),
-        what=f"pipeline {ppl_id}",
-    )
+    guard = _Guard(f"pipeline {ppl_id}", patience=patience, sleep=sleep, monotonic=monotonic, budget=budget)
     started = monotonic()
     deadline = started + timeout
     last: Pipeline | None = None
@@ -523,9 +517,7 @@ def find_pipeline(
     what = (
         f"a pipeline of {project}" + (f" at {commit_sha}" if commit_sha else "") + (f" on {branch}" if branch else "")
     )
-    guard = _Guard(
-        patience=patience, sleep=sleep, monotonic=monotonic, budget=_budget_for(budget, monotonic), what=what
-    )
+    guard = _Guard(what, patience=patience, sleep=sleep, monotonic=monotonic, budget=budget)
     deadline = monotonic() + appear_timeout
     while True:
         listed = guard.call(
@@ -589,13 +581,7 @@ def wait_for_pipelines(
     appear_timeout = _check_timeout("appear_timeout", appear_timeout)
     order = list(dict.fromkeys(ppl_ids))
     plan = _schedule_for(schedule, rng)
-    guard = _Guard(
-        patience=patience,
-        sleep=sleep,
-        monotonic=monotonic,
-        budget=_budget_for(budget, monotonic),
-        what=f"{len(order)} pipelines",
-    )
+    guard = _Guard(f"{len(order)} pipelines", patience=patience, sleep=sleep, monotonic=monotonic, budget=budget)
     started = monotonic()
     deadline = started + timeout
     known: dict[str, Pipeline] = {}
@@ -752,13 +738,7 @@ def wait_for_workflow(
     """
     timeout = _check_timeout("timeout", timeout)
     plan = _schedule_for(schedule, rng)
-    guard = _Guard(
-        patience=patience,
-        sleep=sleep,
-        monotonic=monotonic,
-        budget=_budget_for(budget, monotonic),
-        what=f"workflow {wf_id}",
-    )
+    guard = _Guard(f"workflow {wf_id}", patience=patience, sleep=sleep, monotonic=monotonic, budget=budget)
     deadline = monotonic() + timeout
     seen: dict[str, Pipeline] = {}
     all_done_since: float | None = None
@@ -901,9 +881,7 @@ def wait_for_promotion(
     timeout = _check_timeout("timeout", timeout)
     rng = rng if rng is not None else random.Random()  # noqa: S311 - jitter, not cryptography
     shared_budget = _budget_for(budget, monotonic)
-    guard = _Guard(
-        patience=patience, sleep=sleep, monotonic=monotonic, budget=shared_budget, what=f"promotion {name!r}"
-    )
+    guard = _Guard(f"promotion {name!r}", patience=patience, sleep=sleep, monotonic=monotonic, budget=shared_budget)
     deadline = monotonic() + timeout
 
     def remaining() -> float:
@@ -933,16 +911,16 @@ def wait_for_promotion(
             snapshot = before
         client.trigger_promotion(ppl_id, name, override=override, parameters=dict(parameters or {}))
     known = {_promotion_key(r) for r in (snapshot or ()) if r.name == name}
-    record = _await_promotion(
-        client,
-        ppl_id,
-        lambda r: r.name == name and _promotion_key(r) not in known,
-        guard,
-        deadline,
-        sleep,
-        monotonic,
-        rng,
-    )
+
+    def ours(record: Promotion) -> bool:
+        return record.name == name and _promotion_key(record) not in known
+
+    try:
+        record = _await_promotion(client, ppl_id, ours, guard, deadline, sleep, monotonic, rng)
+    except KeyboardInterrupt:
+        if cancel_on_interrupt and trigger:
+            _cancel_scheduled(client, ppl_id, ours)
+        raise
     if record.status == "failed":
         raise PromotionFailed(ppl_id, name, _REFUSED, promotion=record)
     assert record.scheduled_pipeline_id is not None
@@ -968,6 +946,23 @@ def wait_for_promotion(
                 tree.append(done)
                 queue.append(done)
     return PromotionResult(promotion=record, pipeline=promoted, pipelines=tuple(tree), failed_promotions=tuple(refused))
+
+
+def _cancel_scheduled(client: SemaphoreClient, ppl_id: str, ours: Callable[[Promotion], bool]) -> None:
+    """On an interrupt before our promotion was seen resolved: terminate the pipeline it scheduled, if it already did.
+
+    Why: the interrupt can come between Semaphore scheduling the pipeline and our next poll; the pipeline is ours (we
+    triggered it) and would otherwise run on unwatched. One request, best effort: a promotion still ``processing``
+    schedules its pipeline after we are gone, and nothing can be done about that here.
+    """
+    try:
+        records = client.list_promotions(ppl_id)
+    except SemaphoreError:
+        return
+    for record in records:
+        if ours(record) and record.scheduled_pipeline_id:
+            mark_started(record.scheduled_pipeline_id)
+            _cancel(client, [record.scheduled_pipeline_id], cancel_foreign=False)
 
 
 def _retry_until_answer(

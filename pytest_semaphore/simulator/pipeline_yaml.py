@@ -42,7 +42,7 @@ from .definitions import (
     PromotionDef,
     WhenPredicate,
 )
-from .when import WhenError, compile_when
+from .when import WhenError, compile_when, parse_when
 from .yamlsource import YNode, load_document
 
 __all__ = [
@@ -262,8 +262,16 @@ class _PipelineReader:
 
     @staticmethod
     def _check_when_value(node: YNode, what: str) -> None:
-        if not isinstance(node.value, bool):
-            node.string(f"the `when` of {what}")
+        """A condition without effect in a simulation is still parsed: Semaphore checks every `when` in the file
+        (``WhenValidator``) and fails the pipeline as malformed on a syntax error. What only the simulator cannot
+        evaluate (``change_in``...) is fine here, since nothing is evaluated."""
+        if isinstance(node.value, bool):
+            return
+        try:
+            parse_when(node.string(f"the `when` of {what}"))
+        except WhenError as exc:
+            if not exc.unsupported:
+                raise node.error(f"the `when` of {what}: {exc}") from None
 
     def _check_queue(self, node: YNode) -> None:
         items = [node] if isinstance(node.value, dict) else node.sequence("`queue`")

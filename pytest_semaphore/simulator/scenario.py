@@ -47,6 +47,8 @@ _FAULT_KINDS = ("status", "rate_limit", "latency", "reset_before", "reset_after"
 _RESULTS = ("passed", "failed", "stopped")
 _TRIGGERS = ("hook", "api", "schedule", "manual_run")
 _METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE", "HEAD")
+#: The largest generated log (``log_bytes``): enough for any large-log test, small enough to build in memory.
+MAX_LOG_BYTES = 100_000_000
 
 
 # --- outcomes ----------------------------------------------------------------------------------------------------
@@ -88,7 +90,11 @@ def _read_outcome(entries: Mapping[str, YNode], what: str) -> _Outcome:
             log = tuple(node.value.splitlines())
         else:
             log = tuple(node.strings("`log` (a string or a list of lines)"))
-    log_bytes = entries["log_bytes"].integer("`log_bytes`", minimum=0) if "log_bytes" in entries else None
+    log_bytes = (  # the world builds the whole log in memory when the job runs: bounded here, not there
+        entries["log_bytes"].integer("`log_bytes`", minimum=0, maximum=MAX_LOG_BYTES)
+        if "log_bytes" in entries
+        else None
+    )
     exit_code = entries["exit_code"].integer("`exit_code`", minimum=1, maximum=255) if "exit_code" in entries else None
     fail_at: int | str | None = None
     if "fail_at" in entries:

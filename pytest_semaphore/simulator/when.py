@@ -49,12 +49,15 @@ class WhenError(ValueError):
     """A condition that Semaphore would reject (or the simulator cannot honour), with its position.
 
     ``position`` is the 0-based offset into ``expression``; ``column`` the 1-based one people count in.
+    ``unsupported`` is true when Semaphore would accept the condition and only the simulator cannot evaluate it
+    (a function, a number, a bare string...): where a condition has no effect in a simulation, that is no error.
     """
 
-    def __init__(self, problem: str, expression: str, position: int) -> None:
+    def __init__(self, problem: str, expression: str, position: int, *, unsupported: bool = False) -> None:
         self.problem = problem
         self.expression = expression
         self.position = position
+        self.unsupported = unsupported
         super().__init__(f"{problem} at position {position + 1} of the condition {expression!r}")
 
     @property
@@ -174,9 +177,9 @@ class _Parser:
     def _peek(self) -> _Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
 
-    def _fail(self, problem: str, token: _Token | None) -> WhenError:
+    def _fail(self, problem: str, token: _Token | None, *, unsupported: bool = False) -> WhenError:
         position = token.position if token is not None else len(self.expression)
-        return WhenError(problem, self.expression, position)
+        return WhenError(problem, self.expression, position, unsupported=unsupported)
 
     def _next(self, wanted: str) -> _Token:
         token = self._peek()
@@ -206,7 +209,7 @@ class _Parser:
             right, right_depth = self._term()
             node, depth = BoolOp(token.text.lower(), node, right), max(depth, right_depth) + 1
             if depth > MAX_DEPTH:
-                raise self._fail(_TOO_DEEP, token)
+                raise self._fail(_TOO_DEEP, token, unsupported=True)
         return node, depth
 
     def _term(self) -> tuple[Node, int]:
@@ -214,7 +217,7 @@ class _Parser:
         if token.kind == "(":
             self.open += 1
             if self.open > MAX_DEPTH:
-                raise self._fail(_TOO_DEEP, token)
+                raise self._fail(_TOO_DEEP, token, unsupported=True)
             node, depth = self._expression()
             closing = self._peek()
             if closing is None:
@@ -252,6 +255,7 @@ class _Parser:
                 f"the bare string {token.text} is not a condition "
                 f"(compare it with a keyword, e.g. branch = {token.text})",
                 token,
+                unsupported=True,  # Semaphore counts it as true; refused here as the forgotten `branch =` it is
             )
         if token.kind == "boolean":
             return Literal(token.text.lower() == "true")
@@ -261,11 +265,14 @@ class _Parser:
                 raise self._fail(
                     f"the function {token.text}() is not supported by the simulator (it cannot see file changes)",
                     token,
+                    unsupported=True,
                 )
             self._check_case(token)
             raise self._fail(f"unknown keyword {token.text!r} (known: {', '.join(KEYWORDS)})", token)
         if token.kind in ("integer", "float", "[", "{"):
-            raise self._fail(f"{token.text!r}: numbers, lists and maps are not supported by the simulator", token)
+            raise self._fail(
+                f"{token.text!r}: numbers, lists and maps are not supported by the simulator", token, unsupported=True
+            )
         if token.kind == "operator":
             raise self._fail(f"expected a keyword before {token.text!r}", token)
         if token.kind == "map_key":

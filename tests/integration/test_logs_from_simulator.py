@@ -275,3 +275,11 @@ def test_redactor_repr_and_excerpt_never_show_the_token(client: SemaphoreClient,
     redactor = Redactor.for_job(token=TOKEN, job=client.describe_job(failing_job_id(failed_pipeline)), env={})
     assert TOKEN not in repr(redactor)
     assert JOB_SECRET not in repr(redactor)
+
+
+def test_the_client_tells_the_redactor_its_token_publicly(client: SemaphoreClient) -> None:
+    # fetch_excerpt learns the token through this public method, not the client's private state; it must never
+    # show up in the client's repr either.
+    assert client.redaction_values() == (TOKEN,)
+    assert TOKEN not in repr(client)
+    assert Redactor(client.redaction_values())(f"echo {TOKEN}") == f"echo {REDACTED}"

@@ -51,8 +51,9 @@ def test_a_job_killed_by_its_time_limit_is_an_error() -> None:
     with simulated(project(main=pipeline(job(duration=30, result="stopped")))) as s:
         ppl_id = s.start()
         done = wait_for_pipeline(s.client, ppl_id, **s.clocks)
-        assert outcome(done) is s.truth(ppl_id)
-        assert done.result == s.sim.world.pipeline(ppl_id).result
+        world = s.sim.world.pipeline(ppl_id)
+        assert (done.result, done.result_reason) == (world.result, world.result_reason) == ("stopped", "timeout")
+        assert outcome(done) is Outcome.ERROR is s.truth(ppl_id)  # a time limit is not "someone stopped it"
 
 
 def test_a_pipeline_stopped_while_running_is_stopped() -> None:

@@ -179,3 +179,24 @@ def test_interrupting_a_promotion_wait_cancels_the_pipeline_it_triggered() -> No
         s.sim.advance(10)
         assert s.sim.world.pipeline(promoted).result == "stopped"
         assert s.sim.world.pipeline(ppl_id).result == "passed"  # the promoted-from pipeline is untouched
+
+
+def test_an_interrupt_after_the_promotion_scheduled_its_pipeline_but_before_we_saw_it_still_cancels_it() -> None:
+    slow = project(
+        main=pipeline(job("test", duration=60), promotions=(PromotionDef("deploy", ".semaphore/deploy.yml"),)),
+        deploy=pipeline(job("deploy", duration=3000)),
+    )
+    with simulated(slow, seed=29) as s:
+        ppl_id = s.start()
+        s.sim.advance(120)
+        triggered_at = s.sim.monotonic()
+        # the first sleep that ends after Semaphore processed the promotion: scheduled in the world, not yet seen by us
+        s.at(triggered_at + s.sim.world.timings.promotion + 0.001, _interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            wait_for_promotion(s.client, ppl_id, "deploy", cancel_on_interrupt=True, **s.clocks)
+        promoted = s.sim.world.promotions(ppl_id)[0].scheduled_pipeline_id
+        assert promoted is not None
+        s.sim.advance(10)
+        assert s.sim.world.pipeline(promoted).done
+        assert s.sim.world.pipeline(promoted).result in ("stopped", "canceled")
+        assert s.sim.world.pipeline(ppl_id).result == "passed"

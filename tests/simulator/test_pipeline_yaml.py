@@ -329,7 +329,7 @@ def test_settings_without_effect_in_a_simulation_are_accepted(tmp_path: Path) ->
         global_job_config:
           secrets: [{name: dockerhub}]
           epilogue: {always: {commands: [echo bye]}}
-          priority: [{value: 10, when: true}]
+          priority: [{value: 10, when: true}, {value: 20, when: "change_in('/src/')"}]
         blocks:
           - name: Build
             execution_time_limit: {minutes: 10}
@@ -533,6 +533,18 @@ BAD_FILES = [
     pytest.param(
         HEADER + "auto_cancel: {running: {}}\nblocks:\n  - name: A\n" + JOB, 7, "needs a `when`", id="auto-cancel"
     ),
+    pytest.param(  # Semaphore's WhenValidator parses every `when`, even where the simulator gives it no effect
+        HEADER + "queue: {name: q, when: \"branch = 'master' andd true\"}\nblocks:\n  - name: A\n" + JOB,
+        7,
+        "the `when` of `queue`: expected 'and' or 'or' before 'andd'",
+        id="queue-when-syntax",
+    ),
+    pytest.param(
+        HEADER + "auto_cancel:\n  queued:\n    when: \"Branch != 'master'\"\nblocks:\n  - name: A\n" + JOB,
+        9,
+        "lowercase or UPPERCASE",
+        id="auto-cancel-when-case",
+    ),
     pytest.param(
         ONE_JOB + "          commands: [x]\n          priority: [{value: 101, when: true}]\n",
         13,
@@ -606,7 +618,7 @@ def test_bad_pipeline_files_name_the_file_the_line_and_the_problem(
 def test_nesting_too_deep_for_the_parser_is_an_error_not_a_crash(tmp_path: Path, opening: str) -> None:
     closing = "]" if opening == "[" else "}"
     with pytest.raises(ScenarioError) as caught:
-        load(tmp_path, "blocks: " + opening * 5000 + closing * 5000 + "\n")
+        load(tmp_path, "blocks: " + opening * 1000 + closing * 1000 + "\n")
     assert caught.value.path == str(tmp_path / ".semaphore" / "semaphore.yml")
     assert "nested too deeply" in str(caught.value)
 

@@ -360,6 +360,12 @@ BAD_SCENARIOS = [
         id="negative-duration",
     ),
     pytest.param(
+        "projects:\n  - name: x\n    repository: repo\n    jobs:\n      Lint: {log_bytes: 1000000000000}\n",
+        5,
+        "`log_bytes` must be at most 100000000",  # a terabyte would be built in memory when the job ran
+        id="log-bytes-huge",
+    ),
+    pytest.param(
         "projects:\n  - name: x\n    repository: repo\n    jobs:\n      Lint: {secrets: {name: TOKEN}}\n",
         5,
         "needs `name`",

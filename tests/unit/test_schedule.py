@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pytest_semaphore.schedule import PollSchedule, Prediction, RequestBudget
+from pytest_semaphore.schedule import DENSE_MAX, SPARSE_CAP, PollSchedule, Prediction, RequestBudget
 
 
 def _delays(schedule: PollSchedule, n: int) -> list[float]:
@@ -99,7 +99,7 @@ def test_prediction_window_covers_the_history() -> None:
     assert prediction.window_start < min(history)
     assert prediction.window_end > max(history)
     assert prediction.expected == pytest.approx(3600 * 1.01)
-    assert 2.0 <= prediction.dense_interval <= 15.0
+    assert 2.0 <= prediction.dense_interval <= DENSE_MAX
 
 
 def test_a_narrow_history_polls_every_start_interval_around_the_end() -> None:
@@ -210,3 +210,22 @@ def test_a_prediction_never_gives_a_near_zero_delay(seed: int) -> None:
         delay = schedule.next_delay(elapsed=t)
         assert delay >= floor
         t += delay
+
+
+def test_an_early_end_before_the_window_is_noticed_within_the_sparse_cap() -> None:
+    # the history says an hour; a run that fails after 30 minutes must not be noticed 5 minutes late
+    prediction = Prediction.from_durations([3600 * f for f in (0.9, 0.95, 1.0, 1.05, 1.1)])
+    assert prediction is not None
+    times = _walk(PollSchedule(rng=random.Random(3), prediction=prediction), prediction.window_start)
+    gaps = [b - a for a, b in zip([0.0, *times[:-1]], times, strict=True)]
+    assert max(gaps) <= SPARSE_CAP
+    assert max(gaps) > 60  # still sparse: that is where the requests are saved
+
+
+def test_a_clock_that_steps_back_does_not_drain_the_budget() -> None:
+    now = [1000.0]
+    budget = RequestBudget(60, burst=2, monotonic=lambda: now[0])
+    assert budget.reserve() == 0.0
+    now[0] = 0.0  # an injected clock stepped back by 1000 s
+    assert budget.reserve() == 0.0  # the second token of the burst, not a 1000 s debt
+    assert budget.reserve() == pytest.approx(1.0)
