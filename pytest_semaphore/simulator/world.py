@@ -913,7 +913,8 @@ class World:
                 if parameter.required:
                     raise InternalError("Internal error")
                 continue
-            if parameter.options and value not in parameter.options:
+            # Plumber's parameters example: a value must be "either default_value or one of given options".
+            if parameter.options and value not in parameter.options and value != parameter.default:
                 raise InternalError("Internal error")
             values[parameter.name] = value
         return values

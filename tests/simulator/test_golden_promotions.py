@@ -7,6 +7,7 @@ import json
 import pytest
 
 from pytest_semaphore.simulator import SemaphoreSimulator
+from pytest_semaphore.simulator.definitions import BlockDef, JobDef, ParameterDef, PipelineDef, ProjectDef, PromotionDef
 
 from .helpers import MAIN, Raw
 
@@ -65,6 +66,24 @@ def test_parameter_rules_give_500_internal_error(sim: SemaphoreSimulator, raw: R
     )
     assert nested.status == 500  # parameters are top-level keys, not nested
     assert sim.world.promotions(ppl_id) == []
+
+
+def test_a_default_outside_the_options_is_accepted_but_another_value_is_not(sim: SemaphoreSimulator, raw: Raw) -> None:
+    """Plumber's own example: a value must be "either default_value or one of given options"."""
+    region = ParameterDef("REGION", options=("eu", "us"), default="global")
+    deploy = PipelineDef("Deploy", (BlockDef("Deploy", (JobDef("deploy"),)),))
+    train = PipelineDef(
+        "Train", (BlockDef("Build", (JobDef("build"),)),), promotions=(PromotionDef("deploy", "deploy.yml", (region,)),)
+    )
+    sim.world.add_project(ProjectDef("regions", {MAIN: train, "deploy.yml": deploy}))
+    _, ppl_id = sim.world.start_workflow("regions")
+    sim.advance(20)
+    assert sim.world.pipeline(ppl_id).done
+    defaulted = raw.post_json(f"{API}/promotions", {"pipeline_id": ppl_id, "name": "deploy"})
+    assert (defaulted.status, defaulted.body) == (200, b'"Promotion successfully triggered."')
+    assert sim.world.promotions(ppl_id)[0].parameters == {"REGION": "global"}
+    other = raw.post_json(f"{API}/promotions", {"pipeline_id": ppl_id, "name": "deploy", "REGION": "mars"})
+    assert (other.status, other.body) == (500, b'"Internal error"')
 
 
 def test_not_passed_without_override_is_refused_with_400(sim: SemaphoreSimulator, raw: Raw) -> None:
