@@ -31,6 +31,17 @@ from pathlib import Path
 SECRETS = [f"s3cr3t-value-{i:02d}-{'x' * 12}" for i in range(20)]
 
 
+def random_secrets(count: int = 20, seed: int = 7) -> list[str]:
+    """Secrets as real tokens look: random letters and digits, no shared prefix (``--random-secrets``).
+
+    The default secrets share a prefix, which lets the regex engine skip ahead; random ones do not, and they are
+    what an environment holds, so this is the redactor's honest workload.
+    """
+    rng = random.Random(seed)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    return ["".join(rng.choice(alphabet) for _ in range(24)) for _ in range(count)]
+
+
 def generate(path: Path, total_bytes: int, seed: int = 6, batch: int = 1) -> int:
     """Write a realistic log body: several commands, ANSI colours, \\r progress, a failing command, secrets.
 
@@ -132,7 +143,10 @@ def main() -> int:
     parser.add_argument("--mb", type=int, default=None, help="log size in MB (overrides --quick)")
     parser.add_argument("--repeat", type=int, default=2, help="runs per phase; the best time is kept")
     parser.add_argument("--batch", type=int, default=1, help="multiply the lines per event (bigger events)")
+    parser.add_argument("--random-secrets", action="store_true", help="random 24-character secrets, no shared prefix")
     args = parser.parse_args()
+    if args.random_secrets:
+        SECRETS[:] = random_secrets()
     size_mb = args.mb or (20 if args.quick else 200)
     with tempfile.TemporaryDirectory(prefix="bench-logs-") as tmp:
         work = Path(tmp)

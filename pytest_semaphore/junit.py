@@ -164,8 +164,9 @@ def _parse(path: Path) -> Any:
         if xml_backend() == "lxml":
             parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
             tree = etree.parse(str(path), parser)
-        else:
-            tree = etree.parse(str(path))
+        else:  # keep comments and processing instructions inside the root, as lxml does
+            builder = etree.TreeBuilder(insert_comments=True, insert_pis=True)
+            tree = etree.parse(str(path), etree.XMLParser(target=builder))
     except SyntaxError as exc:  # stdlib ParseError and lxml XMLSyntaxError are both SyntaxErrors
         raise ReportError(f"{path}: not well-formed XML ({exc}); is this really a JUnit report?") from None
     except (OSError, ValueError) as exc:
@@ -474,7 +475,9 @@ _USE_PLACEHOLDERS = True
 
 def attach_logs(
     report: str | os.PathLike[str],
-    attachments: Mapping[TestTarget | str, LogAttachment],
+    attachments: Mapping[TestTarget, LogAttachment]
+    | Mapping[str, LogAttachment]
+    | Mapping[TestTarget | str, LogAttachment],
     *,
     junit_prefix: str | None = None,
     output: str | os.PathLike[str] | None = None,
@@ -490,7 +493,8 @@ def attach_logs(
     etree = _etree()
     wanted: dict[tuple[str, str], LogAttachment] = {}
     order: list[TestTarget] = []
-    for key, attachment in attachments.items():
+    items: Iterable[tuple[TestTarget | str, LogAttachment]] = attachments.items()
+    for key, attachment in items:
         target = TestTarget.from_nodeid(key, prefix=junit_prefix) if isinstance(key, str) else key
         wanted[(target.classname, target.name)] = attachment
         order.append(target)

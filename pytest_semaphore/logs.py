@@ -168,6 +168,15 @@ def looks_secret(name: str) -> bool:
     return _SECRET_NAME_RE.search(upper) is not None
 
 
+def _shared_prefix_length(texts: Sequence[str]) -> int:
+    """How many leading characters all ``texts`` share (those of the smallest and largest decide it)."""
+    first, last = min(texts), max(texts)
+    for index, (a, b) in enumerate(zip(first, last, strict=False)):  # the shorter one bounds the prefix
+        if a != b:
+            return index
+    return len(first)
+
+
 class Redactor:
     """Replace secrets in text with ``[REDACTED]``.
 
@@ -196,7 +205,7 @@ class Redactor:
         # search makes one alternation fast. Random tokens share none: then sre tries every alternative at nearly
         # every position (20 random secrets: 8 ms per MB, as slow as parsing the log), while one C substring
         # search per secret costs 0.1 ms per MB each. ``_scan`` picks the second way.
-        self._scan = len(os.path.commonprefix(self._literals)) < 3 if self._literals else False
+        self._scan = _shared_prefix_length(self._literals) < 3 if self._literals else False
         self._literal_re = re.compile("|".join(re.escape(s) for s in self._literals)) if self._literals else None
         compiled: list[re.Pattern[str]] = []
         for pattern in patterns:
@@ -238,7 +247,9 @@ class Redactor:
             pairs.extend(job_env_vars.items())
         else:
             pairs.extend((v.name, v.value) for v in job_env_vars)
-        secrets.extend(value for name, value in pairs if looks_secret(name) and len(value.strip()) >= MIN_SECRET_CHARS)
+        for name, value in pairs:
+            if looks_secret(name) and len(value.strip()) >= MIN_SECRET_CHARS:
+                secrets += (value, value.strip())  # a shell prints "  v  " as "v": hide both forms
         return cls(secrets, patterns, hook)
 
     def __bool__(self) -> bool:
@@ -685,9 +696,23 @@ def _open_sink(
         ) from None
 
 
-def _run(builder: ExcerptBuilder, sink: FullLogWriter | None, feed: Callable[[], None]) -> Excerpt:
+def _run(feed: Callable[[ExcerptBuilder], None], options: _Options) -> Excerpt:
+    """The one way an excerpt is made: open the full log (if any), feed the builder, then commit or discard.
+
+    A failure while streaming (the connection dropped, a parse error) leaves no half-written full log behind.
+    """
+    sink = _open_sink(options.log_dir, options.job_name, options.job_id, options.max_log_bytes)
+    builder = ExcerptBuilder(
+        job_name=options.job_name,
+        job_id=options.job_id,
+        tail_lines=options.tail_lines,
+        redactor=options.redactor,
+        sink=sink,
+        max_line_chars=options.max_line_chars,
+        job_result=options.job_result,
+    )
     try:
-        feed()
+        feed(builder)
         excerpt = builder.finish()
     except BaseException:
         if sink is not None:
@@ -697,6 +722,20 @@ def _run(builder: ExcerptBuilder, sink: FullLogWriter | None, feed: Callable[[],
         return excerpt
     path = sink.commit()
     return dataclasses.replace(excerpt, log_path=str(path), log_truncated=sink.truncated)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The options both front doors share (see :func:`excerpt_from_events`)."""
+
+    job_name: str
+    job_id: str
+    job_result: str | None
+    tail_lines: int
+    redactor: Redactor | None
+    log_dir: str | os.PathLike[str] | None
+    max_log_bytes: int | None
+    max_line_chars: int
 
 
 def excerpt_from_events(
@@ -717,21 +756,8 @@ def excerpt_from_events(
     excerpt's ``log_path`` names it. ``job_result`` is what the caller already knows (the log's ``job_finished``
     event wins when present).
     """
-    sink = _open_sink(log_dir, job_name, job_id, max_log_bytes)
-    builder = ExcerptBuilder(
-        job_name=job_name,
-        job_id=job_id,
-        tail_lines=tail_lines,
-        redactor=redactor,
-        sink=sink,
-        max_line_chars=max_line_chars,
-        job_result=job_result,
-    )
-
-    def feed() -> None:
-        builder.feed_many(events)
-
-    return _run(builder, sink, feed)
+    options = _Options(job_name, job_id, job_result, tail_lines, redactor, log_dir, max_log_bytes, max_line_chars)
+    return _run(lambda builder: builder.feed_many(events), options)
 
 
 def excerpt_from_text(
@@ -753,25 +779,16 @@ def excerpt_from_text(
     """
     import codecs
 
-    sink = _open_sink(log_dir, job_name, job_id, max_log_bytes)
-    builder = ExcerptBuilder(
-        job_name=job_name,
-        job_id=job_id,
-        tail_lines=tail_lines,
-        redactor=redactor,
-        sink=sink,
-        max_line_chars=max_line_chars,
-        job_result=job_result,
-    )
     pieces: Iterable[str | bytes] = [chunks] if isinstance(chunks, (str, bytes)) else chunks
 
-    def feed() -> None:
+    def feed(builder: ExcerptBuilder) -> None:
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         for piece in pieces:
             builder.feed_text(decoder.decode(piece) if isinstance(piece, bytes) else piece)
         builder.feed_text(decoder.decode(b"", final=True))
 
-    return _run(builder, sink, feed)
+    options = _Options(job_name, job_id, job_result, tail_lines, redactor, log_dir, max_log_bytes, max_line_chars)
+    return _run(feed, options)
 
 
 def events_to_text(events: Iterable[LogEvent], *, redactor: Redactor | None = None) -> Iterator[str]:

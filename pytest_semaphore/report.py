@@ -259,6 +259,9 @@ def write_summary(path: str | os.PathLike[str], pipelines: Sequence[Pipeline], *
             handle.write(text)
         os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, target)
+    except OSError as exc:  # a directory in the way, a full disk: say where, leave nothing behind
+        Path(tmp_name).unlink(missing_ok=True)
+        raise ReportError(f"{target}: cannot write the summary ({exc.strerror or exc})") from None
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise

@@ -75,7 +75,7 @@ class Prediction:
         durations: Sequence[float],
         *,
         min_samples: int = 3,
-        dense_polls: float = 20.0,
+        dense_polls: float = 40.0,
         dense_min: float = DEFAULT_START,
         dense_max: float = DENSE_MAX,
         sparse_cap: float = SPARSE_CAP,
@@ -86,9 +86,9 @@ class Prediction:
         between neighbouring samples (where the next run falls outside the history's range), and is at least
         ``2 * dense_min`` wide. The dense interval divides the window into about ``dense_polls`` polls, kept between
         ``dense_min`` and ``dense_max``: a narrow history (a 1-minute pipeline) polls every 2 s around its end, a wide
-        one (an hour +-10%) every ``DENSE_MAX`` (17 s), so the median latency stays under 10 s. Twenty polls across
-        the window, not more: each one spent there is taken from the sparse part, whose cap bounds how late an early
-        end (a failure) is noticed.
+        one (an hour +-10%) every ``DENSE_MAX`` (17 s), so the median latency stays under 10 s.  At most ``dense_polls``
+        across the window: each one spent there is taken from the sparse part, whose cap bounds how late an early end
+        (a failure) is noticed.
 
         One more bound keeps a wrong history cheap: the sparse polls before the window plus the dense polls inside it
         never cost more than the ordinary schedule would have spent until the window's end, so a pipeline that

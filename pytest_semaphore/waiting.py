@@ -255,7 +255,7 @@ def _describe(client: SemaphoreClient, ppl_id: str, *, detailed: bool) -> Pipeli
     Status 0 makes it transient: the wait asks again, within ``patience``.
     """
     seen = client.describe_pipeline(ppl_id, detailed=detailed)
-    if seen.ppl_id and seen.ppl_id != ppl_id:
+    if seen.ppl_id and seen.ppl_id.lower() != ppl_id.strip().lower():  # a UUID typed in capitals is the same one
         raise APIError(
             "GET",
             f"/api/v1alpha/pipelines/{ppl_id}",

@@ -83,6 +83,15 @@ def test_an_answer_about_another_pipeline_is_never_taken_for_ours() -> None:
     assert len(server.requests) == 3  # the wrong answer was asked again, not believed
 
 
+def test_an_id_typed_in_capitals_is_still_our_pipeline() -> None:
+    with _scripted(_describe("done", "passed")) as (server, client, clock):
+        done = wait_for_pipeline(
+            client, P.PPL_ID.upper(), expected_duration=False, sleep=clock.sleep, monotonic=clock.monotonic
+        )
+    assert done.ppl_id == P.PPL_ID
+    assert len(server.requests) == 1  # accepted at once, not retried as a wrong answer
+
+
 def test_a_stale_replica_going_back_in_time_is_ignored_not_reported() -> None:
     seen: list[Pipeline] = []
     with _scripted(
@@ -126,6 +135,15 @@ def test_every_unusable_timeout_is_a_clear_error_before_any_request(bad: Any, op
             wait_for_pipeline(s.client, ppl_id, **{option: bad}, **s.clocks)
         with pytest.raises(ValueError, match=f"{option} must be a finite number of seconds >= 0"):
             wait_for_pipelines(s.client, [ppl_id], **{option: bad}, **s.clocks)
+        assert s.sim.requests == []
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1.0, "300", None])
+def test_an_unusable_patience_is_a_clear_error_before_any_request(bad: Any) -> None:
+    with simulated() as s:
+        ppl_id = s.start()
+        with pytest.raises(ValueError, match="patience must be a number of seconds >= 0"):
+            wait_for_pipeline(s.client, ppl_id, patience=bad, **s.clocks)
         assert s.sim.requests == []
 
 

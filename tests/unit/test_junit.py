@@ -491,8 +491,10 @@ def test_placeholders_write_exactly_what_the_tree_would(tmp_path: Path, monkeypa
     root = strict_check(tmp_path / "r-True.xml")
     texts = [case.findtext("system-out") or "" for case in root.iter("testcase")]
     assert texts[0].startswith("<b>already</b> & ]]>\n")  # the CDATA content kept, ours appended after it
-    assert "a & b < c > d" in texts[0] and "a & b < c > d" in texts[2]
-    assert texts[0].endswith(texts[1]) and "exited with code 2" in texts[1]  # both copies of the rerun test
+    assert "a & b < c > d" in texts[0]
+    assert "a & b < c > d" in texts[2]
+    assert texts[0].endswith(texts[1])  # both copies of the rerun test got it
+    assert "exited with code 2" in texts[1]
 
 
 def test_attaching_twice_changes_nothing(tmp_path: Path) -> None:

@@ -486,3 +486,34 @@ def test_any_job_name_and_id_give_a_safe_file_name(name: str, job_id: str) -> No
     assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.log", filename), filename
     assert ".." not in filename
     assert len(filename) <= 140
+
+
+# --------------------------------------------------------------------------------------------- review: edge cases
+
+
+def test_secret_length_boundary_and_padded_values() -> None:
+    redactor = Redactor.for_job(
+        env={"A_TOKEN": "Qw7#zX", "B_TOKEN": "Qw7#z", "C_SECRET": "  padded-value  ", "KEYBOARD_LAYOUT": "us-intl"}
+    )
+    # Six characters is a secret, five is not (too likely to be an ordinary word); the padded value is found bare.
+    assert redactor("Qw7#zX | Qw7#z | padded-value | us-intl") == f"{REDACTED} | Qw7#z | {REDACTED} | us-intl"
+
+
+@pytest.mark.parametrize("prefix", ["", "tok-"])
+def test_both_literal_strategies_hide_secrets_whole(prefix: str) -> None:
+    # No shared prefix: one substring search per secret; a shared prefix: one regular expression. Same results.
+    long, inner, other = prefix + "Zq81xkP0vB-long", prefix + "Zq81xkP0vB", prefix + "m4Rn9w"
+    redactor = Redactor([inner, long, other])
+    assert redactor._scan is (prefix == "")  # the strategy under test is the one in use
+    text = f"a {long} b {inner} c {other}{other} d {inner[:-1]}"
+    assert redactor(text) == f"a {REDACTED} b {REDACTED} c {REDACTED}{REDACTED} d {inner[:-1]}"
+    line = f"token={long} end\n"
+    for cut in range(1, len(line)):
+        excerpt = excerpt_from_events(job(cmd("x", line[:cut], line[cut:], exit_code=1)), redactor=redactor)
+        assert excerpt.lines == (f"token={REDACTED} end",), cut
+
+
+def test_a_log_of_carriage_returns_only() -> None:
+    assert excerpt_from_text("10%\r50%\r100%").lines == ("100%",)
+    assert excerpt_from_text(["a\r", "b\r", "\r"]).lines == ("b",)
+    assert excerpt_from_text("\r\r\r").total_lines == 1

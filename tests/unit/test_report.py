@@ -187,3 +187,64 @@ def test_an_unwritable_summary_path_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(ReportError, match="cannot write the summary there"):
         write_summary(blocker / "summary.md", [pipeline()])
+
+
+def hostile_world() -> tuple[Pipeline, Excerpt]:
+    """Every text field of the summary carries markup, quotes, pipes and backticks."""
+    bad = '"|`x`<script>alert(1)</script><img src=x onerror=alert(2)>'
+    ppl = Pipeline.from_api(
+        {
+            "pipeline": {
+                "ppl_id": "p" + bad,
+                "wf_id": "w" + bad,
+                "name": "CI" + bad,
+                "state": "done",
+                "result": "failed",
+                "result_reason": "test" + bad,
+                "error_description": "err" + bad,
+            },
+            "blocks": [
+                {
+                    "name": "B" + bad,
+                    "block_id": "b",
+                    "state": "done",
+                    "result": "failed",
+                    "jobs": [{"name": "j" + bad, "job_id": "j1" + bad, "status": "FINISHED", "result": "FAILED"}],
+                }
+            ],
+        }
+    )
+    return ppl, Excerpt("j", "j1" + bad, "make" + bad, 2, "failed", ("```", bad, "~~~"), 3, "r", "/l/" + bad)
+
+
+def test_html_escapes_every_field_and_links_only_http() -> None:
+    ppl, ex = hostile_world()
+    html = render_summary([ppl], fmt="html", excerpts={ex.job_id: ex}, base_url="https://x.io/a)b c", title="T<b>")
+    parser = _Collector()
+    parser.feed(html)
+    assert not {"script", "img", "b"} & set(parser.tags)
+    assert not any(name.startswith("on") for name, _ in parser.attrs)
+    hrefs = [value or "" for name, value in parser.attrs if name == "href"]
+    assert len(hrefs) == 3
+    assert all(h.startswith("https://x.io/") for h in hrefs)
+
+
+def test_markdown_table_and_links_survive_pipes_backticks_and_parentheses() -> None:
+    ppl, ex = hostile_world()
+    md = render_summary([ppl], excerpts={ex.job_id: ex}, base_url="https://x.io/a)b c")
+    row = next(line for line in md.splitlines() if line.startswith("| CI"))
+    assert len(re.findall(r"(?<!\\)\|", row)) == 5  # four cells: every pipe from the data is escaped
+    fence_open = md.index("````text\n")
+    outside = md[:fence_open] + md[md.index("\n````\n", fence_open) :]
+    outside = re.sub(r"(?<!`)(`+)(?!`).*?(?<!`)\1(?!`)", "", outside)  # inline code spans are literal text
+    assert re.search(r"(?<!\\)<(script|img)", outside) is None
+    links = re.findall(r"\]\(([^)]*)\)", md)
+    assert len(links) == 2
+    assert all(link.startswith("https://x.io/a%29b%20c/") for link in links)
+
+
+def test_a_directory_in_the_way_of_the_summary_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "summary.md").mkdir()
+    with pytest.raises(ReportError, match="summary.md: cannot write the summary"):
+        write_summary(tmp_path / "summary.md", [pipeline()])
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.md"]
