@@ -628,6 +628,65 @@ def _pipeline_error_suite(ppl: Pipeline, suite_name: str, base_url: str | None) 
     return suite
 
 
+def _block_cases(
+    block: Block | None,
+    topo_jobs: Sequence[str],
+    classname: str,
+    *,
+    excerpts: Mapping[str, Excerpt],
+    jobs: Mapping[str, Job],
+    base_url: str | None,
+) -> list[Any]:
+    """The testcases of one block: its jobs if it started, else the job names its topology gives, all skipped.
+
+    Names are made unique under Semaphore's test-result id (see :func:`_semaphore_test_key`), or its reader would
+    merge two jobs called alike into one.
+    """
+    case_names = _UniqueNames()
+
+    def key(name: str) -> str:
+        return _semaphore_test_key(name, classname)
+
+    cases = []
+    if block is not None and block.jobs:
+        for job in block.jobs:
+            job_name = case_names.take(_attr(job.name) or "job", key=key, disambiguator=job.job_id[:8])
+            skipped = None if job.finished else f"job did not finish (status: {job.status or 'unknown'})"
+            excerpt, details = excerpts.get(job.job_id), jobs.get(job.job_id)
+            cases.append(
+                _job_case(
+                    job,
+                    job_name,
+                    classname,
+                    skipped_reason=skipped,
+                    excerpt=excerpt,
+                    details=details,
+                    base_url=base_url,
+                )
+            )
+        return cases
+    reason = "block was skipped" if block is not None and block.result_reason == "skipped" else "block never started"
+    for job_name in topo_jobs or ("(block)",):
+        unique = case_names.take(_attr(job_name) or "job", key=key)
+        cases.append(
+            _job_case(None, unique, classname, skipped_reason=reason, excerpt=None, details=None, base_url=base_url)
+        )
+    return cases
+
+
+def _topologies(
+    ppl_list: Sequence[Pipeline], topology: Mapping[str, Sequence[TopologyBlock]] | Sequence[TopologyBlock] | None
+) -> Mapping[str, Sequence[TopologyBlock]]:
+    """``topology`` as a mapping by ``ppl_id`` (a plain sequence is accepted with a single pipeline)."""
+    if isinstance(topology, Mapping):
+        return topology
+    if topology is None:
+        return {}
+    if len(ppl_list) == 1:
+        return {ppl_list[0].ppl_id: topology}
+    raise ValueError("with several pipelines, pass topology as a mapping {ppl_id: [TopologyBlock, ...]}")
+
+
 def pipeline_report(
     pipelines: Pipeline | Sequence[Pipeline],
     *,
@@ -652,17 +711,7 @@ def pipeline_report(
     JUnitXml: Any = xunit2.JUnitXml
     TestSuite: Any = xunit2.TestSuite
     ppl_list: list[Pipeline] = [pipelines] if not isinstance(pipelines, Sequence) else list(pipelines)
-    if isinstance(topology, Mapping):
-        topologies: Mapping[str, Sequence[TopologyBlock]] = topology
-    elif topology is not None and len(ppl_list) == 1:
-        topologies = {ppl_list[0].ppl_id: topology}
-    elif topology is not None:
-        raise ValueError("with several pipelines, pass topology as a mapping {ppl_id: [TopologyBlock, ...]}")
-    else:
-        topologies = {}
-    excerpts = excerpts or {}
-    jobs = jobs or {}
-
+    topologies = _topologies(ppl_list, topology)
     report_name = name or (ppl_list[0].name if len(ppl_list) == 1 else "Semaphore pipelines")
     xml = JUnitXml(_attr(report_name or "Semaphore pipeline"))
     suite_names = _UniqueNames()
@@ -684,51 +733,16 @@ def pipeline_report(
             suite.add_property("semaphore_pipeline_id", _attr(ppl.ppl_id))
             if ppl.wf_id:
                 suite.add_property("semaphore_workflow_id", _attr(ppl.wf_id))
-            if base_url and ppl.wf_id:
-                suite.add_property("semaphore_pipeline_url", _attr(pipeline_url(base_url, ppl.wf_id, ppl.ppl_id)))
-            classname = suite.name
-            case_names = _UniqueNames()
-            cases = []
-            started_jobs = block.jobs if block is not None else ()
-            if started_jobs:
-                for job in started_jobs:
-                    job_name = case_names.take(
-                        _attr(job.name) or "job",
-                        key=lambda n: _semaphore_test_key(n, classname),
-                        disambiguator=job.job_id[:8],
-                    )
-                    skipped = None
-                    if not job.finished:
-                        skipped = f"job did not finish (status: {job.status or 'unknown'})"
-                    cases.append(
-                        _job_case(
-                            job,
-                            job_name,
-                            classname,
-                            skipped_reason=skipped,
-                            excerpt=excerpts.get(job.job_id),
-                            details=jobs.get(job.job_id),
-                            base_url=base_url,
-                        )
-                    )
-            else:
-                reason = "block never started"
-                if block is not None and block.result_reason == "skipped":
-                    reason = "block was skipped"
-                names = topo_jobs.get(block_name, ()) or ("(block)",)
-                for job_name in names:
-                    unique = case_names.take(_attr(job_name) or "job", key=lambda n: _semaphore_test_key(n, classname))
-                    cases.append(
-                        _job_case(
-                            None,
-                            unique,
-                            classname,
-                            skipped_reason=reason,
-                            excerpt=None,
-                            details=None,
-                            base_url=base_url,
-                        )
-                    )
+                if base_url:
+                    suite.add_property("semaphore_pipeline_url", _attr(pipeline_url(base_url, ppl.wf_id, ppl.ppl_id)))
+            cases = _block_cases(
+                block,
+                topo_jobs.get(block_name, ()),
+                suite.name,
+                excerpts=excerpts or {},
+                jobs=jobs or {},
+                base_url=base_url,
+            )
             suite.add_testcases(cases)  # one statistics pass, never add_testcase in a loop
             xml.append(suite)
     xml.update_statistics()

@@ -534,3 +534,30 @@ def test_directories_are_clear_errors(tmp_path: Path) -> None:
         attach_logs(report, {TestTarget("c", "n"): LogAttachment((excerpt(),))}, output=tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "r.xml"]
     assert list((tmp_path / "out").iterdir()) == []
+
+
+COMMENT_SCRIPT = """
+import sys
+sys.modules["lxml"] = None
+from pathlib import Path
+from pytest_semaphore.junit import LogAttachment, TestTarget, attach_logs, xml_backend
+report = Path(sys.argv[1])
+attach_logs(report, {TestTarget("c", "n"): LogAttachment((), (("k", "v"),))})
+print(xml_backend())
+"""
+
+
+def test_the_stdlib_backend_keeps_comments_inside_the_report(tmp_path: Path) -> None:
+    report = tmp_path / "r.xml"
+    report.write_text(
+        '<testsuite name="s"><!-- keep me --><testcase classname="c" name="n"><?pi x?></testcase></testsuite>'
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", COMMENT_SCRIPT, str(report)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "stdlib"
+    text = report.read_text(encoding="utf-8")
+    assert "<!-- keep me -->" in text
+    assert "<?pi x?>" in text
+    assert '<property name="k" value="v" />' in text

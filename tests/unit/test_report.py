@@ -245,6 +245,6 @@ def test_markdown_table_and_links_survive_pipes_backticks_and_parentheses() -> N
 
 def test_a_directory_in_the_way_of_the_summary_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "summary.md").mkdir()
-    with pytest.raises(ReportError, match="summary.md: cannot write the summary"):
+    with pytest.raises(ReportError, match=r"summary\.md: cannot write the summary"):
         write_summary(tmp_path / "summary.md", [pipeline()])
     assert [p.name for p in tmp_path.iterdir()] == ["summary.md"]
