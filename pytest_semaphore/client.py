@@ -52,7 +52,7 @@ from .errors import (
     SemaphoreError,
 )
 from .logfilter import install as _install_log_filter
-from .logstream import iter_events
+from .logstream import iter_events, iter_raw_events
 from .models import (
     Job,
     LogEvent,
@@ -652,14 +652,25 @@ class SemaphoreClient:
         without our token. Memory stays bounded by one chunk plus the largest event, whatever the log's size.
         """
         path = f"{API_PREFIX}/logs/{_segment(job_id, 'job id')}"
-        return self._stream_log(path)
+        return self._stream_log(path, iter_events)
 
-    def _stream_log(self, path: str) -> Iterator[LogEvent]:
+    def job_log_events_raw(self, job_id: str) -> Iterator[dict[str, Any]]:
+        """:meth:`job_log` without the models: each event as the plain ``dict`` the JSON decoder built.
+
+        Same request, redirects, retries, streaming and errors as :meth:`job_log`; every item is a JSON object, but
+        its fields are not validated (``LogEvent.from_api(event)`` does that). It exists for consumers of millions
+        of ``cmd_output`` events, for which a model per event cost more than parsing the log:
+        ``logs.fetch_excerpt`` uses it, and ``logs.excerpt_from_events`` validates what it reads.
+        """
+        path = f"{API_PREFIX}/logs/{_segment(job_id, 'job id')}"
+        return self._stream_log(path, iter_raw_events)
+
+    def _stream_log(self, path: str, parse: Callable[[Iterable[bytes]], Iterator[T]]) -> Iterator[T]:
         response = self._open_following(path, policy=Policy.LOGS, what="log")
         failure: SemaphoreError | None = None
         try:
             try:
-                yield from iter_events(response.iter_content(LOG_CHUNK))
+                yield from parse(response.iter_content(LOG_CHUNK))
             except ModelError as exc:
                 failure = APIError("GET", path, 0, detail=f"the log could not be read: {self._redact(str(exc))}")
             except (requests.RequestException, ProtocolError, ReadTimeoutError, OSError) as exc:

@@ -7,7 +7,8 @@ stopped), the last command it ran.
 
 Three properties drive the design:
 
-* **Streaming.** Logs reach hundreds of megabytes. Events are consumed one at a time; output is processed in
+* **Streaming.** Logs reach hundreds of megabytes. Events are consumed one at a time (models, or the raw dicts of
+  ``logstream.iter_raw_events``, which skip a model per ``cmd_output`` event); output is processed in
   blocks of whole lines, and only the last ``tail_lines`` lines of the current command (plus those of the failing
   one) are kept. Memory is bounded by the excerpt, not by the log. The full log is written to disk as it streams.
 * **Clean text.** Semaphore's Test Reports read JUnit with Go's strict XML parser: one ESC byte makes the whole file
@@ -36,9 +37,10 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from .errors import ConfigurationError
+from .models import LogEvent, ModelError
 
 if TYPE_CHECKING:
-    from .models import EnvVar, Job, LogEvent, Pipeline
+    from .models import EnvVar, Job, Pipeline
 
 __all__ = [
     "DEFAULT_MAX_LINE_CHARS",
@@ -507,7 +509,10 @@ class ExcerptBuilder:
 
     # -- input
 
-    def feed(self, event: LogEvent) -> None:
+    def feed(self, event: LogEvent | Mapping[str, Any]) -> None:
+        """One event: a :class:`LogEvent`, or a raw event mapping (``logstream.iter_raw_events``), validated here."""
+        if not isinstance(event, LogEvent):
+            event = LogEvent.from_api(event)
         kind = event.event
         if kind == "cmd_output":
             if event.output:
@@ -532,32 +537,49 @@ class ExcerptBuilder:
                 self._job_result = event.result
                 self._write_full(f"[job {event.result}]\n")
 
-    def feed_many(self, events: Iterable[LogEvent]) -> None:
+    def feed_many(self, events: Iterable[LogEvent | Mapping[str, Any]]) -> None:
         """:meth:`feed` for a whole stream, with ``cmd_output`` (nearly every event) handled inline.
 
         A log has millions of events; a method call and a few attribute lookups per event were a third of the time.
+        Raw events (the plain dicts of ``logstream.iter_raw_events``) skip the model altogether when they are the
+        ordinary ``{"event": "cmd_output", "timestamp": <int>, "output": <str>}``, the only shape for which the
+        model would be a plain copy; anything else goes through :meth:`feed`, which builds (and so validates) a
+        :class:`LogEvent`. Both inputs therefore give the same excerpt and the same errors.
         """
         feed, drain = self.feed, self._drain
         pending = self._pending  # _drain and _flush_line keep this very list object
+        append = pending.append
         block = self._block_chars
         size = self._pending_len
         fast = self._current is not None and not self._skip_to_newline
         for event in events:
-            if fast and event.event == "cmd_output":
-                output = event.output
-                if output:
-                    pending.append(output)
-                    size += len(output)
-                    if size >= block:
-                        self._pending_len = size
-                        drain()
-                        size = self._pending_len
-                        fast = not self._skip_to_newline
+            if type(event) is dict:
+                output = event.get("output")
+                if not (
+                    fast
+                    and type(output) is str
+                    and len(event) == 3
+                    and event.get("event") == "cmd_output"
+                    and type(event.get("timestamp")) is int
+                ):
+                    output = None
+            elif fast and isinstance(event, LogEvent) and event.event == "cmd_output":
+                output = event.output or ""
             else:
+                output = None
+            if output is None:
                 self._pending_len = size
                 feed(event)
                 size = self._pending_len
                 fast = self._current is not None and not self._skip_to_newline
+            elif output:
+                append(output)
+                size += len(output)
+                if size >= block:
+                    self._pending_len = size
+                    drain()
+                    size = self._pending_len
+                    fast = not self._skip_to_newline
         self._pending_len = size
 
     def feed_text(self, text: str) -> None:
@@ -739,7 +761,7 @@ class _Options:
 
 
 def excerpt_from_events(
-    events: Iterable[LogEvent],
+    events: Iterable[LogEvent | Mapping[str, Any]],
     *,
     job_name: str = "",
     job_id: str = "",
@@ -750,7 +772,12 @@ def excerpt_from_events(
     max_log_bytes: int | None = DEFAULT_MAX_LOG_BYTES,
     max_line_chars: int = DEFAULT_MAX_LINE_CHARS,
 ) -> Excerpt:
-    """Stream ``events`` (``client.job_log(job_id)``, or ``logstream.iter_events``) into an :class:`Excerpt`.
+    """Stream ``events`` into an :class:`Excerpt`.
+
+    ``events`` are :class:`LogEvent` models (``client.job_log(job_id)``, ``logstream.iter_events``) or raw event
+    mappings (``client.job_log_events_raw(job_id)``, ``logstream.iter_raw_events``), which parse in half the time
+    (no model per event) and give the same excerpt: a raw event is validated as the model would be (a malformed one
+    raises the model's ``ModelError``).
 
     With ``log_dir``, the full cleaned and redacted log is saved there as :func:`safe_log_filename` and the
     excerpt's ``log_path`` names it. ``job_result`` is what the caller already knows (the log's ``job_finished``
@@ -791,7 +818,9 @@ def excerpt_from_text(
     return _run(feed, options)
 
 
-def events_to_text(events: Iterable[LogEvent], *, redactor: Redactor | None = None) -> Iterator[str]:
+def events_to_text(
+    events: Iterable[LogEvent | Mapping[str, Any]], *, redactor: Redactor | None = None
+) -> Iterator[str]:
     """The whole log as cleaned, redacted text, in blocks (``$ command`` lines, output, ``[exit code N]`` notes).
 
     A generator: nothing is held beyond one block, so it can feed a terminal or a file of any size.
@@ -884,13 +913,31 @@ def fetch_excerpt(
         job = client.describe_job(job_id)
     if redactor is None:
         redactor = Redactor.for_job(extra_secrets=_client_secrets(client), job=job, patterns=patterns, hook=hook)
-    return excerpt_from_events(
-        client.job_log(job_id),
-        job_name=job_name or (job.name if job is not None else "") or job_id,
-        job_id=job_id,
-        job_result=job.result if job is not None else None,
-        tail_lines=tail_lines,
-        redactor=redactor,
-        log_dir=log_dir,
-        max_log_bytes=max_log_bytes,
-    )
+    # The raw event stream (plain dicts, no model per event) when the client has it: the excerpt builder validates
+    # what it reads, so the result is the same, in about a third less time for a large log (bench/logs_excerpt.py).
+    raw = getattr(client, "job_log_events_raw", None)
+    events: Iterable[LogEvent | Mapping[str, Any]] = raw(job_id) if callable(raw) else client.job_log(job_id)
+    try:
+        return excerpt_from_events(
+            events,
+            job_name=job_name or (job.name if job is not None else "") or job_id,
+            job_id=job_id,
+            job_result=job.result if job is not None else None,
+            tail_lines=tail_lines,
+            redactor=redactor,
+            log_dir=log_dir,
+            max_log_bytes=max_log_bytes,
+        )
+    except ModelError as exc:
+        # A malformed event found where the builder read it: the same error ``client.job_log`` raises for one
+        # (an APIError naming the request), so callers such as fetch_failed_excerpts need not know which path ran.
+        from .baseurl import API_PREFIX
+        from .errors import APIError
+
+        detail = f"the log could not be read: {redactor(str(exc))}"
+        raise APIError("GET", f"{API_PREFIX}/logs/{job_id}", 0, detail=detail) from None
+    finally:
+        # The stream holds the HTTP response: close it now, not whenever the abandoned generator is collected.
+        close = getattr(events, "close", None)
+        if callable(close):
+            close()

@@ -3,7 +3,10 @@
 Why not ``json.loads(response.content)``: a job log can be hundreds of megabytes (the cloud endpoint returns the whole
 log every time, ``docs/semaphore-api.md`` section 1, "Logs"), and a gate must not hold all of it, plus the decoded
 text, plus every event, in memory at once. This parser keeps at most one network chunk plus the largest single event
-in memory and yields :class:`~pytest_semaphore.models.LogEvent` objects as soon as they are complete.
+in memory and yields :class:`~pytest_semaphore.models.LogEvent` objects as soon as they are complete
+(:func:`iter_events`), or, for consumers of millions of events that read only a field or two, the plain ``dict``
+objects the decoder built (:func:`iter_raw_events`): building a frozen model per event cost more than parsing the
+event, and the excerpt builder validates the few fields it reads itself.
 
 Why it is fast: nothing here walks the body character by character in Python. Runs of complete events are handed to
 the C-accelerated ``json`` decoder in one call (the text up to the last ``}`` of a chunk, wrapped in ``[...]``; that
@@ -28,12 +31,13 @@ from typing import Any
 
 from .models import LogEvent, ModelError
 
-__all__ = ["LogStreamError", "LogStreamParser", "iter_events"]
+__all__ = ["LogStreamError", "LogStreamParser", "iter_events", "iter_raw_events"]
 
 _WHITESPACE = " \t\n\r"
 _VALUE_START = frozenset('{["-0123456789tfnNI')
 #: A parse error further than this from the end of the buffer cannot be explained by "more bytes are coming".
 _INCOMPLETE_SLACK = 8
+_ONLY_DICTS = {dict}
 
 
 class LogStreamError(ModelError):
@@ -99,6 +103,24 @@ class LogStreamParser:
 
     def feed(self, chunk: bytes) -> list[LogEvent]:
         """Add the next bytes of the body; return the events they completed (possibly none)."""
+        return list(map(_to_event, self.feed_raw(chunk)))
+
+    def close(self) -> list[LogEvent]:
+        """Declare the end of the body and return the last events.
+
+        An incomplete or malformed end raises :class:`LogStreamError`, but only once the events that were complete
+        before it have been returned: call ``close()`` until it returns ``[]`` (or raises), as :func:`iter_events`
+        does, so that a caller sees every event the body really contained.
+        """
+        return list(map(_to_event, self.close_raw()))
+
+    def feed_raw(self, chunk: bytes) -> list[dict[str, Any]]:
+        """:meth:`feed` without the :class:`LogEvent` models: the events as the JSON decoder built them.
+
+        Each is guaranteed to be a JSON object (a ``dict``); its fields are *not* validated. This is for consumers
+        that read one or two fields of millions of events (``logs.ExcerptBuilder``), for which building a model per
+        event was the larger part of the time; they validate what they use (see :func:`iter_raw_events`).
+        """
         if self._eof:
             raise LogStreamError("log body: feed() called after close()")
         self._bytes += len(chunk)
@@ -113,13 +135,8 @@ class LogStreamParser:
             return []
         return self._run()
 
-    def close(self) -> list[LogEvent]:
-        """Declare the end of the body and return the last events.
-
-        An incomplete or malformed end raises :class:`LogStreamError`, but only once the events that were complete
-        before it have been returned: call ``close()`` until it returns ``[]`` (or raises), as :func:`iter_events`
-        does, so that a caller sees every event the body really contained.
-        """
+    def close_raw(self) -> list[dict[str, Any]]:
+        """:meth:`close` without the models (see :meth:`feed_raw`)."""
         if self._error is not None:
             error, self._error = self._error, None
             raise error
@@ -151,8 +168,8 @@ class LogStreamParser:
 
     # ----------------------------------------------------------------------------------------------- machinery
 
-    def _run(self) -> list[LogEvent]:
-        out: list[LogEvent] = []
+    def _run(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
         buf = self._buf
         pos = self._pos
         n = len(buf)
@@ -177,7 +194,9 @@ class LogStreamParser:
                     # Whatever happens, a cut at this "}" failed or was cut shorter: never try it again in this run.
                     blocked = last
                     if batch is not None:
-                        out.extend(map(_to_event, batch))
+                        if set(map(type, batch)) != _ONLY_DICTS:  # C-level check, no Python loop per event
+                            self._not_object(buf, pos, next(v for v in batch if type(v) is not dict))
+                        out.extend(batch)
                         self._events += len(batch)
                         pos = cut
                         state = _ARRAY_AFTER
@@ -185,7 +204,9 @@ class LogStreamParser:
                 value, end = self._decode_one(buf, pos, "an event")
                 if end < 0:
                     break
-                out.append(_to_event(value))
+                if type(value) is not dict:
+                    self._not_object(buf, pos, value)
+                out.append(value)
                 self._events += 1
                 pos = end
                 state = _ARRAY_AFTER
@@ -299,6 +320,9 @@ class LogStreamParser:
         self._retry_len = 0
         return value, end
 
+    def _not_object(self, buf: str, pos: int, value: object) -> None:
+        self._fail(buf, pos, f"each event must be a JSON object, found {type(value).__name__} {value!r:.60}")
+
     def _fail(self, buf: str, pos: int, message: str) -> None:
         excerpt = buf[max(0, pos - 20) : pos + 40]
         raise LogStreamError(f"log body is not valid: {message} near {excerpt!r} (after {self._events} events)")
@@ -346,6 +370,27 @@ def _to_event(value: object) -> LogEvent:
             fields["raw"] = value
             return obj
     return LogEvent.from_api(value)
+
+
+def iter_raw_events(chunks: Iterable[bytes], *, trailer: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    """:func:`iter_events` without the models: each event as the plain ``dict`` the C JSON decoder built.
+
+    Same streaming, memory bound and errors for the body's *shape* (every event is a JSON object), but the fields
+    are not checked: a consumer validates what it reads, e.g. with ``LogEvent.from_api(event)`` for anything
+    unusual. Building a frozen model for each of millions of ``cmd_output`` events cost more than parsing them;
+    ``logs.excerpt_from_events`` takes these dicts directly.
+    """
+    parser = LogStreamParser()
+    if trailer is not None:
+        parser.trailer = trailer
+    for chunk in chunks:
+        if chunk:
+            yield from parser.feed_raw(chunk)
+    while True:
+        events = parser.close_raw()
+        if not events:
+            return
+        yield from events
 
 
 def iter_events(chunks: Iterable[bytes], *, trailer: dict[str, Any] | None = None) -> Iterator[LogEvent]:

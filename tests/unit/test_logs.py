@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -29,8 +31,8 @@ from pytest_semaphore.logs import (
     looks_secret,
     safe_log_filename,
 )
-from pytest_semaphore.logstream import iter_events
-from pytest_semaphore.models import EnvVar, Job, LogEvent
+from pytest_semaphore.logstream import iter_events, iter_raw_events
+from pytest_semaphore.models import EnvVar, Job, LogEvent, ModelError
 
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -50,6 +52,11 @@ def job(*commands: list[LogEvent], result: str | None = "failed") -> list[LogEve
     if result is not None:
         events.append(LogEvent("job_finished", 3, result=result))
     return events
+
+
+def raw(events: list[LogEvent]) -> list[dict[str, Any]]:
+    """The events as the agent sends them and ``logstream.iter_raw_events`` yields them: plain dicts."""
+    return [{k: v for k, v in dataclasses.asdict(e).items() if k != "raw" and v is not None} for e in events]
 
 
 # --------------------------------------------------------------------------------------------- choosing the command
@@ -250,14 +257,15 @@ def test_job_env_vars_from_a_job_model_are_used() -> None:
     assert excerpt.lines == (f"leak {REDACTED}",)
 
 
+@pytest.mark.parametrize("as_raw", [False, True], ids=["models", "raw"])
 @pytest.mark.parametrize("cut", [1, 3, 7, 11])
-def test_a_secret_split_across_two_fragments_is_still_redacted(cut: int) -> None:
+def test_a_secret_split_across_two_fragments_is_still_redacted(cut: int, as_raw: bool) -> None:
     secret = "abcdef-secret-12"
     line = f"token={secret} end\n"
     position = line.index(secret) + cut
     redactor = Redactor([secret])
     events = job(cmd("x", line[:position], line[position:], exit_code=1))
-    excerpt = excerpt_from_events(events, redactor=redactor)
+    excerpt = excerpt_from_events(raw(events) if as_raw else events, redactor=redactor)
     assert excerpt.lines == (f"token={REDACTED} end",)
 
 
@@ -400,12 +408,15 @@ def _big_log(total_bytes: int) -> Iterator[bytes]:
     yield b',{"event":"job_finished","timestamp":2,"result":"failed"}] }'
 
 
-def test_streaming_excerpt_memory_is_bounded(tmp_path: Path) -> None:
+@pytest.mark.parametrize("parse", [iter_raw_events, iter_events], ids=["raw", "models"])
+def test_streaming_excerpt_memory_is_bounded(
+    tmp_path: Path, parse: Callable[[Iterable[bytes]], Iterator[LogEvent | dict[str, Any]]]
+) -> None:
     redactor = Redactor([f"secret-number-{i}" for i in range(20)])
     tracemalloc.start()
     try:
         excerpt = excerpt_from_events(
-            iter_events(_big_log(50 * 1024 * 1024)), job_name="big", job_id="big", redactor=redactor, log_dir=tmp_path
+            parse(_big_log(50 * 1024 * 1024)), job_name="big", job_id="big", redactor=redactor, log_dir=tmp_path
         )
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -517,3 +528,117 @@ def test_a_log_of_carriage_returns_only() -> None:
     assert excerpt_from_text("10%\r50%\r100%").lines == ("100%",)
     assert excerpt_from_text(["a\r", "b\r", "\r"]).lines == ("b",)
     assert excerpt_from_text("\r\r\r").total_lines == 1
+
+
+# --------------------------------------------------------------------------------------------- raw event mappings
+
+_FRAGMENT = st.text(alphabet=st.sampled_from("ab \n\r\x1b[m\x00S3"), max_size=12)
+_SCALAR = st.one_of(
+    st.none(), st.integers(-3, 3), st.text(alphabet="0123 aB", max_size=3), st.booleans(), st.floats(0, 2)
+)
+_RAW_EVENT = st.one_of(
+    # The ordinary shapes, which take the fast path most of the time...
+    st.builds(lambda o, t: {"event": "cmd_output", "timestamp": t, "output": o}, _FRAGMENT, st.integers(0, 9)),
+    st.builds(lambda d: {"event": "cmd_started", "timestamp": 1, "directive": d}, _FRAGMENT),
+    st.builds(
+        lambda d, c: {"event": "cmd_finished", "timestamp": 2, "directive": d, "exit_code": c},
+        _FRAGMENT,
+        st.integers(0, 3),
+    ),
+    st.builds(lambda r: {"event": "job_finished", "timestamp": 3, "result": r}, st.sampled_from(["failed", "PASSED"])),
+    # ...and anything else a server might send, valid or not, which must be treated exactly as the model treats it.
+    st.dictionaries(
+        st.sampled_from(["event", "timestamp", "output", "directive", "exit_code", "result", "extra"]),
+        st.one_of(_SCALAR, _FRAGMENT, st.just("cmd_output"), st.lists(st.integers(), max_size=1)),
+        max_size=5,
+    ),
+)
+
+
+def _raw_vs_model(events: list[dict[str, Any]], *, block: int = 8, tail: int = 3) -> None:
+    """Feed the same events as raw dicts and as models: the excerpt, the full log and any error must be identical."""
+    secret = "S3S3S3"
+    events = [{"event": "cmd_started", "timestamp": 0, "directive": "first"}, *events]  # output takes the fast path
+
+    def build(source: Iterable[LogEvent | dict[str, Any]]) -> tuple[object, list[str]]:
+        blocks: list[str] = []
+
+        class Sink:
+            def write(self, text: str) -> None:
+                blocks.append(text)
+
+        builder = ExcerptBuilder(tail_lines=tail, redactor=Redactor([secret]), sink=Sink(), block_chars=block)
+        try:
+            builder.feed_many(source)
+        except ModelError as exc:
+            return f"ModelError: {exc}", blocks
+        return builder.finish(), blocks
+
+    def models() -> Iterator[LogEvent]:
+        for event in events:
+            yield LogEvent.from_api(event)  # raises where the model refuses the event
+
+    assert build(events) == build(models()), events
+
+
+@given(events=st.lists(_RAW_EVENT, max_size=25), block=st.integers(1, 40), tail=st.integers(1, 5))
+def test_raw_event_mappings_give_exactly_what_the_models_give(
+    events: list[dict[str, Any]], block: int, tail: int
+) -> None:
+    _raw_vs_model(events, block=block, tail=tail)
+
+
+def test_every_near_miss_of_the_ordinary_output_event_is_treated_like_the_model() -> None:
+    """Each field of ``{"event": "cmd_output", "timestamp": 1, "output": "..."}`` off in every way, alone or
+    together: only the exact ordinary shape may skip the model, everything else must behave as the model does."""
+    import itertools
+
+    kinds = ["cmd_output", "cmd_started", "cmd_finished", "job_finished", ""]
+    stamps: list[object] = [1, "5", 1.0, [1], None, True]
+    outputs: list[object] = ["S3S\n", "", 12, None, [1], True]
+    extras: list[dict[str, object]] = [{}, {"exit_code": 1}, {"exit_code": [1]}, {"result": [1]}, {"extra": 1}]
+    for kind, stamp, output, extra in itertools.product(kinds, stamps, outputs, extras):
+        event = {"event": kind, "timestamp": stamp, "output": output, **extra}
+        _raw_vs_model(
+            [
+                {"event": "cmd_output", "timestamp": 1, "output": "a"},
+                event,
+                {"event": "cmd_output", "timestamp": 2, "output": "3S3\n"},
+            ]
+        )
+
+
+def test_a_malformed_raw_event_raises_the_models_error() -> None:
+    bad = {"event": "cmd_output", "timestamp": [1], "output": "x\n"}
+    with pytest.raises(ModelError) as from_model:
+        LogEvent.from_api(bad)
+    events = [*raw(cmd("make", "a\n", exit_code=None)), bad]
+    with pytest.raises(ModelError) as from_builder:
+        excerpt_from_events(events)
+    assert str(from_builder.value) == str(from_model.value)
+    with pytest.raises(ModelError, match="missing 'event'"):
+        excerpt_from_events([{"timestamp": 1, "output": "x"}])
+
+
+def test_unusual_raw_events_are_normalised_like_the_model() -> None:
+    events: list[dict[str, Any]] = [
+        {"event": "cmd_started", "timestamp": "5", "directive": 42},
+        {"event": "cmd_output", "timestamp": 1.0, "output": 12345},  # a number as output: the model makes it text
+        {"event": "cmd_output", "timestamp": 1, "output": "\n", "extra": "kept by the model, ignored here"},
+        {"event": "cmd_output", "timestamp": 1},  # no output at all
+        {"event": "cmd_output", "timestamp": 1, "output": None},
+        {"event": "cmd_finished", "timestamp": "6", "exit_code": "3"},
+        {"event": "job_finished", "timestamp": 7, "result": " FAILED "},
+    ]
+    excerpt = excerpt_from_events(events, job_name="odd")
+    assert excerpt == excerpt_from_events([LogEvent.from_api(e) for e in events], job_name="odd")
+    assert (excerpt.directive, excerpt.exit_code, excerpt.job_result, excerpt.lines) == ("42", 3, "failed", ("12345",))
+
+
+def test_events_to_text_takes_raw_events_too() -> None:
+    events = job(cmd("make", "\x1b[1mbuilt\x1b[0m\n", exit_code=2))
+    assert (
+        "".join(events_to_text(raw(events)))
+        == "".join(events_to_text(events))
+        == "$ make\nbuilt\n[exit code 2]\n[job failed]\n"
+    )

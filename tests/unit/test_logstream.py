@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_semaphore.logstream import LogStreamError, LogStreamParser, iter_events
+from pytest_semaphore.logstream import LogStreamError, LogStreamParser, iter_events, iter_raw_events
 from pytest_semaphore.models import LogEvent, ModelError
 
 AGENT_EVENTS: list[dict[str, Any]] = [
@@ -278,6 +278,9 @@ def test_any_chunking_matches_json_loads(events: list[dict[str, Any]], cuts: lis
     got = list(iter_events(chunks, trailer=trailer))
     assert as_tuples(got) == as_tuples(reference(body))
     assert trailer == {"next": 7}
+    raw_trailer: dict[str, Any] = {}
+    assert list(iter_raw_events(chunks, trailer=raw_trailer)) == json.loads(body)["events"]
+    assert raw_trailer == {"next": 7}
 
 
 def test_the_fast_constructor_is_in_use_and_agrees_with_the_model() -> None:
@@ -292,3 +295,50 @@ def test_the_fast_constructor_is_in_use_and_agrees_with_the_model() -> None:
         assert dict(fast.raw) == raw
         with pytest.raises(AttributeError):
             fast.event = "changed"  # type: ignore[misc]  # still frozen
+
+
+# ------------------------------------------------------------------------------------------------ raw events
+
+
+def test_raw_events_at_every_split_point_are_what_json_loads_builds() -> None:
+    body = api_body(AGENT_EVENTS)
+    expected = json.loads(body)["events"]
+    for cut in range(1, len(body)):
+        got = list(iter_raw_events([body[:cut], body[cut:]]))
+        assert got == expected, cut
+        assert {type(e) for e in got} == {dict}
+
+
+def test_raw_events_are_not_validated_beyond_being_objects() -> None:
+    odd: list[dict[str, Any]] = [{"event": "cmd_output", "timestamp": [1], "output": {"x": 1}}, {"no event key": True}]
+    assert list(iter_raw_events([api_body(odd)])) == odd
+    with pytest.raises(ModelError):  # the model path refuses the same events
+        list(iter_events([api_body(odd)]))
+
+
+@pytest.mark.parametrize("size", [1, 5, 10_000])
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        (b'{"events": [5]}', "int 5"),
+        (b'{"events": [{"event": "job_started", "timestamp": 1}, "a string", {"event": "x"}]}', "str 'a string'"),
+        (b'{"events": [{"event": "job_started", "timestamp": 1}, [1, 2]]}', "list [1, 2]"),
+        (b'{"events": [null]}', "NoneType None"),
+    ],
+)
+def test_an_event_that_is_not_an_object_is_a_clear_error(body: bytes, found: str, size: int) -> None:
+    for parse in (iter_raw_events, iter_events):
+        with pytest.raises(LogStreamError, match="each event must be a JSON object") as info:
+            list(parse(split(body, size)))
+        assert found in str(info.value)
+
+
+def test_the_raw_parser_keeps_the_memory_bound() -> None:
+    parser = LogStreamParser()
+    peak = count = 0
+    for data in _rechunk(_generated_body(3000, 500, 50_000), 4096):
+        count += len(parser.feed_raw(data))
+        peak = max(peak, parser.buffered)
+    count += len(parser.close_raw())
+    assert count == 3000
+    assert peak <= 4096 + 2 * (50_000 + 60)

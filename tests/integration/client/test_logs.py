@@ -184,3 +184,93 @@ def test_urllib3_debug_log_never_shows_the_signed_query(
     assert any(f"/api/v1/logs/{P.JOB_ID}" in line for line in urllib3_lines), urllib3_lines
     assert "SIGNED-5-MIN-TOKEN" not in caplog.text
     assert TOKEN not in caplog.text
+
+
+# ------------------------------------------------------------------------------------------------ raw events
+
+
+def test_raw_log_events_are_the_decoded_objects(httpserver: HTTPServer, client: SemaphoreClient) -> None:
+    body = api_body(P.LOG_EVENTS)
+
+    def generate() -> Iterator[bytes]:
+        for start in range(0, len(body), 37):  # cuts inside strings, keys and numbers
+            yield body[start : start + 37]
+
+    httpserver.expect_request(LOGS).respond_with_response(Response(generate(), content_type="application/json"))
+    stream = client.job_log_events_raw(P.JOB_ID)
+    assert httpserver.log == []  # lazy, like job_log
+    events = list(stream)
+    assert events == P.LOG_EVENTS
+    assert {type(e) for e in events} == {dict}
+    assert httpserver.log[0][0].headers["Authorization"] == f"Token {TOKEN}"
+
+
+def test_raw_log_follows_the_self_hosted_redirect_without_the_token(
+    httpserver: HTTPServer, client: SemaphoreClient
+) -> None:
+    loghub_body = ('{"events":' + json.dumps(P.LOG_EVENTS[:3]) + ',"next": null}').encode()
+    with ScriptedServer("127.0.0.2") as loghub:
+        loghub.add(Reply(200, loghub_body, {"Content-Type": "application/json"}))
+        location = f"{loghub.url}/api/v1/logs/{P.JOB_ID}?jwt=SIGNED-5-MIN-TOKEN"
+        httpserver.expect_request(LOGS).respond_with_data("", status=302, headers={"Location": location})
+        assert list(client.job_log_events_raw(P.JOB_ID)) == P.LOG_EVENTS[:3]
+        (hop,) = loghub.requests
+        assert "authorization" not in hop.headers
+        assert TOKEN not in json.dumps(dict(hop.headers))
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (api_body(P.LOG_EVENTS)[:150], "ended early"),
+        (b'{"events": [{"event": "job_started", "timestamp": 1}, ["not", "an", "object"]]}', "must be a JSON object"),
+        (b"<html><title>502</title></html>", "expected a JSON object"),
+    ],
+)
+def test_raw_log_body_errors_are_api_errors(
+    scripted: ScriptedServer, make_client: ClientFactory, body: bytes, words: str
+) -> None:
+    scripted.add(Reply(200, body))
+    with pytest.raises(APIError, match=words) as info:
+        list(make_client(scripted.url).job_log_events_raw(P.JOB_ID))
+    assert info.value.path == LOGS
+
+
+def test_fetch_excerpt_reads_the_log_and_hides_the_token(httpserver: HTTPServer, client: SemaphoreClient) -> None:
+    from pytest_semaphore.logs import REDACTED, excerpt_from_events, fetch_excerpt
+
+    events = [*P.LOG_EVENTS[:5], {"event": "cmd_output", "timestamp": 1, "output": f"auth {TOKEN[:5]}"}]
+    events += [{"event": "cmd_output", "timestamp": 1, "output": f"{TOKEN[5:]} refused\n"}, *P.LOG_EVENTS[5:]]
+    httpserver.expect_request(f"/api/v1alpha/jobs/{P.JOB_ID}").respond_with_json(P.job(result="FAILED"))
+    httpserver.expect_request(LOGS).respond_with_data(api_body(events), content_type="application/json")
+    excerpt = fetch_excerpt(client, P.JOB_ID)
+    assert (excerpt.job_name, excerpt.directive, excerpt.exit_code) == ("Job #1", "make test", 2)
+    assert excerpt.lines == (f"auth {REDACTED} refused", "FAIL test_x")
+    assert TOKEN not in excerpt.render()
+    # The model path (client.job_log) gives the very same excerpt.
+    from pytest_semaphore.logs import Redactor
+
+    same = excerpt_from_events(
+        client.job_log(P.JOB_ID), job_name="Job #1", job_id=P.JOB_ID, job_result="failed", redactor=Redactor([TOKEN])
+    )
+    assert same == excerpt
+
+
+def test_fetch_excerpt_turns_a_malformed_event_into_an_api_error(
+    httpserver: HTTPServer, client: SemaphoreClient
+) -> None:
+    from pytest_semaphore.logs import fetch_excerpt, fetch_failed_excerpts
+    from pytest_semaphore.models import Pipeline
+
+    bad = [*P.LOG_EVENTS[:5], {"event": "cmd_output", "timestamp": [TOKEN], "output": "x\n"}, *P.LOG_EVENTS[5:]]
+    httpserver.expect_request(f"/api/v1alpha/jobs/{P.JOB_ID}").respond_with_json(P.job(result="FAILED"))
+    httpserver.expect_request(LOGS).respond_with_data(api_body(bad), content_type="application/json")
+    with pytest.raises(APIError, match="the log could not be read: timestamp: expected an integer") as info:
+        fetch_excerpt(client, P.JOB_ID)
+    assert info.value.path == LOGS
+    assert TOKEN not in str(info.value)  # the offending value is redacted like the log itself
+    pipeline = Pipeline.from_api(P.pipeline_describe("done", "failed", blocks=[P.block()]))
+    failed = fetch_failed_excerpts(client, pipeline)
+    assert list(failed) == [P.JOB_ID]
+    for excerpt in failed.values():
+        assert excerpt.reason.startswith("log unavailable:")
