@@ -29,13 +29,13 @@ import copy
 import os
 import re
 import secrets
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from .atomic import AtomicFile
 from .errors import ReportError
 from .logs import SUMMARY_BUDGET_BYTES, Excerpt, clean_text
 
@@ -218,41 +218,20 @@ def _serialise(etree: Any, root: Any, placeholders: Mapping[str, tuple[str, int]
 
 
 def _write_atomic(root: Any, path: Path, placeholders: Mapping[str, tuple[str, int]] | None = None) -> None:
-    """Serialise ``root`` next to ``path`` and rename it into place; keep the original's permissions.
+    """Serialise ``root`` into an :class:`~pytest_semaphore.atomic.AtomicFile` at ``path``.
 
     ``placeholders`` (lxml only) are replaced by their texts as the bytes are written (see :func:`_serialise`).
     Any failure leaves ``path`` as it was and no temporary file behind.
     """
     etree = _etree()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:60]}.", suffix=".tmp")
-    except OSError as exc:
-        raise ReportError(f"{path}: cannot write the report there ({exc.strerror or exc})") from None
-    tmp = Path(tmp_name)
-    try:
+    with AtomicFile(path, what="report") as out:
         if xml_backend() == "lxml":
             # Serialised in C in one piece and written with one call per piece: faster than ``tree.write(name)``,
             # which goes through libxml2's small output buffers; the bytes are the same (``"UTF-8"`` keeps the
             # declaration's spelling).
-            pieces = _serialise(etree, root, placeholders or {})
-            with os.fdopen(fd, "wb") as handle:
-                handle.writelines(pieces)
-            del pieces
+            out.file.writelines(_serialise(etree, root, placeholders or {}))
         else:
-            os.close(fd)
-            etree.ElementTree(root).write(tmp_name, encoding="utf-8", xml_declaration=True)
-        try:
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        except FileNotFoundError:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ReportError(f"{path}: cannot write the report ({exc.strerror or exc})") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+            etree.ElementTree(root).write(out.file, encoding="utf-8", xml_declaration=True)
 
 
 # --------------------------------------------------------------------------------------------------- attaching

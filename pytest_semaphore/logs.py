@@ -28,15 +28,15 @@ import dataclasses
 import hashlib
 import os
 import re
-import tempfile
 import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import ConfigurationError
+from .atomic import AtomicFile
+from .errors import ConfigurationError, ReportError
 from .models import LogEvent, ModelError
 
 if TYPE_CHECKING:
@@ -343,13 +343,10 @@ class FullLogWriter:
         self.max_bytes = max_bytes
         self.written = 0
         self.truncated = False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".partial-", suffix=".log")
-        self._tmp = Path(tmp)
-        self._file: IO[bytes] | None = os.fdopen(fd, "wb")
+        self._out = AtomicFile(self.path, what="full log")
 
     def write(self, text: str) -> None:
-        if self._file is None or self.truncated:
+        if self.truncated:
             return
         data = text.encode("utf-8", "replace")
         if self.max_bytes is not None and self.written + len(data) > self.max_bytes:
@@ -359,25 +356,18 @@ class FullLogWriter:
                 f"\n[... full log cut here: it reached the size limit of {self.max_bytes} bytes; "
                 "raise the limit to keep more. The excerpt shows the end of the failing command ...]\n"
             )
-            self._file.write(head + note.encode("utf-8"))
+            self._out.file.write(head + note.encode("utf-8"))
             self.written += len(head)
             self.truncated = True
             return
-        self._file.write(data)
+        self._out.file.write(data)
         self.written += len(data)
 
     def commit(self) -> Path:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-            os.replace(self._tmp, self.path)
-        return self.path
+        return self._out.commit()
 
     def discard(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-            self._tmp.unlink(missing_ok=True)
+        self._out.discard()
 
 
 # --------------------------------------------------------------------------------------------------- excerpts
@@ -712,10 +702,9 @@ def _open_sink(
         return None
     try:
         return FullLogWriter(Path(log_dir) / safe_log_filename(job_name, job_id or job_name), max_bytes=max_log_bytes)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot save full job logs in {log_dir} ({exc.strerror or exc}); choose a writable directory"
-        ) from None
+    except ReportError as exc:  # the directory cannot be made or written to: a setting to fix, not a bad log
+        message = f"cannot save full job logs in {log_dir} ({exc}); choose a writable directory"
+        raise ConfigurationError(message) from None
 
 
 def _run(feed: Callable[[ExcerptBuilder], None], options: _Options) -> Excerpt:

@@ -17,12 +17,12 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from .atomic import AtomicFile
 from .errors import ReportError
 from .logs import Excerpt, clean_text
 
@@ -249,20 +249,6 @@ def write_summary(path: str | os.PathLike[str], pipelines: Sequence[Pipeline], *
     target = Path(path)
     kwargs.setdefault("fmt", _format_for(target))
     text = render_summary(pipelines, **kwargs)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name[:60]}.", suffix=".tmp")
-    except OSError as exc:
-        raise ReportError(f"{target}: cannot write the summary there ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, target)
-    except OSError as exc:  # a directory in the way, a full disk: say where, leave nothing behind
-        Path(tmp_name).unlink(missing_ok=True)
-        raise ReportError(f"{target}: cannot write the summary ({exc.strerror or exc})") from None
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with AtomicFile(target, what="summary") as out:
+        out.file.write(text.encode("utf-8"))
     return target
