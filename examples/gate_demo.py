@@ -26,7 +26,7 @@ from pytest_semaphore import errors
 from pytest_semaphore.client import SemaphoreClient
 from pytest_semaphore.logs import fetch_failed_excerpts
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.outcome import Outcome, outcome
+from pytest_semaphore.outcomes import Outcome, outcome
 from pytest_semaphore.report import write_summary
 from pytest_semaphore.simulator import SemaphoreSimulator
 from pytest_semaphore.waiting import find_pipeline, wait_for_pipeline, wait_for_promotion

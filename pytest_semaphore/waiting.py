@@ -5,7 +5,7 @@ known ways (``anchors.md``): fixed 3 s polling that burns the API, no timeout, o
 the run exists, trusting a job's result before it finished. Here:
 
 * *when* to poll is :mod:`pytest_semaphore.schedule` (start 2 s, x1.5 to 30 s, jitter, reset on change,
-  ``Retry-After``, a prediction from history); *what* a done pipeline means is :mod:`pytest_semaphore.outcome`;
+  ``Retry-After``, a prediction from history); *what* a done pipeline means is :mod:`pytest_semaphore.outcomes`;
 * a transient API failure (an outage, 5xx, 429, a 403 from an erring auth service, a connection reset) is never a
   verdict: the wait goes on until the outage outlasts ``patience`` seconds, then raises
   :class:`~pytest_semaphore.errors.APIUnavailable`, which no caller can mistake for a failed pipeline;
@@ -40,7 +40,7 @@ from .errors import (
     SemaphoreError,
     WaitTimeout,
 )
-from .outcome import Outcome, outcome
+from .outcomes import Outcome, outcome
 from .schedule import PollSchedule, Prediction, RequestBudget
 
 if TYPE_CHECKING:

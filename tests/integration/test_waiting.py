@@ -8,7 +8,7 @@ import pytest
 
 from pytest_semaphore.errors import APIUnavailable, NotFoundError, PipelineFailed, WaitTimeout
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.outcome import Outcome, outcome
+from pytest_semaphore.outcomes import Outcome, outcome
 from pytest_semaphore.schedule import PollSchedule, Prediction, RequestBudget
 from pytest_semaphore.simulator.definitions import BlockDef, FaultDef
 from pytest_semaphore.waiting import mark_started, started_here, wait_for_pipeline

@@ -20,7 +20,7 @@ from pytest_semaphore import waiting
 from pytest_semaphore.client import SemaphoreClient
 from pytest_semaphore.errors import NotFoundError, WaitTimeout
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.outcome import Outcome, outcome
+from pytest_semaphore.outcomes import Outcome, outcome
 from pytest_semaphore.simulator.definitions import FaultDef, PromotionDef, simple_rule
 from pytest_semaphore.waiting import (
     mark_started,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_semaphore.errors import APIError, PromotionFailed, WaitTimeout
-from pytest_semaphore.outcome import Outcome, outcome
+from pytest_semaphore.outcomes import Outcome, outcome
 from pytest_semaphore.simulator.definitions import ParameterDef, ProjectDef, PromotionDef, simple_rule
 from pytest_semaphore.waiting import started_here, wait_for_promotion, wait_for_workflow
 

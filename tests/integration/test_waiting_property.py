@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from pytest_semaphore.errors import APIUnavailable, PipelineFailed
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.outcome import outcome, outcome_of
+from pytest_semaphore.outcomes import outcome, outcome_of
 from pytest_semaphore.simulator.definitions import BlockDef, FaultDef, JobDef, PipelineDef, ProjectDef
 from pytest_semaphore.waiting import wait_for_pipeline
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_semaphore.client import SemaphoreClient
-from pytest_semaphore.outcome import Outcome, outcome_of
+from pytest_semaphore.outcomes import Outcome, outcome_of
 from pytest_semaphore.simulator import SemaphoreSimulator
 from pytest_semaphore.simulator.definitions import (
     BlockDef,

@@ -1,0 +1,32 @@
+"""The public contract of design.md: the names ``pytest_semaphore`` exports, and that importing it stays cheap."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_the_contract_names_are_the_documented_objects() -> None:
+    import pytest_semaphore
+    import pytest_semaphore.waiting  # importing the submodules first must not shadow any exported name
+    from pytest_semaphore import SemaphoreClient, errors, outcome, wait_for_pipeline
+    from pytest_semaphore.client import SemaphoreClient as client_class
+    from pytest_semaphore.errors import SemaphoreError
+    from pytest_semaphore.outcomes import outcome as outcome_function
+
+    assert SemaphoreClient is client_class
+    assert wait_for_pipeline is pytest_semaphore.waiting.wait_for_pipeline
+    assert outcome is outcome_function
+    assert errors.SemaphoreError is SemaphoreError
+    assert sorted(pytest_semaphore.__all__) == ["SemaphoreClient", "errors", "outcome", "wait_for_pipeline"]
+
+
+def test_importing_the_package_and_the_plugin_loads_no_heavy_dependency() -> None:
+    code = (
+        "import sys, pytest_semaphore, pytest_semaphore.plugin\n"
+        "heavy = [m for m in ('requests', 'urllib3', 'jinja2', 'junitparser', 'yaml', 'pytest_semaphore.simulator')"
+        " if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == ""
