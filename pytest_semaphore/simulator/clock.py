@@ -7,6 +7,7 @@ interface, so the world never knows which one drives it.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Protocol
@@ -22,6 +23,15 @@ class Clock(Protocol):
     def advance(self, seconds: float) -> None: ...
 
 
+def _check_step(seconds: float) -> None:
+    """A step of simulated time must be a finite, non-negative number: ``nan`` would be silently ignored and
+    ``inf`` would put every later event out of reach."""
+    if not math.isfinite(seconds):
+        raise ValueError(f"the simulated clock advances by a finite number of seconds, not advance({seconds!r})")
+    if seconds < 0:
+        raise ValueError(f"cannot move the simulated clock backwards (advance({seconds!r}))")
+
+
 class ManualClock:
     """A clock that moves only when ``advance`` is called (the default for tests)."""
 
@@ -34,8 +44,7 @@ class ManualClock:
             return self._now
 
     def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError(f"cannot move the simulated clock backwards (advance({seconds!r}))")
+        _check_step(seconds)
         with self._lock:
             self._now += seconds
 
@@ -49,8 +58,8 @@ class RealClock:
     """Real monotonic time multiplied by ``speed``; ``advance`` still jumps ahead on top of it."""
 
     def __init__(self, speed: float = 1.0) -> None:
-        if not speed > 0:
-            raise ValueError(f"speed must be a positive number, not {speed!r}")
+        if not (math.isfinite(speed) and speed > 0):
+            raise ValueError(f"speed must be a positive, finite number, not {speed!r}")
         self.speed = speed
         self._start = time.monotonic()
         self._offset = 0.0
@@ -61,7 +70,6 @@ class RealClock:
             return (time.monotonic() - self._start) * self.speed + self._offset
 
     def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError(f"cannot move the simulated clock backwards (advance({seconds!r}))")
+        _check_step(seconds)
         with self._lock:
             self._offset += seconds

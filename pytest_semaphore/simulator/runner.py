@@ -63,6 +63,8 @@ class SemaphoreSimulator:
         self.scenario = definition
         self.seed = definition.seed if seed is None else seed
         self.token = token if token is not None else secrets.token_urlsafe(24)
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port must be 0 (any free port) to 65535, not {port}")
         self.clock: Clock = ManualClock() if speed is None else RealClock(speed)
         self.world = World(
             clock=self.clock, seed=self.seed, epoch=epoch, organization=definition.organization, timings=timings

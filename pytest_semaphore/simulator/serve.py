@@ -7,6 +7,7 @@ maps the return value to an exit code, this module decides what a running simula
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import threading
@@ -83,6 +84,9 @@ def serve(
         return EXIT_TERMINATED
 
 
+MAX_PORT = 65535
+
+
 def _serve(
     scenario: str | os.PathLike[str] | None,
     *,
@@ -94,8 +98,11 @@ def _serve(
     err: TextIO,
     wait: Callable[[], object] | None,
 ) -> int:
-    if not speed > 0:
-        print(f"semaphore-gate simulate: --speed must be a positive number, not {speed}", file=err)
+    if not (math.isfinite(speed) and speed > 0):
+        print(f"semaphore-gate simulate: --speed must be a positive, finite number, not {speed}", file=err)
+        return EXIT_USAGE
+    if not 0 <= port <= MAX_PORT:
+        print(f"semaphore-gate simulate: --port must be 0 (any free port) to {MAX_PORT}, not {port}", file=err)
         return EXIT_USAGE
     source = scenario if scenario is not None else default_scenario()
     definition: ScenarioDef | None = None

@@ -106,10 +106,18 @@ def test_simulate_with_a_missing_scenario_exits_2_with_a_message(tmp_path: Path)
     assert "Traceback" not in stderr
 
 
-def test_serve_refuses_a_non_positive_speed() -> None:
+@pytest.mark.parametrize("speed", [0, -1, float("nan"), float("inf")])
+def test_serve_refuses_a_speed_that_is_not_positive_and_finite(speed: float) -> None:
     err = io.StringIO()
-    assert serve(None, speed=0, out=io.StringIO(), err=err) == 2
-    assert "--speed must be a positive number" in err.getvalue()
+    assert serve(None, speed=speed, out=io.StringIO(), err=err) == 2
+    assert "--speed must be a positive, finite number" in err.getvalue()
+
+
+@pytest.mark.parametrize("port", [-5, 65536, 99999])
+def test_serve_refuses_a_port_out_of_range_without_a_traceback(port: int) -> None:
+    err = io.StringIO()
+    assert serve(None, port=port, out=io.StringIO(), err=err, wait=lambda: None) == 2
+    assert f"--port must be 0 (any free port) to 65535, not {port}" in err.getvalue()
 
 
 def test_serve_returns_130_when_interrupted() -> None:

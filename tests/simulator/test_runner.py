@@ -17,6 +17,19 @@ from .helpers import Raw, standard_scenario
 EXAMPLE = Path(__file__).resolve().parents[2] / "pytest_semaphore" / "simulator" / "examples" / "release-train"
 
 
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), -1.0])
+def test_advance_refuses_steps_that_are_not_finite_and_forward(seconds: float) -> None:
+    with SemaphoreSimulator() as sim:
+        with pytest.raises(ValueError, match="advance"):
+            sim.advance(seconds)
+        assert sim.monotonic() == 0.0
+
+
+def test_a_port_out_of_range_is_a_clear_value_error() -> None:
+    with pytest.raises(ValueError, match="port must be 0"):
+        SemaphoreSimulator(port=70000)
+
+
 def test_speed_runs_the_clock_without_advance() -> None:
     scenario = standard_scenario()
     scenario = ScenarioDef(scenario.projects, runs=(RunDef("demo"),), seed=3)
