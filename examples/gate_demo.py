@@ -26,7 +26,7 @@ from pytest_semaphore import errors
 from pytest_semaphore.client import SemaphoreClient
 from pytest_semaphore.logs import fetch_failed_excerpts
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.outcomes import Outcome, outcome
+from pytest_semaphore.outcomes import Outcome, outcome, worst_outcome
 from pytest_semaphore.report import write_summary
 from pytest_semaphore.simulator import SemaphoreSimulator
 from pytest_semaphore.waiting import find_pipeline, wait_for_pipeline, wait_for_promotion
@@ -37,7 +37,9 @@ PROJECT = "release-train"
 
 def _progress(pipeline: Pipeline) -> None:
     """One plain line per observed change, as a gate prints it in a CI log."""
-    verdict = f" {pipeline.result}/{pipeline.result_reason}" if pipeline.done else ""
+    verdict = f" {outcome(pipeline)}" if pipeline.done else ""
+    if pipeline.done and pipeline.result != "passed":
+        verdict += f" (result {pipeline.result}, reason {pipeline.result_reason})"
     print(f"  {pipeline.name} ({pipeline.ppl_id[:8]}): {pipeline.state}{verdict}")
 
 
@@ -78,7 +80,7 @@ def run_gate(scenario: Path, summary_path: Path, log_dir: Path) -> int:
                 print()
                 print(excerpt.render())
             write_summary(summary_path, detailed, excerpts=excerpts, base_url=client.base_url)
-    verdict = max((outcome(p) for p in detailed), key=lambda o: o.exit_code)
+    verdict = worst_outcome(detailed)
     print(f"\nGate verdict: {verdict} (summary written to {summary_path})")
     return verdict.exit_code
 

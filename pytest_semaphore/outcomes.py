@@ -26,12 +26,13 @@ A pipeline that is not done has no outcome: :func:`outcome` raises ``ValueError`
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .models import Pipeline
 
-__all__ = ["Outcome", "outcome", "outcome_of"]
+__all__ = ["Outcome", "outcome", "outcome_of", "worst_outcome"]
 
 
 class Outcome(str, enum.Enum):
@@ -102,3 +103,17 @@ def outcome(pipeline: Pipeline) -> Outcome:
             f"pipeline {pipeline.ppl_id} is in state {pipeline.state or 'unknown'!r} and has no outcome yet: "
             "wait until it is 'done'"
         ) from None
+
+
+#: Which outcome wins when many pipelines are judged together (a promotion tree, a gate summary).
+_SEVERITY = {Outcome.PASSED: 0, Outcome.CANCELED: 1, Outcome.STOPPED: 2, Outcome.FAILED: 3, Outcome.ERROR: 4}
+
+
+def worst_outcome(pipelines: Iterable[Pipeline]) -> Outcome:
+    """The most severe outcome among done pipelines (``passed`` for none): error > failed > stopped > canceled."""
+    worst = Outcome.PASSED
+    for pipeline in pipelines:
+        current = outcome(pipeline)
+        if _SEVERITY[current] > _SEVERITY[worst]:
+            worst = current
+    return worst

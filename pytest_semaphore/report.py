@@ -25,6 +25,7 @@ from urllib.parse import quote, urlsplit
 from .atomic import AtomicFile
 from .errors import ReportError
 from .logs import Excerpt, clean_text
+from .outcomes import worst_outcome
 
 if TYPE_CHECKING:
     from .models import Pipeline
@@ -35,7 +36,7 @@ __all__ = ["FORMATS", "render_summary", "summary_context", "write_summary"]
 FORMATS = {"markdown": "summary.md.j2", "html": "summary.html.j2"}
 _TEMPLATES = Path(__file__).with_name("templates")
 # Plain symbols rather than emoji: single-width in terminals, present in common fonts (headless browsers included).
-_ICONS = {"passed": "✔", "failed": "✘", "stopped": "■", "canceled": "■", None: "○"}
+_ICONS = {"passed": "✔", "failed": "✘", "error": "✘", "stopped": "■", "canceled": "■", None: "○"}
 
 
 def _duration(start: _dt.datetime | None, end: _dt.datetime | None) -> str:
@@ -135,15 +136,14 @@ def summary_context(
                 "error_description": clean_text(ppl.error_description),
             }
         )
-    results = [p.result for p in pipelines]
-    if not results:
+    # The verdict is the gate's own (outcomes.worst_outcome, the mapping the exit codes use), so the summary can
+    # never say "failed" for a pipeline the gate calls an error (malformed YAML, a time limit) or the reverse.
+    if not pipelines:
         overall = "no pipelines"
-    elif all(r == "passed" for r in results):
-        overall = "passed"
-    elif any(r is None for r in results):
+    elif not all(p.done for p in pipelines):
         overall = "running"
     else:
-        overall = next(r for r in results if r != "passed") or "failed"
+        overall = worst_outcome(pipelines).value
     return {
         "title": clean_text(title),
         "overall": overall,

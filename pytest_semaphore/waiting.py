@@ -40,7 +40,7 @@ from .errors import (
     SemaphoreError,
     WaitTimeout,
 )
-from .outcomes import Outcome, outcome
+from .outcomes import Outcome, outcome, worst_outcome
 from .schedule import PollSchedule, Prediction, RequestBudget
 
 if TYPE_CHECKING:
@@ -823,19 +823,6 @@ class PromotionResult:
         if self.failed_promotions:
             return Outcome.ERROR
         return worst_outcome(self.pipelines)
-
-
-_SEVERITY = {Outcome.PASSED: 0, Outcome.CANCELED: 1, Outcome.STOPPED: 2, Outcome.FAILED: 3, Outcome.ERROR: 4}
-
-
-def worst_outcome(pipelines: Iterable[Pipeline]) -> Outcome:
-    """The most severe outcome among done pipelines (``passed`` for none)."""
-    worst = Outcome.PASSED
-    for pipeline in pipelines:
-        current = outcome(pipeline)
-        if _SEVERITY[current] > _SEVERITY[worst]:
-            worst = current
-    return worst
 
 
 _REFUSED = (

@@ -21,7 +21,7 @@ XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 WHEN = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
 
 
-def pipeline(result: str = "failed", name: str = "CI") -> Pipeline:
+def pipeline(result: str = "failed", name: str = "CI", reason: str = "test") -> Pipeline:
     return Pipeline.from_api(
         {
             "pipeline": {
@@ -30,7 +30,7 @@ def pipeline(result: str = "failed", name: str = "CI") -> Pipeline:
                 "name": name,
                 "state": "done",
                 "result": result,
-                "result_reason": "test",
+                "result_reason": reason,
                 "created_at": "2026-01-01 10:00:00.000000Z",
                 "running_at": "2026-01-01 10:00:05.000000Z",
                 "done_at": "2026-01-01 11:03:17.000000Z",
@@ -117,6 +117,28 @@ def test_javascript_base_url_never_becomes_a_link() -> None:
     assert "javascript:" not in html
     md = render_summary([pipeline()], base_url="javascript:alert(1)//")
     assert "javascript:" not in md
+
+
+@pytest.mark.parametrize(
+    ("results", "verdict", "exit_code"),
+    [
+        ([("passed", "test"), ("passed", "test")], "passed", 0),
+        ([("passed", "test"), ("failed", "test")], "failed", 1),
+        ([("failed", "malformed")], "error", 4),
+        ([("stopped", "timeout"), ("failed", "test")], "error", 4),
+        ([("canceled", "user"), ("passed", "test")], "canceled", 3),
+    ],
+)
+def test_the_summary_verdict_is_the_gates_own(results: list[tuple[str, str]], verdict: str, exit_code: int) -> None:
+    """One mapping for both faces: the summary never says "failed" where the gate exits 4, or the reverse."""
+    from pytest_semaphore.outcomes import Outcome, worst_outcome
+
+    pipelines = [pipeline(result, name=f"P{i}", reason=reason) for i, (result, reason) in enumerate(results)]
+    assert worst_outcome(pipelines) is Outcome(verdict)
+    assert Outcome(verdict).exit_code == exit_code
+    context = summary_context(pipelines, generated_at=WHEN)
+    assert context["overall"] == verdict
+    assert f"{context['overall_icon']} {verdict}" in render_summary(pipelines, generated_at=WHEN)
 
 
 def test_context_is_plain_data() -> None:
