@@ -52,6 +52,7 @@ from .errors import (
     SemaphoreError,
 )
 from .logfilter import install as _install_log_filter
+from .logfilter import strip_queries
 from .logstream import iter_events, iter_raw_events
 from .models import (
     Job,
@@ -93,8 +94,6 @@ _ENV_HINTS = {
 }
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
-#: A URL query inside free text (``/x?jwt=...``): a "?" followed by a run that contains "=".
-_QUERY_IN_TEXT = re.compile(r"\?(?=[^\s'\")>]*=)[^\s'\")>]*")
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _LOGIN_HINTS = ("/login", "/signin", "/sign_in", "/sessions", "/auth", "id.semaphoreci.com")
 
@@ -1008,7 +1007,7 @@ class SemaphoreClient:
         """The server may echo what it was sent (a token, a signed URL): drop URL queries and the token."""
         if not text:
             return text
-        text = _QUERY_IN_TEXT.sub("", text)
+        text = strip_queries(text)
         return text.replace(self._token_text, "***") if self._token_text else text
 
     def _describe(self, exc: BaseException) -> str:

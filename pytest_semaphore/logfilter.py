@@ -1,9 +1,10 @@
-"""Keep URL query strings out of urllib3's own log lines.
+"""Keep URL query strings out of our error messages and out of urllib3's own log lines.
 
-urllib3 logs every request at DEBUG level as ``GET /api/v1/logs/<id>?jwt=<signed token> ...``. A self-hosted job's
-log lives behind such a signed URL, and design.md promises that no log line carries a URL's query string. The
-filter rewrites those records (only urllib3's, only when they are emitted) so that ``?jwt=...`` reads ``?<query>``.
-The API token itself is never logged by urllib3: it travels in a header, which urllib3 does not log.
+A self-hosted job's log lives behind a signed URL (loghub's ``?jwt=...``), and design.md promises that no message or
+log line carries a URL's query string. :func:`strip_queries` is the one rule for both: the client applies it to
+every server text it quotes, and :func:`install` attaches a filter that applies it to urllib3's DEBUG request lines
+(``GET /api/v1/logs/<id>?jwt=<signed token> ...``). The API token itself is never logged by urllib3: it travels in a
+header, which urllib3 does not log.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import re
 
 __all__ = ["install", "strip_queries"]
 
-_QUERY = re.compile(r"\?[^\s\"'<>]*")
+#: A URL query inside free text: a "?" followed by a run (up to a space, quote, ")" or ">") that contains "=", so
+#: that a question mark in the server's prose ("Why? Because") is left alone.
+_QUERY = re.compile(r"\?(?=[^\s'\")>]*=)[^\s'\")>]*")
 _LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager")
 
 
 def strip_queries(text: str) -> str:
-    """Replace every URL query string in ``text`` with ``?<query>``."""
-    return _QUERY.sub("?<query>", text)
+    """Drop every URL query string from ``text`` (``/logs/x?jwt=abc`` -> ``/logs/x``)."""
+    return _QUERY.sub("", text)
 
 
 class _DropQueries(logging.Filter):
