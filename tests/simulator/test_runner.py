@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -81,8 +82,13 @@ def test_generated_token_is_random_and_not_in_repr() -> None:
 
 def test_close_without_start_releases_the_sockets() -> None:
     sim = SemaphoreSimulator()
+    port = int(sim.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        pass  # bound and listening from construction on
     sim.close()
     sim.close()  # idempotent
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
 
 
 def test_same_seed_same_ids_over_http() -> None:
