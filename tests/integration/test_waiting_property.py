@@ -14,6 +14,7 @@ examples run in seconds of real time: the clock is simulated. ``bench/wait_prope
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import random
@@ -130,16 +131,7 @@ def world() -> Iterator[Sim]:
 
 
 def _on_route(fault: FaultDef, ppl_id: str) -> FaultDef:
-    return FaultDef(
-        route=f"GET /api/v1alpha/pipelines/{ppl_id}",
-        kind=fault.kind,
-        rate=fault.rate,
-        status=fault.status,
-        retry_after=fault.retry_after,
-        latency=fault.latency,
-        count=fault.count,
-        after=fault.after,
-    )
+    return dataclasses.replace(fault, route=f"GET /api/v1alpha/pipelines/{ppl_id}")
 
 
 @settings(
