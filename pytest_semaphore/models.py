@@ -528,6 +528,15 @@ class Promotion:
     def automatic(self) -> bool:
         return self.triggered_by == "Pipeline Done request"
 
+    @property
+    def identity(self) -> tuple[object, ...]:
+        """What tells this record apart from other records over time.
+
+        ``status``, ``scheduled_at`` and ``scheduled_pipeline_id`` fill in later, so they are not part of it; two
+        records with the same identity are two readings of one trigger.
+        """
+        return (self.name, self.triggered_at, self.triggered_by, self.override)
+
     @classmethod
     def from_api(cls, data: object) -> Promotion:
         obj = _obj(data, "promotion")
