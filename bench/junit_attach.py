@@ -2,7 +2,7 @@
 parse + write of the same file, in the same run.
 
 ``attach_logs`` parses once, indexes the testcases in one pass, edits 200 of them and writes atomically; the
-baseline is ``JUnitXml.fromfile(path)`` followed by ``xml.write(other)``. Goal (issue 6): at most 1.5x the baseline.
+baseline is ``JUnitXml.fromfile(path)`` followed by ``xml.write(other)``. Goal: at most 1.5x the baseline.
 Both junitparser backends are measured: lxml in this process (when installed), the stdlib ``xml.etree`` in a child
 process where lxml cannot be imported.
 

@@ -10,7 +10,7 @@ The middle rows are the log parser alone, without excerpting: ``iter_events`` (a
 public model API) and ``iter_raw_events`` (the decoder's plain dicts, what the excerpt consumes). They show how the
 time divides between parsing and the excerpt's own work, and what a model per event costs. Each phase runs in its
 own subprocess, so that its peak RSS (``ru_maxrss``) is its own; peak is reported above the interpreter's RSS just
-before the phase started. Goals (issue 6), for the excerpt row: time <= 2x ``json.loads``, peak < 64 MB above the
+before the phase started. Goals, for the excerpt row: time <= 2x ``json.loads``, peak < 64 MB above the
 baseline. The last line of the output says whether both are met.
 
 Times are CPU time of the measuring process (``time.process_time``), so that other work on a shared machine
@@ -189,7 +189,7 @@ def main() -> int:
         peak = float(str(results["excerpt"]["peak_mb"]))
         met = ratio <= 2 and peak < 64
         print(
-            f"goals (issue 6): excerpt time <= 2x json.loads -> {ratio:.2f}x; peak < 64 MB above baseline -> "
+            f"goals: excerpt time <= 2x json.loads -> {ratio:.2f}x; peak < 64 MB above baseline -> "
             f"{peak:.1f} MB: {'both met' if met else 'NOT MET'}"
         )
         info = results["excerpt"]["info"]

@@ -11,7 +11,7 @@ Two jobs, one set of rules:
   blocks that never started). Names are unique under Semaphore's test-result ids (an MD5 of
   ``"<id>.<name>.<classname>.<package>.<file>"`` per suite), or its reader would merge two jobs into one.
 
-Rules for every write (``docs/semaphore-api.md`` section 6, ``pytest-plugin-notes.md`` section 3):
+Rules for every write (``docs/semaphore-api.md`` section 6, and how pytest writes its own reports):
 
 * junitparser sanitises nothing, and its two backends fail differently (stdlib etree writes invalid XML, lxml
   raises); Semaphore's Go parser rejects the *whole file* for one ESC. Every string we write goes through

@@ -1,8 +1,8 @@
 """Keep URL query strings out of our error messages and out of urllib3's own log lines.
 
-A self-hosted job's log lives behind a signed URL (loghub's ``?jwt=...``), and design.md promises that no message or
-log line carries a URL's query string. :func:`strip_queries` is the one rule for both: the client applies it to
-every server text it quotes, and :func:`install` attaches a filter that applies it to urllib3's DEBUG request lines
+A self-hosted job's log lives behind a signed URL (loghub's ``?jwt=...``), and we promise (docs/client.md) that no
+message or log line carries a URL's query string. :func:`strip_queries` is the one rule for both: the client applies it
+to every server text it quotes, and :func:`install` attaches a filter that applies it to urllib3's DEBUG request lines
 (``GET /api/v1/logs/<id>?jwt=<signed token> ...``). The API token itself is never logged by urllib3: it travels in a
 header, which urllib3 does not log.
 """

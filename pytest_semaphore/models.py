@@ -1,6 +1,6 @@
 """Typed, normalised views of what the Semaphore v1alpha API returns. Pure: no I/O.
 
-The server formats the same facts differently by endpoint (``docs/semaphore-api.md`` in the shared docs, section 7):
+The server formats the same facts differently by endpoint (``docs/semaphore-api.md``, section 7):
 pipeline describe is lowercase with ``"2019-10-14 18:31:17.293456Z"`` timestamps, pipeline list is UPPERCASE with
 ``{"seconds", "nanos"}``, jobs carry int64 values as strings, workflow ``triggered_by`` is a name in one endpoint and
 an integer in the other, and ``result`` is absent until a pipeline is done. Every ``from_api`` here accepts all of

@@ -2,7 +2,7 @@
 
 Why one mapping in one module: the pytest face, the ``semaphore-gate`` command (its exit codes) and the reports must
 never disagree about what a pipeline's end means. ``sem`` exits 0 whatever happened and ``heroku pipelines:promote``
-exits 0 on failure (``anchors.md`` section 3.4); a gate has to tell "the tests failed" from "the YAML is broken" from
+exits 0 on failure; a gate has to tell "the tests failed" from "the YAML is broken" from
 "someone stopped it". Pure: no I/O, no clock.
 
 The table (``result_reason`` values as Semaphore sends them, lowercase; see ``docs/waiting.md``):
@@ -54,7 +54,7 @@ class Outcome(str, enum.Enum):
 
     @property
     def exit_code(self) -> int:
-        """The ``semaphore-gate`` exit code of design.md: 0 passed, 1 failed, 3 stopped or canceled, 4 error."""
+        """The ``semaphore-gate`` exit code: 0 passed, 1 failed, 3 stopped or canceled, 4 error."""
         return _EXIT_CODES[self]
 
     @property

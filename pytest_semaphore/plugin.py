@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from pytest_semaphore.simulator import SemaphoreSimulator
 
 
-# --- the local simulator (issue 3) -------------------------------------------------------------------------------
+# --- the local simulator ----------------------------------------------------------------------------------------
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ failed before any response existed (refused connections, resets, read timeouts),
 those happened before the request could have been sent. Why a subclass: the stock class sleeps with
 ``time.sleep``; ours sleeps through the client's injectable ``sleep`` so that tests (and the waiting engine's
 simulated hour) never wait for real, and it adds what the Semaphore API needs (``docs/semaphore-api.md``, sections
-0 and 4; ``design.md``, "Client rules"):
+0 and 4; docs/client.md, "Retries"):
 
 * exponential backoff with jitter (``base * 2**(n-1)``, capped, times a random factor in ``[0.5, 1]``), or the
   server's ``Retry-After`` when it sends one; a ``Retry-After`` longer than ``max_retry_after`` ends the retries at

@@ -4,7 +4,7 @@ Why a module of its own: the waiting engine (``waiting.py``) decides *what* to a
 *when*, and the two are tested apart (``tests/unit/test_schedule.py`` runs an hour of schedule in microseconds).
 
 The anchors poll a fixed 3 s (``gh run watch``, ``sem get ppl --follow``): 1,200 requests for an hour-long pipeline.
-CircleCI grows 5 s by 5 s to 30 s. We do what the anchors' users ask for (``anchors.md`` section 4):
+CircleCI grows 5 s by 5 s to 30 s. Users of those tools ask for fewer requests and a prompt end; we:
 
 * start at about 2 s (a pipeline that fails at once is noticed at once), grow geometrically (x1.5) to a cap of
   about 30 s (an hour costs about 130 requests and the end is noticed within 30 s);

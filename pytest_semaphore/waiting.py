@@ -1,8 +1,8 @@
 """Block until pipelines finish: few requests, fast detection of the end, and never a false verdict.
 
 Why this module exists: "wait until the pipeline is done" is the heart of every gate, and the anchors get it wrong in
-known ways (``anchors.md``): fixed 3 s polling that burns the API, no timeout, one 502 ending the wait, exiting before
-the run exists, trusting a job's result before it finished. Here:
+known ways in the tools release engineers use today: fixed 3 s polling that burns the API, no timeout, one 502 ending
+the wait, exiting before the run exists, trusting a job's result before it finished. Here:
 
 * *when* to poll is :mod:`pytest_semaphore.schedule` (start 2 s, x1.5 to 30 s, jitter, reset on change,
   ``Retry-After``, a prediction from history); *what* a done pipeline means is :mod:`pytest_semaphore.outcomes`;

@@ -4,7 +4,8 @@ This module is the contract between the two halves of the simulator: the world (
 definitions on its clock, and the scenario loader (``scenario.py``) builds them from scenario files and real
 ``.semaphore/*.yml`` pipeline files. Tests and users may also build them directly in Python.
 
-The simulator never imports the client or its models (design.md): if both sides shared code, a parsing bug would
+The simulator never imports the client or its models (docs/architecture.md): if
+both sides shared code, a parsing bug would
 cancel itself out and the tests would prove nothing. Hence these are its own, deliberately simple, types.
 
 Fields may be added (with defaults); none is renamed or removed without changing both halves.

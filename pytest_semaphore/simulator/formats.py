@@ -1,4 +1,4 @@
-"""How the real server formats each object, quirk for quirk (semaphore-api.md sections 1 and 2).
+"""How the real server formats each object, quirk for quirk (docs/semaphore-api.md sections 1 and 2).
 
 Pipeline describe is lowercase with string timestamps and integer nested enums; the pipeline list is UPPERCASE with
 ``{seconds, nanos}`` and enum names; ``result``/``result_reason`` vanish until a pipeline is done; a workflow's

@@ -1,7 +1,7 @@
 """``SemaphoreSimulator``: one world, its clock, its faults and its servers, as a context manager.
 
 This is the face tests, the pytest fixture and ``semaphore-gate simulate`` use. It owns nothing the world does not:
-it wires a clock to the world, loads a scenario (files through part 2's loader, imported only when a path is given),
+it wires a clock to the world, loads a scenario (files through the scenario loader, imported only when a path is given),
 and starts the HTTP layer on loopback.
 """
 
@@ -27,7 +27,7 @@ def _scenario(scenario: ScenarioDef | str | os.PathLike[str] | None) -> Scenario
         return ScenarioDef(projects=())
     if isinstance(scenario, ScenarioDef):
         return scenario
-    from .scenario import load_scenario  # part 2's loader; imported only for files
+    from .scenario import load_scenario  # the scenario loader; imported only for files
 
     loaded: ScenarioDef = load_scenario(scenario)
     return loaded

@@ -361,7 +361,7 @@ class Api:
         return not_found()
 
     def _refusal(self, error: WorldError, resource: str) -> Response:
-        """How each backend answers what the world refused (semaphore-api.md section 4)."""
+        """How each backend answers what the world refused (docs/semaphore-api.md section 4)."""
         if isinstance(error, NotFound):
             return gateway_error(404, 5, "Not Found") if resource in GATEWAY_RESOURCES else not_found()
         if isinstance(error, Refused) and self.refusals_as_409:

@@ -3,7 +3,7 @@
 This is the truth the HTTP layer formats, and the truth tests may read directly when they must not ask through the
 client they are testing. Everything moves by scheduled events processed in time order, so a manual clock advanced
 by an hour runs an hour of pipelines in milliseconds, with every timestamp exactly where the real server would put
-it. States and result pairs follow semaphore-api.md section 2 (lowercase here; the formatter upper-cases where the
+it. States and result pairs follow docs/semaphore-api.md section 2 (lowercase here; the formatter upper-cases where the
 server does).
 
 One re-entrant lock guards the world: the HTTP threads, ``advance`` and tests may call in from any thread.

@@ -1,4 +1,4 @@
-"""Golden raw responses for workflows and pipelines (semaphore-api.md sections 1-4 and the section 8 checklist).
+"""Golden raw responses for workflows and pipelines (docs/semaphore-api.md sections 1-4 and the section 8 checklist).
 
 Each test reads bytes off the socket with ``http.client`` and asserts the exact status, body and headers (present and
 absent) that the real server would send.

@@ -137,7 +137,7 @@ def test_request_log_limit_keeps_the_latest() -> None:
 
 
 def test_the_simulator_never_imports_the_client_its_models_or_errors() -> None:
-    """It must stay an independent witness of the server (design.md): a shared parser would hide shared bugs."""
+    """It must stay an independent witness of the server: a shared parser would hide shared bugs."""
     code = (
         "import sys\n"
         "from pytest_semaphore.simulator import SemaphoreSimulator\n"

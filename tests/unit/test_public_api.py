@@ -1,4 +1,4 @@
-"""The public contract of design.md: the names ``pytest_semaphore`` exports, and that importing it stays cheap."""
+"""The public contract (docs/client.md, docs/waiting.md): the names ``pytest_semaphore`` exports, and cheap import."""
 
 from __future__ import annotations
 
