@@ -1,0 +1,693 @@
+"""Promote a pipeline, including the pipeline whose job is running this code: one function for both faces.
+
+Why a function of its own: "trigger the promotion and wait for the promoted pipeline" is easy for a pipeline that is
+done. A deployment gate usually promotes the pipeline it runs in, which is still running (this very job is part of
+it), and there Semaphore's rules bite:
+
+* Semaphore promotes a pipeline that has not passed only with ``override``; a running pipeline has not passed.
+* A block that depends on this job's block runs after the promotion and could still fail: the promotion would have
+  shipped a build whose pipeline ends red. Such a layout is refused
+  (:class:`~pytest_semaphore.errors.ConfigurationError`).
+* Parallel shards of one job all run the gate; only the last one (``SEMAPHORE_JOB_INDEX == SEMAPHORE_JOB_COUNT``)
+  promotes, the others say so and do nothing.
+* The gate waits for every *other* job of its pipeline to finish (a job's result is never trusted before it is
+  finished) and triggers with ``override`` only if all of them passed.
+* It does not wait for the promoted pipeline: Semaphore may start it only once its parent is done, and the parent
+  includes this job, so the job would wait for itself.
+
+Any other pipeline is waited for until done and promoted without override (unless asked), and the promoted pipeline
+is waited for through :func:`~pytest_semaphore.waiting.wait_for_promotion` (following auto-promotions when asked).
+
+A rerun that finds the same promotion already triggered with the same parameters reuses it instead of deploying a
+second time, unless ``force``. The promotions list does not show parameters; they are read from the promoted
+pipeline, where Semaphore records them (with defaults filled in, so only the parameters passed are compared).
+
+``docs/waiting.md`` ("Promoting, including the pipeline that runs this job") is the user's guide.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .errors import ConfigurationError, PromotionFailed, WaitTimeout
+from .outcomes import Outcome, outcome
+from .schedule import PollSchedule, RequestBudget
+from .waiting import (
+    DEFAULT_PATIENCE,
+    DEFAULT_TIMEOUT,
+    OnChange,
+    PromotionResult,
+    _Guard,
+    _Missing,
+    _signature,
+    mark_started,
+    wait_for_pipeline,
+    wait_for_promotion,
+)
+
+if TYPE_CHECKING:
+    from .client import SemaphoreClient
+    from .models import Pipeline, Promotion
+
+__all__ = [
+    "Blocker",
+    "JobIdentity",
+    "Pacing",
+    "PromoteAction",
+    "PromoteEvent",
+    "PromoteResult",
+    "promote",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """Stand-in for the waiting engine's ``Pacing`` until it lands (same fields, same meaning)."""
+
+    start: float = 2.0
+    growth: float = 1.5
+    cap: float = 30.0
+    jitter: float = 0.2
+    patience: float = DEFAULT_PATIENCE
+    budget: RequestBudget | None = None
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic
+    rng: random.Random | None = None
+
+    def schedule(self) -> PollSchedule:
+        return PollSchedule(start=self.start, growth=self.growth, cap=self.cap, jitter=self.jitter, rng=self.rng)
+
+
+def _wait_kwargs(pacing: Pacing) -> dict[str, Any]:
+    return {
+        "patience": pacing.patience,
+        "budget": pacing.budget,
+        "sleep": pacing.sleep,
+        "monotonic": pacing.monotonic,
+        "rng": pacing.rng,
+    }
+
+
+# --------------------------------------------------------------------------------------------- the running job
+
+#: The job environment variables that tell which job is running, as Semaphore sets them in every job.
+JOB_ID_VARIABLE = "SEMAPHORE_JOB_ID"
+JOB_INDEX_VARIABLE = "SEMAPHORE_JOB_INDEX"
+JOB_COUNT_VARIABLE = "SEMAPHORE_JOB_COUNT"
+
+
+@dataclass(frozen=True)
+class JobIdentity:
+    """The Semaphore job this process runs in: its id and, for a ``parallelism`` job, which shard of how many.
+
+    ``index`` counts from 1 to ``count``, as ``SEMAPHORE_JOB_INDEX`` does; a job without parallelism is shard 1 of 1.
+    """
+
+    job_id: str
+    index: int = 1
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.job_id.strip():
+            raise ConfigurationError(f"the running job's id ({JOB_ID_VARIABLE}) is empty")
+        if not 1 <= self.index <= self.count:
+            raise ConfigurationError(
+                f"shard {self.index} of {self.count} is not a shard: {JOB_INDEX_VARIABLE} must be between 1 and "
+                f"{JOB_COUNT_VARIABLE}"
+            )
+
+    @property
+    def last_shard(self) -> bool:
+        """Whether this is the shard that promotes (the last one; the only one of a job without parallelism)."""
+        return self.index == self.count
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> JobIdentity | None:
+        """The job described by ``environ`` (``os.environ`` in a Semaphore job); ``None`` outside a job.
+
+        ``SEMAPHORE_JOB_INDEX``/``SEMAPHORE_JOB_COUNT`` are set only for ``parallelism`` jobs; absent, the job is
+        shard 1 of 1. A value that is not a whole number is a :class:`ConfigurationError` naming the variable.
+        """
+        job_id = (environ.get(JOB_ID_VARIABLE) or "").strip()
+        if not job_id:
+            return None
+        index = _shard_number(environ, JOB_INDEX_VARIABLE)
+        count = _shard_number(environ, JOB_COUNT_VARIABLE)
+        if index is None and count is None:
+            return cls(job_id)
+        if index is None or count is None:
+            given, missing = (
+                (JOB_INDEX_VARIABLE, JOB_COUNT_VARIABLE) if count is None else (JOB_COUNT_VARIABLE, JOB_INDEX_VARIABLE)
+            )
+            raise ConfigurationError(f"{given} is set but {missing} is not: set both (Semaphore sets both) or neither")
+        return cls(job_id, index, count)
+
+
+def _shard_number(environ: Mapping[str, str], name: str) -> int | None:
+    text = (environ.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {text!r}") from None
+
+
+# --------------------------------------------------------------------------------------------- the result
+
+
+class PromoteAction(str, enum.Enum):
+    """What :func:`promote` did. A ``str`` so that it prints and serialises as its value."""
+
+    TRIGGERED = "triggered"
+    """The promotion was triggered."""
+    REUSED = "reused"
+    """The same promotion, with the same parameters, had already been triggered: it was reused, not repeated."""
+    SKIPPED_SHARD = "skipped-shard"
+    """This job is a shard other than the last of a parallel job; the last shard promotes."""
+    NOT_PROMOTED = "not-promoted"
+    """The pipeline (or another job of the gate's own pipeline) did not pass: nothing was triggered."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """A job (or a block that ran no job) that did not pass, and so kept the promotion from being triggered."""
+
+    block: str
+    job: str | None
+    job_id: str | None
+    result: str
+
+    def __str__(self) -> str:
+        if self.job is None:
+            return f"block {self.block!r} ended {self.result}"
+        return f"job {self.job!r} of block {self.block!r} ended {self.result}"
+
+
+@dataclass(frozen=True)
+class PromoteEvent:
+    """A step of :func:`promote`, for progress output: ``kind`` is one of ``own-pipeline``, ``skipped-shard``,
+    ``waiting-for-jobs``, ``not-promoted``, ``reused``, ``triggered`` and ``waiting-for-promoted``."""
+
+    kind: str
+    message: str
+    promotion: Promotion | None = None
+
+
+@dataclass(frozen=True)
+class PromoteResult:
+    """What :func:`promote` did and found, for people (``notes``) and for JSON (:meth:`to_dict`).
+
+    ``promotion`` is the record triggered or reused (``None`` when nothing was); ``promoted`` the promotion tree,
+    done, when it was waited for; ``blockers`` what did not pass when nothing was promoted; ``outcome`` the verdict
+    that decides an exit status: the promotion tree's when waited, the promoted pipeline's (or the failed jobs') when
+    not promoted, ``None`` when there is no verdict to give (triggered without waiting, or another shard's turn).
+    """
+
+    action: PromoteAction
+    ppl_id: str
+    name: str
+    parameters: Mapping[str, str]
+    override: bool
+    own_pipeline: bool
+    outcome: Outcome | None = None
+    promotion: Promotion | None = None
+    promoted: PromotionResult | None = None
+    blockers: tuple[Blocker, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether the gate succeeded: promoted (or reused, or another shard's turn) and nothing waited on failed."""
+        return self.action is not PromoteAction.NOT_PROMOTED and (self.outcome is None or self.outcome.ok)
+
+    @property
+    def exit_code(self) -> int:
+        """``semaphore-gate``'s exit status for this result: the outcome's code, 0 when there is no verdict."""
+        if self.outcome is None:
+            return 0 if self.ok else 1
+        return self.outcome.exit_code
+
+    @property
+    def pipeline(self) -> Pipeline | None:
+        """The promoted pipeline, done, when it was waited for."""
+        return self.promoted.pipeline if self.promoted is not None else None
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready summary (ids, states and words; no raw API payloads)."""
+        record = self.promotion
+        return {
+            "action": self.action.value,
+            "ppl_id": self.ppl_id,
+            "name": self.name,
+            "parameters": dict(self.parameters),
+            "override": self.override,
+            "own_pipeline": self.own_pipeline,
+            "outcome": self.outcome.value if self.outcome is not None else None,
+            "ok": self.ok,
+            "promotion": None
+            if record is None
+            else {
+                "status": record.status,
+                "triggered_by": record.triggered_by,
+                "override": record.override,
+                "triggered_at": record.triggered_at.isoformat() if record.triggered_at else None,
+                "scheduled_pipeline_id": record.scheduled_pipeline_id or None,
+            },
+            "promoted_pipelines": []
+            if self.promoted is None
+            else [
+                {"ppl_id": p.ppl_id, "name": p.name, "result": p.result, "outcome": outcome(p).value}
+                for p in self.promoted.pipelines
+            ],
+            "blockers": [
+                {"block": b.block, "job": b.job, "job_id": b.job_id, "result": b.result} for b in self.blockers
+            ],
+            "notes": list(self.notes),
+        }
+
+
+# --------------------------------------------------------------------------------------------- promote
+
+
+def promote(
+    client: SemaphoreClient,
+    ppl_id: str,
+    name: str,
+    *,
+    parameters: Mapping[str, str] | None = None,
+    override: bool = False,
+    wait: bool = True,
+    follow: bool = False,
+    force: bool = False,
+    job: JobIdentity | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    fail_fast: bool = False,
+    cancel_on_timeout: bool = False,
+    cancel_on_interrupt: bool = False,
+    on_change: OnChange | None = None,
+    on_event: Callable[[PromoteEvent], object] | None = None,
+    pacing: Pacing | None = None,
+) -> PromoteResult:
+    """Promote ``ppl_id`` with promotion ``name``, by Semaphore's rules; see the module docstring for why.
+
+    * ``job``: the job this process runs in (:meth:`JobIdentity.from_env`); when it is a job of ``ppl_id``, the
+      gate's own-pipeline rules apply and ``override``, ``wait`` and ``follow`` are decided by them.
+    * ``parameters``: the promotion's parameters; ``override``: promote even if the pipeline did not pass.
+    * ``wait``: wait for the promoted pipeline; ``follow``: and for the auto-promotions below it.
+    * ``force``: trigger even if the same promotion was already triggered with the same parameters.
+    * ``timeout`` (finite, seconds) bounds the whole call; ``fail_fast``, ``cancel_on_timeout``,
+      ``cancel_on_interrupt`` and ``on_change`` behave as in :func:`~pytest_semaphore.waiting.wait_for_pipeline`.
+    * ``on_event``: called with each :class:`PromoteEvent` (progress in words).
+
+    Raises :class:`ConfigurationError` when a block depends on this job's block, and the waiting engine's errors
+    (:class:`~pytest_semaphore.errors.WaitTimeout`, :class:`~pytest_semaphore.errors.APIUnavailable`,
+    :class:`~pytest_semaphore.errors.PromotionFailed`...). A pipeline that did not pass is a result, not an error.
+    """
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not (timeout >= 0 and math.isfinite(timeout))
+    ):
+        raise ValueError(f"timeout must be a finite number of seconds >= 0, got {timeout!r} (a wait is never endless)")
+    run = _Run(
+        client=client,
+        ppl_id=ppl_id,
+        name=name,
+        parameters=dict(parameters or {}),
+        pacing=pacing if pacing is not None else Pacing(),
+        timeout=float(timeout),
+        on_change=on_change,
+        on_event=on_event,
+        fail_fast=fail_fast,
+        cancel_on_timeout=cancel_on_timeout,
+        cancel_on_interrupt=cancel_on_interrupt,
+    )
+    block = run.own_block(job) if job is not None else None
+    if job is not None and block is not None:
+        return run.promote_own(job, block, force=force, override=override, wait=wait, follow=follow)
+    return run.promote_other(force=force, override=override, wait=wait, follow=follow)
+
+
+@dataclass
+class _Run:
+    """One call of :func:`promote`: its inputs, deadline and the notes gathered on the way."""
+
+    client: SemaphoreClient
+    ppl_id: str
+    name: str
+    parameters: dict[str, str]
+    pacing: Pacing
+    timeout: float
+    on_change: OnChange | None
+    on_event: Callable[[PromoteEvent], object] | None
+    fail_fast: bool
+    cancel_on_timeout: bool
+    cancel_on_interrupt: bool
+    notes: list[str] = field(default_factory=list)
+    deadline: float = 0.0
+    guard: _Guard = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.deadline = self.pacing.monotonic() + self.timeout
+        self.guard = _Guard(
+            f"pipeline {self.ppl_id}",
+            patience=self.pacing.patience,
+            sleep=self.pacing.sleep,
+            monotonic=self.pacing.monotonic,
+            budget=self.pacing.budget,
+        )
+
+    # ------------------------------------------------------------------------------------ plumbing
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - self.pacing.monotonic())
+
+    def event(self, kind: str, message: str, promotion: Promotion | None = None) -> None:
+        if self.on_event is not None:
+            self.on_event(PromoteEvent(kind, message, promotion))
+
+    def result(self, action: PromoteAction, *, own: bool, override: bool, **fields: Any) -> PromoteResult:
+        return PromoteResult(
+            action=action,
+            ppl_id=self.ppl_id,
+            name=self.name,
+            parameters=dict(self.parameters),
+            override=override,
+            own_pipeline=own,
+            notes=tuple(self.notes),
+            **fields,
+        )
+
+    def ask(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """One answer from the API, transient failures retried within patience and the deadline."""
+        return self.poll(lambda: self.guard.call(fn, *args, **kwargs), f"an answer about pipeline {self.ppl_id}")
+
+    def poll(self, probe: Callable[[], T | _Missing | None], what: str) -> T:
+        """Call ``probe`` on the pacing's schedule until it gives an answer (not ``None``, not missing)."""
+        schedule = self.pacing.schedule()
+        while True:
+            answer = probe()
+            if answer is not None and not isinstance(answer, _Missing):
+                return answer
+            now = self.pacing.monotonic()
+            if now >= self.deadline:
+                raise WaitTimeout(f"timed out after {self.timeout:.0f} s waiting for {what}")
+            self.pacing.sleep(min(schedule.next_delay(retry_after=self.guard.retry_after), self.deadline - now))
+
+    # ------------------------------------------------------------------------------------ the gate's own pipeline
+
+    def own_block(self, job: JobIdentity) -> str | None:
+        """The name of the block of ``ppl_id`` that holds ``job``, or ``None`` if the job is not one of its jobs."""
+        pipeline = self.ask(self.client.describe_pipeline, self.ppl_id, detailed=True)
+        for block in pipeline.blocks:
+            if any(j.job_id == job.job_id for j in block.jobs):
+                return block.name
+        return None
+
+    def promote_own(
+        self, job: JobIdentity, block: str, *, force: bool, override: bool, wait: bool, follow: bool
+    ) -> PromoteResult:
+        self.event("own-pipeline", f"pipeline {self.ppl_id} runs this job ({job.job_id}, block {block!r})")
+        dependents = _dependents(self.ask(self.client.describe_topology, self.ppl_id), block)
+        if dependents:
+            raise ConfigurationError(
+                f"refusing to promote {self.name!r} from job {job.job_id}: block(s) "
+                f"{', '.join(repr(d) for d in dependents)} depend on this job's block {block!r}, run after the "
+                f"promotion and could still fail, leaving a promoted build whose pipeline is red. Promote from a block "
+                f"that no block depends on (see docs/waiting.md)"
+            )
+        if not job.last_shard:
+            self.notes.append(
+                f"shard {job.index}/{job.count}: only the last shard ({job.count}/{job.count}) promotes, so that the "
+                "promotion is triggered once"
+            )
+            self.event("skipped-shard", self.notes[-1])
+            return self.result(PromoteAction.SKIPPED_SHARD, own=True, override=False)
+        self.event("waiting-for-jobs", f"waiting for every other job of pipeline {self.ppl_id} to finish")
+        blockers, count = self.wait_for_other_jobs(job)
+        if blockers:
+            self.notes.append(
+                f"not promoted: {len(blockers)} other job(s) of pipeline {self.ppl_id} did not pass: "
+                + "; ".join(str(b) for b in blockers)
+            )
+            self.event("not-promoted", self.notes[-1])
+            return self.result(
+                PromoteAction.NOT_PROMOTED, own=True, override=False, outcome=_worst(blockers), blockers=tuple(blockers)
+            )
+        self.notes.append(
+            f"override: pipeline {self.ppl_id} is still running (it runs this job) and Semaphore promotes a pipeline "
+            f"that has not passed only with override; every other job of it passed ({count})"
+        )
+        records = self.ask(self.client.list_promotions, self.ppl_id, name=self.name)
+        reused = None if force else self.reusable(records, settle=False)
+        record = reused if reused is not None else self.trigger(records, override=True)
+        if wait or follow:
+            self.notes.append(
+                f"not waiting for the promoted pipeline: Semaphore may start it only once pipeline {self.ppl_id} is "
+                "done, and that pipeline includes this job, which would be waiting for itself"
+            )
+        if record.scheduled_pipeline_id:
+            mark_started(record.scheduled_pipeline_id)
+        action = PromoteAction.REUSED if reused is not None else PromoteAction.TRIGGERED
+        return self.result(action, own=True, override=record.override, promotion=record)
+
+    def wait_for_other_jobs(self, job: JobIdentity) -> tuple[list[Blocker], int]:
+        """Poll the pipeline until every job but ``job`` finished, or one of them did not pass (early return)."""
+        last: list[tuple[object, ...]] = []
+
+        def probe() -> tuple[list[Blocker], int] | _Missing | None:
+            seen = self.guard.call(self.client.describe_pipeline, self.ppl_id, detailed=True)
+            if isinstance(seen, _Missing):
+                return seen
+            signature = _signature(seen)
+            if not last or last[0] != signature:
+                last[:] = [signature]
+                if self.on_change is not None:
+                    self.on_change(seen)
+            blockers, pending, count = _judge_others(seen, job.job_id)
+            if blockers or not pending:
+                return blockers, count
+            return None
+
+        return self.poll(probe, f"the other jobs of pipeline {self.ppl_id}")
+
+    # ------------------------------------------------------------------------------------ any other pipeline
+
+    def promote_other(self, *, force: bool, override: bool, wait: bool, follow: bool) -> PromoteResult:
+        done = wait_for_pipeline(
+            self.client,
+            self.ppl_id,
+            timeout=self.remaining(),
+            on_change=self.on_change,
+            fail_fast=self.fail_fast,
+            cancel_on_timeout=self.cancel_on_timeout,
+            cancel_on_interrupt=self.cancel_on_interrupt,
+            **_wait_kwargs(self.pacing),
+        )
+        verdict = outcome(done)
+        if verdict is not Outcome.PASSED and not override:
+            detailed = self.ask(self.client.describe_pipeline, self.ppl_id, detailed=True)
+            blockers = _blockers(detailed, exclude=None)
+            self.notes.append(
+                f"not promoted: pipeline {self.ppl_id} ended {verdict} and Semaphore promotes a pipeline that did not "
+                "pass only with override"
+            )
+            self.event("not-promoted", self.notes[-1])
+            return self.result(
+                PromoteAction.NOT_PROMOTED, own=False, override=False, outcome=verdict, blockers=tuple(blockers)
+            )
+        if override:
+            self.notes.append(f"override as asked (pipeline {self.ppl_id} ended {verdict})")
+        records = self.ask(self.client.list_promotions, self.ppl_id, name=self.name)
+        reused = None if force else self.reusable(records, settle=True)
+        if reused is None:
+            record = self.trigger(records, override=override)
+            snapshot = list(records)
+        else:
+            record = reused
+            snapshot = [r for r in records if r.identity != reused.identity]
+        action = PromoteAction.REUSED if reused is not None else PromoteAction.TRIGGERED
+        if not wait and not follow:
+            record = self.resolve(record)
+            return self.result(action, own=False, override=override, promotion=record)
+        self.event("waiting-for-promoted", f"waiting for the pipeline promotion {self.name!r} scheduled", record)
+        tree = wait_for_promotion(
+            self.client,
+            self.ppl_id,
+            self.name,
+            trigger=False,
+            snapshot=snapshot,
+            follow_auto_promotions=follow,
+            timeout=self.remaining(),
+            on_change=self.on_change,
+            fail_fast=self.fail_fast,
+            cancel_on_timeout=self.cancel_on_timeout,
+            cancel_on_interrupt=self.cancel_on_interrupt,
+            **_wait_kwargs(self.pacing),
+        )
+        return self.result(
+            action, own=False, override=override, promotion=tree.promotion, promoted=tree, outcome=tree.outcome
+        )
+
+    # ------------------------------------------------------------------------------------ triggering and reuse
+
+    def trigger(self, before: list[Promotion], *, override: bool) -> Promotion:
+        """Trigger the promotion and return its record, as soon as the promotions list shows it."""
+        self.client.trigger_promotion(self.ppl_id, self.name, override=override, parameters=self.parameters)
+        known = {r.identity for r in before}
+
+        def probe() -> Promotion | _Missing | None:
+            records = self.guard.call(self.client.list_promotions, self.ppl_id, name=self.name)
+            if isinstance(records, _Missing):
+                return records
+            new = [r for r in records if r.name == self.name and r.identity not in known]
+            return new[-1] if new else None  # newest first: the last new one is the oldest, ours
+
+        record = self.poll(probe, f"the {self.name!r} promotion of pipeline {self.ppl_id} to be listed")
+        self.event("triggered", f"triggered promotion {self.name!r} of pipeline {self.ppl_id}", record)
+        return record
+
+    def settle(self, record: Promotion) -> Promotion:
+        """``record`` once Semaphore handled it (scheduled its pipeline, or refused to)."""
+
+        def probe() -> Promotion | _Missing | None:
+            records = self.guard.call(self.client.list_promotions, self.ppl_id, name=self.name)
+            if isinstance(records, _Missing):
+                return records
+            same = [r for r in records if r.identity == record.identity]
+            return same[0] if same and _resolved(same[0]) else None
+
+        return self.poll(probe, f"the {self.name!r} promotion of pipeline {self.ppl_id} to be handled")
+
+    def resolve(self, record: Promotion) -> Promotion:
+        """:meth:`settle`, a refusal raised as :class:`PromotionFailed`; the scheduled pipeline marked as ours."""
+        settled = self.settle(record)
+        if settled.status == "failed":
+            raise PromotionFailed(
+                self.ppl_id, self.name, "Semaphore refused to schedule its pipeline", promotion=settled
+            )
+        assert settled.scheduled_pipeline_id
+        mark_started(settled.scheduled_pipeline_id)
+        return settled
+
+    def reusable(self, records: list[Promotion], *, settle: bool) -> Promotion | None:
+        """The newest record of this promotion triggered with the same parameters, if any.
+
+        A record still ``processing`` has no pipeline yet, so its parameters cannot be read: with ``settle`` it is
+        waited for until handled; without (the gate's own pipeline, whose promotions may be handled only once it is
+        done) it counts only when no parameters are passed.
+        """
+        for record in records:
+            if record.name != self.name or record.status == "failed":
+                continue
+            if not _resolved(record):
+                if not self.parameters:
+                    return self.reuse(record)
+                if not settle:
+                    self.notes.append(
+                        f"an earlier {self.name!r} promotion is still processing and its parameters cannot be read "
+                        "yet: triggered anew"
+                    )
+                    continue
+                record = self.settle(record)
+                if record.status == "failed":
+                    continue
+            assert record.scheduled_pipeline_id
+            promoted = self.ask(self.client.describe_pipeline, record.scheduled_pipeline_id)
+            recorded = _recorded_parameters(promoted)
+            if all(recorded.get(k) == v for k, v in self.parameters.items()):
+                return self.reuse(record)
+        return None
+
+    def reuse(self, record: Promotion) -> Promotion:
+        by = "Semaphore's auto-promotion" if record.automatic else "an earlier run"
+        when = record.triggered_at.isoformat() if record.triggered_at else "earlier"
+        self.notes.append(
+            f"reused: promotion {self.name!r} of pipeline {self.ppl_id} was already triggered by {by} ({when}) with "
+            "the same parameters; pass force to trigger it again"
+        )
+        self.event("reused", self.notes[-1], record)
+        return record
+
+
+# --------------------------------------------------------------------------------------------- pure helpers
+
+
+def _resolved(record: Promotion) -> bool:
+    return record.status == "failed" or (record.status == "passed" and bool(record.scheduled_pipeline_id))
+
+
+def _recorded_parameters(pipeline: Pipeline) -> dict[str, str]:
+    """The parameters Semaphore recorded for a promoted pipeline: its ``env_vars`` (defaults filled in)."""
+    inner = pipeline.raw.get("pipeline", pipeline.raw)
+    found: dict[str, str] = {}
+    for item in inner.get("env_vars") or () if isinstance(inner, Mapping) else ():
+        if isinstance(item, Mapping) and isinstance(item.get("name"), str):
+            found[item["name"]] = str(item.get("value", ""))
+    return found
+
+
+def _dependents(topology: list[Any], block: str) -> list[str]:
+    """Every block that depends on ``block``, directly or through others, in topology order."""
+    below: set[str] = {block}
+    changed = True
+    while changed:
+        changed = False
+        for item in topology:
+            if item.name not in below and any(d in below for d in item.dependencies):
+                below.add(item.name)
+                changed = True
+    return [item.name for item in topology if item.name in below and item.name != block]
+
+
+def _judge_others(pipeline: Pipeline, job_id: str) -> tuple[list[Blocker], bool, int]:
+    """(what did not pass, whether anything is still to finish, how many other jobs there are), ``job_id`` aside."""
+    blockers = _blockers(pipeline, exclude=job_id)
+    pending = False
+    count = 0
+    for block in pipeline.blocks:
+        others = [j for j in block.jobs if j.job_id != job_id]
+        count += len(others)
+        mine = len(others) != len(block.jobs)
+        if any(not j.finished for j in others) or (not mine and not block.done):
+            pending = True
+    return blockers, pending, count
+
+
+def _blockers(pipeline: Pipeline, *, exclude: str | None) -> list[Blocker]:
+    """Finished jobs that did not pass, and done blocks that did not pass without such a job (canceled ones)."""
+    found: list[Blocker] = []
+    for block in pipeline.blocks:
+        jobs = [
+            Blocker(block.name, j.name, j.job_id, j.result or "unknown")
+            for j in block.jobs
+            if j.job_id != exclude and j.finished and j.result != "passed"
+        ]
+        found.extend(jobs)
+        if not jobs and block.done and block.result != "passed" and not any(j.job_id == exclude for j in block.jobs):
+            found.append(Blocker(block.name, None, None, block.result or "unknown"))
+    return found
+
+
+def _worst(blockers: list[Blocker]) -> Outcome:
+    """The verdict that other jobs' results amount to: failed beats stopped beats canceled."""
+    results = {b.result for b in blockers}
+    if "failed" in results:
+        return Outcome.FAILED
+    if "stopped" in results:
+        return Outcome.STOPPED
+    if results <= {"canceled"}:
+        return Outcome.CANCELED
+    return Outcome.ERROR
