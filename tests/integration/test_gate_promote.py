@@ -14,6 +14,7 @@ import pytest
 
 from pytest_semaphore.errors import ConfigurationError
 from pytest_semaphore.gate_promote import JobIdentity, Pacing, PromoteAction, PromoteEvent, promote
+from pytest_semaphore.models import Pipeline
 from pytest_semaphore.outcomes import Outcome
 from pytest_semaphore.simulator.definitions import BlockDef, JobDef, ParameterDef, ProjectDef, PromotionDef, simple_rule
 from pytest_semaphore.simulator.world import JobRecord
@@ -171,8 +172,8 @@ def test_a_job_still_running_is_never_judged_before_it_finishes() -> None:
         (gate,) = gate_jobs(s, ppl_id)
         seen_running: list[bool] = []
 
-        def watch(pipeline: object) -> None:
-            seen_running.append(any(j.name == "unit" and not j.finished for j in pipeline.jobs))  # type: ignore[attr-defined]
+        def watch(pipeline: Pipeline) -> None:
+            seen_running.append(any(j.name == "unit" and not j.finished for j in pipeline.jobs))
 
         result = promote(s.client, ppl_id, "production", job=identity(gate), on_change=watch, pacing=pacing)
         assert seen_running[0]
@@ -191,6 +192,7 @@ def test_a_rerun_reuses_the_promotion_and_force_triggers_again() -> None:
         assert first.action is PromoteAction.TRIGGERED
         assert again.action is PromoteAction.REUSED
         assert len(s.sim.world.promotions(ppl_id)) == 1
+        assert first.promotion is not None
         assert again.promotion is not None
         assert again.promotion.identity == first.promotion.identity
         assert any(n.startswith("reused:") for n in again.notes)
@@ -237,7 +239,8 @@ def test_an_ordinary_pipeline_is_waited_for_then_promoted_and_the_promoted_one_w
         assert s.sim.world.pipeline(record.scheduled_pipeline_id).result == "passed"
         assert result.outcome is Outcome.PASSED
         assert result.ok
-        assert [p.name for p in result.promoted.pipelines] == ["Deploy"]  # type: ignore[union-attr]
+        assert result.promoted is not None
+        assert [p.name for p in result.promoted.pipelines] == ["Deploy"]
         assert started_here(record.scheduled_pipeline_id)
         assert [e.kind for e in events] == ["triggered", "waiting-for-promoted"]
 
