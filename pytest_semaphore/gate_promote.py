@@ -235,9 +235,7 @@ class PromoteResult:
     @property
     def exit_code(self) -> int:
         """``semaphore-gate``'s exit status for this result: the outcome's code, 0 when there is no verdict."""
-        if self.outcome is None:
-            return 0 if self.ok else 1
-        return self.outcome.exit_code
+        return 0 if self.outcome is None else self.outcome.exit_code
 
     @property
     def pipeline(self) -> Pipeline | None:
