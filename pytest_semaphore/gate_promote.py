@@ -437,7 +437,7 @@ class _Run:
         blockers, count = self.wait_for_other_jobs(job)
         if blockers:
             self.notes.append(
-                f"not promoted: {len(blockers)} other job(s) of pipeline {self.ppl_id} did not pass: "
+                f"not promoted: other jobs of pipeline {self.ppl_id} did not pass: "
                 + "; ".join(str(b) for b in blockers)
             )
             self.event("not-promoted", self.notes[-1])

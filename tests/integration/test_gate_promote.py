@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from pytest_semaphore.errors import ConfigurationError
+from pytest_semaphore.errors import ConfigurationError, WaitTimeout
 from pytest_semaphore.gate_promote import JobIdentity, Pacing, PromoteAction, PromoteEvent, promote
 from pytest_semaphore.models import Pipeline
 from pytest_semaphore.outcomes import Outcome
@@ -41,13 +41,15 @@ def gate_job(index: int, count: int) -> JobDef:
 def gate_world(
     *, shards: int = 3, test_exit: int = 0, after_gate: bool = False, deploy: PromotionDef = PRODUCTION
 ) -> ProjectDef:
-    """Build (20 s) -> Tests (unit 90 s, lint 30 s) and Build -> Gate (held shards); optionally Notify after Gate."""
+    """Build (20 s) -> Tests (unit 90 s, lint 30 s) -> E2E (50 s), and Build -> Gate (held shards); optionally
+    Publish after Gate."""
     blocks = [
         BlockDef("Build", (job("build", duration=20),), dependencies=()),
         BlockDef(
             "Tests", (job("unit", duration=90, exit_code=test_exit), job("lint", duration=30)), dependencies=("Build",)
         ),
         BlockDef("Gate", tuple(gate_job(i, shards) for i in range(1, shards + 1)), dependencies=("Build",)),
+        BlockDef("E2E", (job("e2e", duration=50),), dependencies=("Tests",)),  # starts long after the gate
     ]
     if after_gate:
         blocks.append(BlockDef("Notify", (job("notify", duration=5),), dependencies=("Tests",)))
@@ -123,7 +125,7 @@ def test_three_parallel_shards_promote_their_own_pipeline_once_with_override() -
         assert last.exit_code == 0
         assert last.outcome is None
         assert last.promoted is None  # never waits for the pipeline it may be a parent of
-        assert any(n.startswith("override:") and "every other job of it passed (5)" in n for n in last.notes)
+        assert any(n.startswith("override:") and "every other job of it passed (6)" in n for n in last.notes)
         assert any("not waiting for the promoted pipeline" in n for n in last.notes)
         assert [e.kind for e in events] == ["own-pipeline", "waiting-for-jobs", "triggered"]
         assert last.to_dict()["action"] == "triggered"
@@ -158,7 +160,10 @@ def test_another_job_failing_means_no_promotion_and_the_result_names_it() -> Non
         assert not result.ok
         assert result.outcome is Outcome.FAILED
         assert result.exit_code == 1
-        assert [(b.block, b.job, b.result) for b in result.blockers] == [("Tests", "unit", "failed")]
+        assert [(b.block, b.job, b.result) for b in result.blockers] == [
+            ("Tests", "unit", "failed"),
+            ("E2E", None, "canceled"),  # it never ran: its dependency failed
+        ]
         unit = next(j for j in s.sim.world.pipeline(ppl_id).jobs if j.name == "unit")
         assert result.blockers[0].job_id == unit.job_id
         assert "'unit'" in result.notes[-1]
@@ -179,6 +184,28 @@ def test_a_job_still_running_is_never_judged_before_it_finishes() -> None:
         assert seen_running[0]
         assert not seen_running[-1]
         assert result.action is PromoteAction.NOT_PROMOTED
+
+
+def test_a_failed_sibling_shard_blocks_the_promotion() -> None:
+    with world(gate_world(shards=2)) as (s, pacing):
+        ppl_id = s.start()
+        first, last = gate_jobs(s, ppl_id)
+        s.sim.world.release(first.job_id, "failed")  # shard 1's own tests failed
+        result = promote(s.client, ppl_id, "production", job=identity(last), pacing=pacing)
+        assert result.action is PromoteAction.NOT_PROMOTED
+        assert [(b.job, b.job_id, b.result) for b in result.blockers] == [("gate - 1/2", first.job_id, "failed")]
+        assert s.sim.world.promotions(ppl_id) == []
+
+
+def test_a_timeout_while_other_jobs_run_triggers_nothing() -> None:
+    with world(gate_world(shards=1)) as (s, pacing):
+        ppl_id = s.start()
+        (gate,) = gate_jobs(s, ppl_id)
+        with pytest.raises(WaitTimeout, match="timed out after 30 s waiting for the other jobs"):
+            promote(s.client, ppl_id, "production", job=identity(gate), timeout=30, pacing=pacing)
+        assert s.sim.world.promotions(ppl_id) == []
+        unit = next(j for j in s.sim.world.pipeline(ppl_id).jobs if j.name == "unit")
+        assert unit.state == "running"
 
 
 def test_a_rerun_reuses_the_promotion_and_force_triggers_again() -> None:
