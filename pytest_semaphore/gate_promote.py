@@ -334,7 +334,7 @@ def promote(
     )
     block = run.own_block(job) if job is not None else None
     if job is not None and block is not None:
-        return run.promote_own(job, block, force=force, override=override, wait=wait, follow=follow)
+        return run.promote_own(job, block, force=force, wait=wait, follow=follow)
     return run.promote_other(force=force, override=override, wait=wait, follow=follow)
 
 
@@ -414,9 +414,7 @@ class _Run:
                 return block.name
         return None
 
-    def promote_own(
-        self, job: JobIdentity, block: str, *, force: bool, override: bool, wait: bool, follow: bool
-    ) -> PromoteResult:
+    def promote_own(self, job: JobIdentity, block: str, *, force: bool, wait: bool, follow: bool) -> PromoteResult:
         self.event("own-pipeline", f"pipeline {self.ppl_id} runs this job ({job.job_id}, block {block!r})")
         dependents = _dependents(self.ask(self.client.describe_topology, self.ppl_id), block)
         if dependents:
@@ -444,12 +442,13 @@ class _Run:
             return self.result(
                 PromoteAction.NOT_PROMOTED, own=True, override=False, outcome=_worst(blockers), blockers=tuple(blockers)
             )
-        self.notes.append(
-            f"override: pipeline {self.ppl_id} is still running (it runs this job) and Semaphore promotes a pipeline "
-            f"that has not passed only with override; every other job of it passed ({count})"
-        )
         records = self.ask(self.client.list_promotions, self.ppl_id, name=self.name)
         reused = None if force else self.reusable(records, settle=False)
+        if reused is None:
+            self.notes.append(
+                f"override: pipeline {self.ppl_id} is still running (it runs this job) and Semaphore promotes a "
+                f"pipeline that has not passed only with override; every other job of it passed ({count})"
+            )
         record = reused if reused is not None else self.trigger(records, override=True)
         if wait or follow:
             self.notes.append(
