@@ -40,6 +40,7 @@ from .errors import ReportError
 from .logs import SUMMARY_BUDGET_BYTES, Excerpt, clean_text
 
 if TYPE_CHECKING:
+    from .logs import ExcerptOptions
     from .models import Block, BlockJob, Job, Pipeline, TopologyBlock
 
 __all__ = [
@@ -745,8 +746,7 @@ def write_pipeline_report_from_client(
     ppl_id: str,
     path: str | os.PathLike[str],
     *,
-    log_dir: str | os.PathLike[str] | None = None,
-    **excerpt_options: Any,
+    options: ExcerptOptions | None = None,
 ) -> Path:
     """The thin convenience for the CLI and the plugin: describe the pipeline and its topology, fetch the excerpts
     of its failed jobs (see :func:`~pytest_semaphore.logs.fetch_failed_excerpts`), and write the report."""
@@ -754,5 +754,5 @@ def write_pipeline_report_from_client(
 
     pipeline = client.describe_pipeline(ppl_id, detailed=True)
     topology = client.describe_topology(ppl_id)
-    excerpts = fetch_failed_excerpts(client, pipeline, log_dir=log_dir, **excerpt_options)
+    excerpts = fetch_failed_excerpts(client, pipeline, options=options)
     return write_pipeline_report(path, pipeline, topology=topology, excerpts=excerpts, base_url=client.base_url)

@@ -24,7 +24,7 @@ from pytest_semaphore.junit import (
     write_pipeline_report,
     write_pipeline_report_from_client,
 )
-from pytest_semaphore.logs import REDACTED, Excerpt, Redactor, fetch_excerpt, fetch_failed_excerpts
+from pytest_semaphore.logs import REDACTED, Excerpt, ExcerptOptions, Redactor, fetch_excerpt, fetch_failed_excerpts
 from pytest_semaphore.models import Pipeline
 from pytest_semaphore.report import render_summary
 from pytest_semaphore.simulator import SemaphoreSimulator
@@ -101,7 +101,7 @@ def failing_job_id(pipeline: Pipeline) -> str:
 
 def test_excerpt_of_a_hostile_log(client: SemaphoreClient, failed_pipeline: Pipeline, tmp_path: Path) -> None:
     job_id = failing_job_id(failed_pipeline)
-    excerpt = fetch_excerpt(client, job_id, log_dir=tmp_path / "logs", tail_lines=50)
+    excerpt = fetch_excerpt(client, job_id, options=ExcerptOptions(log_dir=tmp_path / "logs", tail_lines=50))
     assert excerpt.directive == "pytest -x tests/"
     assert excerpt.exit_code == 3
     assert excerpt.job_result == "failed"
@@ -137,14 +137,15 @@ def test_excerpt_of_a_hostile_log(client: SemaphoreClient, failed_pipeline: Pipe
 
 def test_user_patterns_and_hook_through_fetch(client: SemaphoreClient, failed_pipeline: Pipeline) -> None:
     job_id = failing_job_id(failed_pipeline)
-    excerpt = fetch_excerpt(client, job_id, patterns=[r"test_\w+"], hook=lambda s: s.replace("cdata", "C"))
+    options = ExcerptOptions(patterns=[r"test_\w+"], hook=lambda s: s.replace("cdata", "C"))
+    excerpt = fetch_excerpt(client, job_id, options=options)
     assert "FAILED tests/[REDACTED].py::[REDACTED] - AssertionError" in excerpt.lines
     assert "C breaker ]]> and <tag> & amp" in excerpt.lines
     assert TOKEN not in excerpt.render()  # the defaults still apply next to user patterns
 
 
 def _excerpts(client: SemaphoreClient, pipeline: Pipeline, log_dir: Path) -> dict[str, Excerpt]:
-    excerpts = fetch_failed_excerpts(client, pipeline, log_dir=log_dir)
+    excerpts = fetch_failed_excerpts(client, pipeline, options=ExcerptOptions(log_dir=log_dir))
     assert set(excerpts) == {job.job_id for job in pipeline.failed_jobs}
     return excerpts
 
@@ -197,7 +198,9 @@ def test_pipeline_as_junit_from_the_simulator(
 def test_the_client_convenience_writes_the_same_report(
     client: SemaphoreClient, failed_pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    path = write_pipeline_report_from_client(client, failed_pipeline.ppl_id, tmp_path / "p.xml", log_dir=tmp_path)
+    path = write_pipeline_report_from_client(
+        client, failed_pipeline.ppl_id, tmp_path / "p.xml", options=ExcerptOptions(log_dir=tmp_path)
+    )
     root = ElementTree.fromstring(path.read_bytes())
     assert [s.get("name") for s in root.iter("testsuite")] == ["Build", "Tests", "Deploy"]
     assert root.get("failures") == "1"

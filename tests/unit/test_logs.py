@@ -22,6 +22,7 @@ from pytest_semaphore.logs import (
     REDACTED,
     Excerpt,
     ExcerptBuilder,
+    ExcerptOptions,
     FullLogWriter,
     Redactor,
     clean_text,
@@ -109,7 +110,7 @@ def test_only_the_last_n_lines_are_kept_and_counted() -> None:
     # Fragments deliberately not line-aligned.
     blob = "".join(lines)
     fragments = [blob[i : i + 37] for i in range(0, len(blob), 37)]
-    excerpt = excerpt_from_events(job(cmd("gen", *fragments, exit_code=1)), tail_lines=10)
+    excerpt = excerpt_from_events(job(cmd("gen", *fragments, exit_code=1)), options=ExcerptOptions(tail_lines=10))
     assert excerpt.lines == tuple(f"line {i}" for i in range(990, 1000))
     assert excerpt.total_lines == 1000
     assert DEFAULT_TAIL_LINES == 100
@@ -122,7 +123,7 @@ def test_output_without_a_trailing_newline_is_still_a_line() -> None:
 
 def test_bad_arguments_are_refused_clearly() -> None:
     with pytest.raises(ConfigurationError, match="tail_lines"):
-        excerpt_from_events([], tail_lines=0)
+        ExcerptOptions(tail_lines=0)
     with pytest.raises(ConfigurationError, match="size cap"):
         FullLogWriter("/nonexistent/x.log", max_bytes=0)
 
@@ -175,13 +176,13 @@ def test_progress_bar_split_across_fragments_collapses() -> None:
 
 def test_huge_progress_bar_without_newlines_stays_bounded() -> None:
     frags = [f"\rdownloading {i} of 200000" for i in range(200_000)]
-    excerpt = excerpt_from_events(job(cmd("dl", *frags, "\n", exit_code=1)), max_line_chars=200)
+    excerpt = excerpt_from_events(job(cmd("dl", *frags, "\n", exit_code=1)), options=ExcerptOptions(max_line_chars=200))
     assert excerpt.lines == ("downloading 199999 of 200000",)
 
 
 def test_a_giant_line_is_cut() -> None:
     excerpt = excerpt_from_events(
-        job(cmd("x", "y" * 500_000, "z" * 500_000, "\nlast\n", exit_code=1)), max_line_chars=100
+        job(cmd("x", "y" * 500_000, "z" * 500_000, "\nlast\n", exit_code=1)), options=ExcerptOptions(max_line_chars=100)
     )
     assert excerpt.lines[-1] == "last"
     assert excerpt.lines[0].startswith("y" * 100)
@@ -279,7 +280,9 @@ def test_a_secret_straddling_a_line_cut_does_not_leak_its_start() -> None:
     secret = "SECRETVALUE-0123456789"
     redactor = Redactor([secret])
     text = "x" * 90 + secret + "y" * 1000 + "\n"
-    excerpt = excerpt_from_events(job(cmd("x", text, exit_code=1)), redactor=redactor, max_line_chars=100)
+    excerpt = excerpt_from_events(
+        job(cmd("x", text, exit_code=1)), redactor=redactor, options=ExcerptOptions(max_line_chars=100)
+    )
     assert "SECRET" not in excerpt.render()
 
 
@@ -314,7 +317,9 @@ def test_log_file_names_are_safe(tmp_path: Path, name: str) -> None:
     assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.log", filename), filename
     assert len(filename) <= 120
     assert ".." not in filename
-    excerpt = excerpt_from_events(job(cmd("c", "out\n", exit_code=1)), job_name=name, job_id="j", log_dir=tmp_path)
+    excerpt = excerpt_from_events(
+        job(cmd("c", "out\n", exit_code=1)), job_name=name, job_id="j", options=ExcerptOptions(log_dir=tmp_path)
+    )
     assert excerpt.log_path is not None
     assert Path(excerpt.log_path).parent == tmp_path
     assert Path(excerpt.log_path).read_text(encoding="utf-8").startswith("$ c\nout\n")
@@ -332,7 +337,9 @@ def test_log_file_names_are_unique_per_job() -> None:
 def test_full_log_is_cleaned_redacted_and_atomic(tmp_path: Path) -> None:
     redactor = Redactor(["hidden-value"])
     events = job(cmd("build", "\x1b[32mok\x1b[0m hidden-value\n"), cmd("test", "boom\n", exit_code=2))
-    excerpt = excerpt_from_events(events, job_name="j", job_id="id1", redactor=redactor, log_dir=tmp_path)
+    excerpt = excerpt_from_events(
+        events, job_name="j", job_id="id1", redactor=redactor, options=ExcerptOptions(log_dir=tmp_path)
+    )
     assert excerpt.log_path is not None
     text = Path(excerpt.log_path).read_text(encoding="utf-8")
     assert text == f"$ build\nok {REDACTED}\n$ test\nboom\n[exit code 2]\n[job failed]\n"
@@ -341,7 +348,9 @@ def test_full_log_is_cleaned_redacted_and_atomic(tmp_path: Path) -> None:
 
 def test_full_log_size_cap(tmp_path: Path) -> None:
     events = job(cmd("gen", *[f"{i:09d}\n" for i in range(100_000)], exit_code=1))
-    excerpt = excerpt_from_events(events, log_dir=tmp_path, max_log_bytes=10_000, job_id="capped")
+    excerpt = excerpt_from_events(
+        events, job_id="capped", options=ExcerptOptions(log_dir=tmp_path, max_log_bytes=10_000)
+    )
     assert excerpt.log_truncated
     assert excerpt.log_path is not None
     data = Path(excerpt.log_path).read_bytes()
@@ -357,7 +366,7 @@ def test_a_failed_download_leaves_no_file(tmp_path: Path) -> None:
         raise ConnectionError("dropped")
 
     with pytest.raises(ConnectionError):
-        excerpt_from_events(broken(), job_id="j", log_dir=tmp_path)
+        excerpt_from_events(broken(), job_id="j", options=ExcerptOptions(log_dir=tmp_path))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -416,7 +425,11 @@ def test_streaming_excerpt_memory_is_bounded(
     tracemalloc.start()
     try:
         excerpt = excerpt_from_events(
-            parse(_big_log(50 * 1024 * 1024)), job_name="big", job_id="big", redactor=redactor, log_dir=tmp_path
+            parse(_big_log(50 * 1024 * 1024)),
+            job_name="big",
+            job_id="big",
+            redactor=redactor,
+            options=ExcerptOptions(log_dir=tmp_path),
         )
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -457,7 +470,7 @@ def test_streaming_in_any_fragments_and_blocks_equals_cleaning_the_whole_text(
         position = cut
     fragments.append(text[position:])
     redactor = Redactor([secret])
-    builder = ExcerptBuilder(tail_lines=tail, redactor=redactor, block_chars=block)
+    builder = ExcerptBuilder(redactor=redactor, options=ExcerptOptions(tail_lines=tail), block_chars=block)
     builder.feed_many(cmd("c", *[f for f in fragments if f], exit_code=1))
     excerpt = builder.finish()
     expected = redactor(clean_text(text)).split("\n")[:-1]
@@ -480,12 +493,12 @@ def test_an_unusable_log_directory_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     with pytest.raises(ConfigurationError, match="cannot save full job logs in"):
-        excerpt_from_events(job(cmd("c", "x\n", exit_code=1)), log_dir=blocker / "logs")
+        excerpt_from_events(job(cmd("c", "x\n", exit_code=1)), options=ExcerptOptions(log_dir=blocker / "logs"))
 
 
 @given(st.text(alphabet=st.characters(max_codepoint=0x7F)))
 def test_the_ascii_fast_path_removes_exactly_what_the_general_rule_removes(text: str) -> None:
-    from pytest_semaphore.logs import _ILLEGAL_RE, _remove_illegal
+    from pytest_semaphore.logs.clean import _ILLEGAL_RE, _remove_illegal
 
     assert _remove_illegal(text) == _ILLEGAL_RE.sub("", text)
     assert _remove_illegal(text + "é") == _ILLEGAL_RE.sub("", text + "é")
@@ -567,7 +580,9 @@ def _raw_vs_model(events: list[dict[str, Any]], *, block: int = 8, tail: int = 3
             def write(self, text: str) -> None:
                 blocks.append(text)
 
-        builder = ExcerptBuilder(tail_lines=tail, redactor=Redactor([secret]), sink=Sink(), block_chars=block)
+        builder = ExcerptBuilder(
+            redactor=Redactor([secret]), sink=Sink(), options=ExcerptOptions(tail_lines=tail), block_chars=block
+        )
         try:
             builder.feed_many(source)
         except ModelError as exc:
