@@ -71,7 +71,6 @@ def imports(root: Path, package: str = PACKAGE) -> Iterator[Import]:
     for module, path in known.items():
         here = module if path.name == "__init__.py" else module.rpartition(".")[0]
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-            targets: list[str] = []
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
@@ -82,6 +81,8 @@ def imports(root: Path, package: str = PACKAGE) -> Iterator[Import]:
                     origin = node.module or ""
                 # ``from . import errors`` imports a module; ``from .errors import ReportError`` a name of one.
                 targets = [f"{origin}.{a.name}" if f"{origin}.{a.name}" in known else origin for a in node.names]
+            else:
+                continue
             for target in targets:
                 if target == package or target.startswith(package + "."):
                     shown = path.relative_to(root.parent)  # pytest_semaphore/logs/fetch.py, wherever the checkout is
