@@ -286,3 +286,34 @@ def test_the_client_tells_the_redactor_its_token_publicly(client: SemaphoreClien
     assert client.redaction_values() == (TOKEN,)
     assert TOKEN not in repr(client)
     assert Redactor(client.redaction_values())(f"echo {TOKEN}") == f"echo {REDACTED}"
+
+
+def _doc_examples() -> list[str]:
+    doc = Path(__file__).resolve().parents[2] / "docs" / "logs.md"
+    return re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), flags=re.DOTALL)
+
+
+def test_the_docs_examples_run_as_pasted(
+    sim: SemaphoreSimulator,
+    failed_pipeline: Pipeline,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    plain, through_client = _doc_examples()[:2]
+    monkeypatch.chdir(tmp_path)  # both save full logs in ./semaphore-logs
+    exec(compile(plain, "docs/logs.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert printed.rstrip().endswith("command `pytest -x tests/` exited with code 1")
+    assert "FAILED tests/test_api.py::test_deploy" in printed
+    assert "s3cr3t" not in printed
+    assert "[REDACTED]" in printed
+    monkeypatch.setenv("SEMAPHORE_ORGANIZATION_URL", sim.url)
+    monkeypatch.setenv("SEMAPHORE_API_TOKEN", TOKEN)
+    monkeypatch.setattr(sys, "argv", ["show_failures.py", failed_pipeline.ppl_id])
+    exec(compile(through_client, "docs/logs.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "command `pytest -x tests/` exited with code 3" in printed
+    assert TOKEN not in printed
+    assert JOB_SECRET not in printed
+    assert sorted(p.suffix for p in (tmp_path / "semaphore-logs").iterdir()) == [".log", ".log"]
