@@ -128,6 +128,42 @@ def test_bad_arguments_are_refused_clearly() -> None:
         FullLogWriter("/nonexistent/x.log", max_bytes=0)
 
 
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        ({"tail_lines": -1}, "tail_lines=-1"),
+        ({"max_line_chars": 79}, "at least 80"),
+        ({"max_log_bytes": 0}, "size cap"),
+    ],
+)
+def test_excerpt_options_are_checked_when_made(setting: dict[str, Any], words: str) -> None:
+    # Before any log is fetched: a gate learns of a bad setting at start, not after a pipeline failed.
+    with pytest.raises(ConfigurationError, match=words):
+        ExcerptOptions(**setting)
+
+
+def test_excerpt_options_are_frozen_and_shareable() -> None:
+    patterns = [r"AKIA\w+"]
+    options = ExcerptOptions(patterns=patterns)
+    patterns.append("later")  # the caller's list changing later does not change the options
+    assert options.patterns == (r"AKIA\w+",)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.tail_lines = 5  # type: ignore[misc]
+    assert hash(options) == hash(ExcerptOptions(patterns=(r"AKIA\w+",)))
+
+
+def test_the_options_patterns_and_hook_redact_when_no_redactor_is_given() -> None:
+    events = job(cmd("deploy AKIA0123", "key AKIA0123 for pii\n", exit_code=1))
+    options = ExcerptOptions(patterns=[r"AKIA\d+"], hook=lambda s: s.replace("pii", "<x>"))
+    excerpt = excerpt_from_events(events, options=options)
+    assert excerpt.directive == f"deploy {REDACTED}"
+    assert excerpt.lines == (f"key {REDACTED} for <x>",)
+    # A redactor given explicitly is the whole redaction: the caller built it (fetch_excerpt adds the options' to it).
+    assert excerpt_from_events(events, redactor=Redactor(["for"]), options=options).lines == (
+        f"key AKIA0123 {REDACTED} pii",
+    )
+
+
 # --------------------------------------------------------------------------------------------- the last 1000 characters
 
 
@@ -657,3 +693,46 @@ def test_events_to_text_takes_raw_events_too() -> None:
         == "".join(events_to_text(events))
         == "$ make\nbuilt\n[exit code 2]\n[job failed]\n"
     )
+
+
+class _MemorySource:
+    """A log source that is not a ``SemaphoreClient``: the three methods ``LogSource`` names are all it has."""
+
+    def __init__(self, job: Job, events: list[dict[str, Any]]) -> None:
+        self.job, self.events, self.closed = job, events, False
+
+    def describe_job(self, job_id: str) -> Job:
+        assert job_id == self.job.job_id
+        return self.job
+
+    def job_log_events_raw(self, job_id: str) -> Iterator[dict[str, Any]]:
+        try:
+            yield from self.events
+        finally:
+            self.closed = True
+
+    def redaction_values(self) -> tuple[str, ...]:
+        return ("api-token-0123456789",)
+
+
+def test_any_log_source_serves_fetch_excerpt() -> None:
+    from pytest_semaphore.logs import LogSource, fetch_excerpt, fetch_failed_excerpts
+    from pytest_semaphore.models import Pipeline
+    from tests.support import api_payloads as P
+
+    payload = P.job(result="FAILED")
+    payload["spec"]["env_vars"].append({"name": "DEPLOY_PASSWORD", "value": "hunter2-hunter2"})
+    events = [
+        {"event": "cmd_started", "timestamp": 1, "directive": "deploy"},
+        {"event": "cmd_output", "timestamp": 1, "output": "auth api-token-0123456789 hunter2-hunter2\n"},
+        {"event": "cmd_finished", "timestamp": 2, "directive": "deploy", "exit_code": 4},
+    ]
+    memory = _MemorySource(Job.from_api(payload), events)
+    source: LogSource = memory  # the type checker holds the class to the protocol
+    excerpt = fetch_excerpt(source, P.JOB_ID, options=ExcerptOptions(tail_lines=5))
+    assert (excerpt.job_name, excerpt.directive, excerpt.exit_code) == ("Job #1", "deploy", 4)
+    assert excerpt.lines == (f"auth {REDACTED} {REDACTED}",)
+    assert memory.closed  # the stream is closed as soon as the excerpt is built
+    pipeline = Pipeline.from_api(P.pipeline_describe("done", "failed", blocks=[P.block()]))
+    (failed,) = fetch_failed_excerpts(source, pipeline).values()
+    assert (failed.job_id, failed.exit_code, failed.reason) == (P.JOB_ID, 4, "non-zero exit code")
