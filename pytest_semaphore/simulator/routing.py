@@ -108,7 +108,10 @@ GATEWAY = Backend("gateway", _gateway_not_found, _gateway_not_found, finish=_grp
 PROJECTHUB = Backend("projecthub", not_found, not_found)
 UI = Backend("ui", lambda: Response(404, b"Not Found", HTML), lambda: Response(404, b"Not Found", HTML), parses=False)
 LOGHUB = Backend(
-    "loghub", lambda: Response(404, b"404 page not found\n", TEXT), lambda: Response(404, b"Not Found\n", TEXT), False
+    "loghub",
+    lambda: Response(404, b"404 page not found\n", TEXT),
+    lambda: Response(404, b"Not Found\n", TEXT),
+    parses=False,
 )
 #: The ingress's path routing on the API host: the first segment after the prefix picks the backend.
 RESOURCES = {
