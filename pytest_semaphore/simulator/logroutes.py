@@ -9,20 +9,8 @@ from __future__ import annotations
 import re
 
 from .ingress import LogLinks
-from .messages import Request, Response, json_bytes
-from .routing import (
-    HTML,
-    JSON,
-    PLUG_JSON,
-    TEXT,
-    Route,
-    api_route,
-    param,
-    plumber,
-    positive_int,
-    require_visible,
-    visible_job,
-)
+from .messages import HTML, JSON, PLUG_JSON, TEXT, Request, Response, json_bytes
+from .routing import Route, api_route, param, plumber, positive_int, require_visible, visible_job
 from .world import NotFound, World
 
 __all__ = ["Logs"]

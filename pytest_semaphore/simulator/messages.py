@@ -10,10 +10,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["API", "Received", "Request", "Response", "json_bytes"]
+__all__ = ["API", "HTML", "JSON", "PLUG_JSON", "TEXT", "Received", "Request", "Response", "json_bytes"]
 
 #: The public API's path prefix on the API host.
 API = "/api/v1alpha"
+JSON = "application/json"
+#: Plug's ``put_resp_content_type/2`` (and Phoenix's ``json/2``) append the default charset.
+PLUG_JSON = "application/json; charset=utf-8"
+TEXT = "text/plain; charset=utf-8"
+HTML = "text/html; charset=utf-8"
 
 
 def json_bytes(value: object) -> bytes:

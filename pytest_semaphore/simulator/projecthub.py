@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from . import formats
-from .messages import Request, Response, json_bytes
-from .routing import JSON, TEXT, Route, api_route, gateway, positive_int, require_visible
+from .messages import JSON, TEXT, Request, Response, json_bytes
+from .routing import Route, api_route, gateway, positive_int, require_visible
 from .world import World
 
 __all__ = ["Projecthub"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus, unquote, urlencode
 
-from .messages import API, Request, Response, json_bytes
+from .messages import API, HTML, JSON, TEXT, Request, Response, json_bytes
 from .world import BadRequest, JobRecord, NotFound, PipelineRecord, Refused, WorkflowRecord, World, WorldError
 
 __all__ = [
@@ -27,22 +27,23 @@ __all__ = [
     "Route",
     "Router",
     "api_route",
+    "backend_for",
     "gateway",
     "gateway_error",
     "not_found",
     "paginate",
     "param",
+    "parse_params",
     "plumber",
     "positive_int",
+    "require_visible",
     "strict_bool",
     "strict_int",
+    "visible_job",
+    "visible_pipeline",
+    "visible_workflow",
 ]
 
-JSON = "application/json"
-#: Plug's ``put_resp_content_type/2`` (and Phoenix's ``json/2``) append the default charset.
-PLUG_JSON = "application/json; charset=utf-8"
-TEXT = "text/plain; charset=utf-8"
-HTML = "text/html; charset=utf-8"
 _SEGMENT = "([^/]+)"
 _LEADING_INT = re.compile(r"[+-]?\d+")
 

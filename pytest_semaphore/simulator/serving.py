@@ -22,14 +22,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .definitions import FaultDef
 from .faults import FaultInjector
-from .messages import Request, Response, json_bytes
+from .messages import TEXT, Request, Response, json_bytes
 from .requestlog import RequestLog, RequestRecord
 
 __all__ = ["Application", "SimulatorServer"]
 
 #: What answers requests: the ingress in front of the route table, in the simulator.
 Application = Callable[[Request], Response]
-TEXT = "text/plain; charset=utf-8"
 #: Largest request body accepted (Plug.Parsers' default ``length``); bigger ones get 413 without being read.
 MAX_BODY = 8_000_000
 
