@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_semaphore.client import SemaphoreClient
-from pytest_semaphore.schedule import SPARSE_CAP, PollSchedule
 from pytest_semaphore.simulator import SemaphoreSimulator
 from pytest_semaphore.simulator.definitions import (
     BlockDef,
@@ -38,6 +37,7 @@ from pytest_semaphore.simulator.definitions import (
     ScenarioDef,
 )
 from pytest_semaphore.waiting import wait_for_pipeline, wait_for_pipelines
+from pytest_semaphore.waiting.schedule import SPARSE_CAP, PollSchedule
 
 MAIN = ".semaphore/semaphore.yml"
 PIPELINES = "/api/v1alpha/pipelines"

@@ -26,10 +26,10 @@ from pytest_semaphore import errors
 from pytest_semaphore.client import SemaphoreClient
 from pytest_semaphore.logs import fetch_failed_excerpts
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.outcomes import Outcome, outcome, worst_outcome
 from pytest_semaphore.report import write_summary
 from pytest_semaphore.simulator import SemaphoreSimulator
 from pytest_semaphore.waiting import find_pipeline, wait_for_pipeline, wait_for_promotion
+from pytest_semaphore.waiting.outcomes import Outcome, outcome, worst_outcome
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "pytest_semaphore" / "simulator" / "examples" / "release-train"
 PROJECT = "release-train"

@@ -13,16 +13,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from . import errors as errors
     from .client import SemaphoreClient as SemaphoreClient
+    from .waiting import Pacing as Pacing
     from .waiting import outcome as outcome
     from .waiting import wait_for_pipeline as wait_for_pipeline
 
-__all__ = ["SemaphoreClient", "errors", "outcome", "wait_for_pipeline"]
+__all__ = ["Pacing", "SemaphoreClient", "errors", "outcome", "wait_for_pipeline"]
 
 __version__ = "0.1.0.dev0"
 
 _LAZY = {
     "SemaphoreClient": ("pytest_semaphore.client", "SemaphoreClient"),
     "wait_for_pipeline": ("pytest_semaphore.waiting", "wait_for_pipeline"),
+    "Pacing": ("pytest_semaphore.waiting", "Pacing"),
     "outcome": ("pytest_semaphore.waiting", "outcome"),
     "errors": ("pytest_semaphore.errors", None),
 }

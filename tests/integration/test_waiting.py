@@ -8,10 +8,10 @@ import pytest
 
 from pytest_semaphore.errors import APIUnavailable, NotFoundError, PipelineFailed, WaitTimeout
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.outcomes import Outcome, outcome
-from pytest_semaphore.schedule import PollSchedule, Prediction, RequestBudget
 from pytest_semaphore.simulator.definitions import BlockDef, FaultDef
 from pytest_semaphore.waiting import mark_started, started_here, wait_for_pipeline
+from pytest_semaphore.waiting.outcomes import Outcome, outcome
+from pytest_semaphore.waiting.schedule import PollSchedule, Prediction, RequestBudget
 
 from .waiting_support import Sim, job, pipeline, project, simulated
 

@@ -20,7 +20,6 @@ from pytest_semaphore import waiting
 from pytest_semaphore.client import SemaphoreClient
 from pytest_semaphore.errors import NotFoundError, WaitTimeout
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.outcomes import Outcome, outcome
 from pytest_semaphore.simulator.definitions import FaultDef, PromotionDef, simple_rule
 from pytest_semaphore.waiting import (
     mark_started,
@@ -29,6 +28,7 @@ from pytest_semaphore.waiting import (
     wait_for_pipelines,
     wait_for_promotion,
 )
+from pytest_semaphore.waiting.outcomes import Outcome, outcome
 from tests.support import api_payloads as P
 from tests.support.scripted_server import Reply, ScriptedServer
 

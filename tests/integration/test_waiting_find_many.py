@@ -8,9 +8,9 @@ import pytest
 
 from pytest_semaphore.errors import PipelineFailed, WaitTimeout
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.outcomes import Outcome, outcome
 from pytest_semaphore.simulator.definitions import FaultDef, ProjectDef
 from pytest_semaphore.waiting import find_pipeline, mark_started, wait_for_pipelines, wait_for_workflow
+from pytest_semaphore.waiting.outcomes import Outcome, outcome
 
 from .waiting_support import MAIN, Sim, job, pipeline, project, simulated
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pytest_semaphore.errors import APIError, PromotionFailed, WaitTimeout
-from pytest_semaphore.outcomes import Outcome, outcome
 from pytest_semaphore.simulator.definitions import ParameterDef, ProjectDef, PromotionDef, simple_rule
 from pytest_semaphore.waiting import started_here, wait_for_promotion, wait_for_workflow
+from pytest_semaphore.waiting.outcomes import Outcome, outcome
 
 from .waiting_support import job, pipeline, project, simulated
 

@@ -29,9 +29,9 @@ from hypothesis import strategies as st
 
 from pytest_semaphore.errors import APIUnavailable, PipelineFailed
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.outcomes import outcome, outcome_of
 from pytest_semaphore.simulator.definitions import BlockDef, FaultDef, JobDef, PipelineDef, ProjectDef
 from pytest_semaphore.waiting import wait_for_pipeline
+from pytest_semaphore.waiting.outcomes import outcome, outcome_of
 
 from .waiting_support import MAIN, Sim, job, simulated
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_semaphore.client import SemaphoreClient
-from pytest_semaphore.outcomes import Outcome, outcome_of
 from pytest_semaphore.simulator import SemaphoreSimulator
 from pytest_semaphore.simulator.definitions import (
     BlockDef,
@@ -24,6 +23,7 @@ from pytest_semaphore.simulator.definitions import (
     PromotionDef,
     ScenarioDef,
 )
+from pytest_semaphore.waiting.outcomes import Outcome, outcome_of
 
 MAIN = ".semaphore/semaphore.yml"
 

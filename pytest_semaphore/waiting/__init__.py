@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import (
+from ..errors import (
     APIError,
     APIUnavailable,
     AuthenticationError,
@@ -41,16 +41,18 @@ from .errors import (
     WaitTimeout,
 )
 from .outcomes import Outcome, outcome, worst_outcome
+from .pacing import Pacing
 from .schedule import PollSchedule, Prediction, RequestBudget
 
 if TYPE_CHECKING:
-    from .client import SemaphoreClient
-    from .models import Pipeline, Promotion
+    from ..client import SemaphoreClient
+    from ..models import Pipeline, Promotion
 
 __all__ = [
     "DEFAULT_PATIENCE",
     "DEFAULT_TIMEOUT",
     "Outcome",
+    "Pacing",
     "PromotionResult",
     "find_pipeline",
     "mark_started",
