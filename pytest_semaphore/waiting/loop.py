@@ -149,12 +149,11 @@ class Round(Generic[T]):
 class Poller(ABC, Generic[T]):
     """One kind of wait: what a round asks and what the answers mean. :func:`run` does the rest.
 
-    Subclasses implement :meth:`poll` and :meth:`timed_out`; the other hooks have neutral defaults. Every request
-    goes through ``self.guard``.
+    Subclasses (dataclasses, each with a ``guard`` field) implement :meth:`poll` and :meth:`timed_out`; the other
+    hooks have neutral defaults. Every request goes through ``self.guard``.
     """
 
-    def __init__(self, guard: OutageGuard) -> None:
-        self.guard = guard
+    guard: OutageGuard
 
     @abstractmethod
     def poll(self) -> Round[T]:

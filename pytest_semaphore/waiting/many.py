@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import NotFoundError, PipelineFailed
@@ -18,7 +19,7 @@ from .observe import describe_checked, listed_state, regressed, signature
 from .outcomes import Outcome, outcome
 from .pacing import Pacing
 from .pipeline import DEFAULT_APPEAR_TIMEOUT, OnChange
-from .started import cancel
+from .started import CancelOptions, cancel
 
 if TYPE_CHECKING:
     from ..client import SemaphoreClient
@@ -61,62 +62,47 @@ def wait_for_pipelines(
     pacing = pacing if pacing is not None else Pacing()
     order = list(dict.fromkeys(ppl_ids))
     waiter = _ManyWait(
+        OutageGuard(f"{len(order)} pipelines", pacing),
         client,
         order,
-        OutageGuard(f"{len(order)} pipelines", pacing),
         timeout=timeout,
         appear_timeout=appear_timeout,
         fail_fast=fail_fast,
         detailed=detailed,
         project=project,
         on_change=on_change,
-        cancel_on_timeout=cancel_on_timeout,
-        cancel_on_interrupt=cancel_on_interrupt,
+        cancelling=CancelOptions(cancel_on_timeout, cancel_on_interrupt, cancel_foreign),
         cancel_rest_on_failure=cancel_rest_on_failure,
-        cancel_foreign=cancel_foreign,
     )
     return run(waiter, pacing.schedule(), waiter.started + timeout)
 
 
+@dataclass(eq=False)
 class _ManyWait(Poller[dict[str, "Pipeline"]]):
     """A round: a describe of each pipeline whose project is not known yet, then one list per project and a
     describe of each listed pipeline whose state changed, when that adds something."""
 
-    def __init__(
-        self,
-        client: SemaphoreClient,
-        order: list[str],
-        guard: OutageGuard,
-        *,
-        timeout: float,
-        appear_timeout: float,
-        fail_fast: bool,
-        detailed: bool,
-        project: str | None,
-        on_change: OnChange | None,
-        cancel_on_timeout: bool,
-        cancel_on_interrupt: bool,
-        cancel_rest_on_failure: bool,
-        cancel_foreign: bool,
-    ) -> None:
-        super().__init__(guard)
-        self.client = client
-        self.order = order
-        self.wanted = set(order)
-        self.timeout = timeout
-        self.appear_timeout = appear_timeout
-        self.fail_fast = fail_fast
-        self.detailed = detailed
-        self.project = project  # the first round lists it (then None: every later round lists per project)
-        self.on_change = on_change
-        self.cancel_on_timeout = cancel_on_timeout
-        self.cancel_on_interrupt = cancel_on_interrupt
-        self.cancel_rest_on_failure = cancel_rest_on_failure
-        self.cancel_foreign = cancel_foreign
-        self.started = guard.monotonic()
-        self.known: dict[str, Pipeline] = {}
-        self.done: dict[str, Pipeline] = {}
-        self.foreign: dict[str, int] = {}  # per project: pipelines not ours on the last page (the next page makes room)
+    guard: OutageGuard
+    client: SemaphoreClient
+    order: list[str]
+    timeout: float
+    appear_timeout: float
+    fail_fast: bool
+    detailed: bool
+    project: str | None  # the first round lists it (then None: every later round lists per project)
+    on_change: OnChange | None
+    cancelling: CancelOptions
+    cancel_rest_on_failure: bool
+    known: dict[str, Pipeline] = field(default_factory=dict, init=False)
+    done: dict[str, Pipeline] = field(default_factory=dict, init=False)
+    # per project: pipelines not ours on the last page (the next page makes room for them)
+    foreign: dict[str, int] = field(default_factory=dict, init=False)
+    wanted: set[str] = field(init=False)
+    started: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.wanted = set(self.order)
+        self.started = self.guard.monotonic()
 
     # ------------------------------------------------------------------------------------------------- the round
 
@@ -225,7 +211,7 @@ class _ManyWait(Poller[dict[str, "Pipeline"]]):
             self.done[pipeline.ppl_id] = pipeline
             if self.fail_fast and outcome(pipeline) is not Outcome.PASSED:
                 if self.cancel_rest_on_failure:
-                    cancel(self.client, self.pending(), cancel_foreign=self.cancel_foreign)
+                    cancel(self.client, self.pending(), cancel_foreign=self.cancelling.foreign)
                 names = ", ".join(repr(j.name) for j in pipeline.failed_jobs) or "none reported"
                 raise PipelineFailed(
                     f"pipeline {pipeline.ppl_id} ended {outcome(pipeline)} ({pipeline.result}/"
@@ -239,13 +225,11 @@ class _ManyWait(Poller[dict[str, "Pipeline"]]):
 
     def timed_out(self) -> BaseException:
         waiting_ids = self.pending()
-        targets = waiting_ids if self.cancel_on_timeout else []
-        canceled = cancel(self.client, targets, cancel_foreign=self.cancel_foreign)
+        canceled = self.cancelling.at_timeout(self.client, waiting_ids)
         last = self.known.get(waiting_ids[0]) if waiting_ids else None
         return self.guard.timeout_error(
             self.timeout, last, canceled, what=f"{len(waiting_ids)} of {len(self.order)} pipelines"
         )
 
     def interrupted(self) -> None:
-        if self.cancel_on_interrupt:
-            cancel(self.client, self.pending(), cancel_foreign=self.cancel_foreign)
+        self.cancelling.at_interrupt(self.client, self.pending())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import NotFoundError, SemaphoreError
@@ -17,7 +18,7 @@ from .loop import DEFAULT_TIMEOUT, Missing, OutageGuard, Poller, Round, check_ti
 from .observe import EPOCH, age, describe_checked, failed_jobs_error, regressed, signature
 from .pacing import Pacing
 from .schedule import PollSchedule, Prediction
-from .started import cancel
+from .started import CancelOptions
 
 if TYPE_CHECKING:
     from ..client import SemaphoreClient
@@ -102,9 +103,9 @@ def wait_for_pipeline(
     if isinstance(expected_duration, Prediction):
         schedule.prediction = expected_duration
     waiter = _PipelineWait(
+        OutageGuard(f"pipeline {ppl_id}", pacing),
         client,
         ppl_id,
-        OutageGuard(f"pipeline {ppl_id}", pacing),
         schedule,
         timeout=timeout,
         appear_timeout=appear_timeout,
@@ -112,50 +113,33 @@ def wait_for_pipeline(
         detailed=detailed,
         learn_duration=expected_duration is True,
         on_change=on_change,
-        cancel_on_timeout=cancel_on_timeout,
-        cancel_on_interrupt=cancel_on_interrupt,
-        cancel_foreign=cancel_foreign,
+        cancelling=CancelOptions(cancel_on_timeout, cancel_on_interrupt, cancel_foreign),
     )
     return run(waiter, schedule, waiter.started + timeout)
 
 
+@dataclass(eq=False)
 class _PipelineWait(Poller["Pipeline"]):
     """A round: one describe; over when the pipeline is done (or, with fail-fast, has a finished failed job)."""
 
-    def __init__(
-        self,
-        client: SemaphoreClient,
-        ppl_id: str,
-        guard: OutageGuard,
-        schedule: PollSchedule,
-        *,
-        timeout: float,
-        appear_timeout: float,
-        fail_fast: bool,
-        detailed: bool,
-        learn_duration: bool,
-        on_change: OnChange | None,
-        cancel_on_timeout: bool,
-        cancel_on_interrupt: bool,
-        cancel_foreign: bool,
-    ) -> None:
-        super().__init__(guard)
-        self.client = client
-        self.ppl_id = ppl_id
-        self.schedule = schedule
-        self.timeout = timeout
-        self.appear_timeout = appear_timeout
-        self.fail_fast = fail_fast
-        self.detailed = detailed
-        self.learn_duration = learn_duration
-        self.on_change = on_change
-        self.cancel_on_timeout = cancel_on_timeout
-        self.cancel_on_interrupt = cancel_on_interrupt
-        self.cancel_foreign = cancel_foreign
-        self.started = guard.monotonic()
-        self.last: Pipeline | None = None
-        self.signature: tuple[object, ...] | None = None
-        self.age_at: tuple[float, float] | None = None  # (monotonic, pipeline age) at the first observation
+    guard: OutageGuard
+    client: SemaphoreClient
+    ppl_id: str
+    schedule: PollSchedule
+    timeout: float
+    appear_timeout: float
+    fail_fast: bool
+    detailed: bool
+    learn_duration: bool
+    on_change: OnChange | None
+    cancelling: CancelOptions
+    last: Pipeline | None = field(default=None, init=False)
+    signature: tuple[object, ...] | None = field(default=None, init=False)
+    age_at: tuple[float, float] | None = field(default=None, init=False)  # (monotonic, age) at the first observation
+    started: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = self.guard.monotonic()
 
     def poll(self) -> Round[Pipeline]:
         try:
@@ -193,13 +177,11 @@ class _PipelineWait(Poller["Pipeline"]):
         return None if self.age_at is None else self.age_at[1] + (now - self.age_at[0])
 
     def timed_out(self) -> BaseException:
-        targets = [self.ppl_id] if self.cancel_on_timeout else []
-        canceled = cancel(self.client, targets, cancel_foreign=self.cancel_foreign)
+        canceled = self.cancelling.at_timeout(self.client, [self.ppl_id])
         return self.guard.timeout_error(self.timeout, self.last, canceled)
 
     def interrupted(self) -> None:
-        if self.cancel_on_interrupt:
-            cancel(self.client, [self.ppl_id], cancel_foreign=self.cancel_foreign)
+        self.cancelling.at_interrupt(self.client, [self.ppl_id])
 
 
 # --------------------------------------------------------------------------------------------- finding one
@@ -255,20 +237,14 @@ def find_pipeline(
     return run(_Find(guard, listed, commit_sha, appear_timeout), pacing.schedule(), deadline)
 
 
+@dataclass(eq=False)
 class _Find(Poller["Pipeline"]):
     """A round: one page of the project's pipelines; over when one of them matches the commit."""
 
-    def __init__(
-        self,
-        guard: OutageGuard,
-        listed: Callable[[], list[Pipeline] | Missing],
-        commit_sha: str | None,
-        appear_timeout: float,
-    ) -> None:
-        super().__init__(guard)
-        self.listed = listed
-        self.commit_sha = commit_sha
-        self.appear_timeout = appear_timeout
+    guard: OutageGuard
+    listed: Callable[[], list[Pipeline] | Missing]
+    commit_sha: str | None
+    appear_timeout: float
 
     def poll(self) -> Round[Pipeline]:
         listed = self.listed()

@@ -120,7 +120,7 @@ def wait_for_promotion(
         return record.name == name and record.identity not in known
 
     try:
-        record = run(_PromotionRecord(client, ppl_id, ours, guard), pacing.schedule(), deadline)
+        record = run(_PromotionRecord(guard, client, ppl_id, ours), pacing.schedule(), deadline)
     except KeyboardInterrupt:
         if cancel_on_interrupt and trigger:
             _cancel_scheduled(client, ppl_id, ours)
@@ -139,7 +139,7 @@ def wait_for_promotion(
             parent = queue.pop(0)
             if not has_promotions(parent):
                 continue
-            children = run(_AutoPromotions(client, parent, guard, promotion_grace), pacing.schedule(), deadline)
+            children = run(_AutoPromotions(guard, client, parent, promotion_grace), pacing.schedule(), deadline)
             for child in children:
                 if child.status == "failed":
                     refused.append((parent.ppl_id, child))
@@ -176,12 +176,12 @@ def _resolved(record: Promotion) -> bool:
     return record.status == "failed" or (record.status == "passed" and bool(record.scheduled_pipeline_id))
 
 
+@dataclass(eq=False)
 class _Answer(Poller[list["Promotion"]]):
     """A round: one call of ``ask``; over at the first answer (transient failures within patience are retried)."""
 
-    def __init__(self, guard: OutageGuard, ask: Callable[[], list[Promotion]]) -> None:
-        super().__init__(guard)
-        self.ask = ask
+    guard: OutageGuard
+    ask: Callable[[], list[Promotion]]
 
     def poll(self) -> Round[list[Promotion]]:
         answer = self.guard.call(self.ask)
@@ -191,18 +191,16 @@ class _Answer(Poller[list["Promotion"]]):
         return WaitTimeout(f"timed out waiting for an answer to {self.guard.what}: {self.guard.last_error}")
 
 
+@dataclass(eq=False)
 class _PromotionRecord(Poller["Promotion"]):
     """A round: the promotions of ``ppl_id``; over when the oldest record matching ``wanted`` is resolved (failed,
     or passed with its scheduled pipeline id)."""
 
-    def __init__(
-        self, client: SemaphoreClient, ppl_id: str, wanted: Callable[[Promotion], bool], guard: OutageGuard
-    ) -> None:
-        super().__init__(guard)
-        self.client = client
-        self.ppl_id = ppl_id
-        self.wanted = wanted
-        self.last_status: str | None = None
+    guard: OutageGuard
+    client: SemaphoreClient
+    ppl_id: str
+    wanted: Callable[[Promotion], bool]
+    last_status: str | None = field(default=None, init=False)
 
     def poll(self) -> Round[Promotion]:
         records = self.guard.call(self.client.list_promotions, self.ppl_id)
@@ -223,18 +221,21 @@ class _PromotionRecord(Poller["Promotion"]):
         return WaitTimeout(f"timed out waiting for the promotion of pipeline {self.ppl_id} (status {status})")
 
 
+@dataclass(eq=False)
 class _AutoPromotions(Poller[list["Promotion"]]):
     """A round: the promotions of a done pipeline; over once none of its auto-promotions is unresolved and ``grace``
     seconds have passed since the wait began (Semaphore starts auto-promotions asynchronously)."""
 
-    def __init__(self, client: SemaphoreClient, parent: Pipeline, guard: OutageGuard, grace: float) -> None:
-        super().__init__(guard)
-        self.client = client
-        self.parent = parent
-        self.grace = grace
-        self.ended = guard.monotonic()
-        self.pending = True
-        self.resolved: dict[tuple[object, ...], Promotion] = {}
+    guard: OutageGuard
+    client: SemaphoreClient
+    parent: Pipeline
+    grace: float
+    pending: bool = field(default=True, init=False)
+    resolved: dict[tuple[object, ...], Promotion] = field(default_factory=dict, init=False)
+    ended: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ended = self.guard.monotonic()
 
     def poll(self) -> Round[list[Promotion]]:
         records = self.guard.call(self.client.list_promotions, self.parent.ppl_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import SemaphoreError
@@ -17,7 +18,7 @@ from ..errors import SemaphoreError
 if TYPE_CHECKING:
     from ..client import SemaphoreClient
 
-__all__ = ["STARTED_MEMORY", "cancel", "mark_started", "started_here"]
+__all__ = ["STARTED_MEMORY", "CancelOptions", "cancel", "mark_started", "started_here"]
 
 #: How many started ids are remembered: a long-lived process (an xdist controller, a daemon) triggers pipelines for
 #: days; the oldest ids are forgotten first (a wait on a pipeline started that long ago is long over).
@@ -63,3 +64,22 @@ def cancel(client: SemaphoreClient, ppl_ids: Iterable[str], *, cancel_foreign: b
             continue
         canceled.append(ppl_id)
     return canceled
+
+
+@dataclass(frozen=True)
+class CancelOptions:
+    """A wait's cancel options: terminate what it waits for when it times out (``on_timeout``) or is interrupted
+    (``on_interrupt``), and whether that may touch pipelines this process did not start (``foreign``)."""
+
+    on_timeout: bool = False
+    on_interrupt: bool = False
+    foreign: bool = False
+
+    def at_timeout(self, client: SemaphoreClient, ppl_ids: Iterable[str]) -> list[str]:
+        """Terminate ``ppl_ids`` if the wait was asked to on timeout; the ids terminated."""
+        return cancel(client, ppl_ids, cancel_foreign=self.foreign) if self.on_timeout else []
+
+    def at_interrupt(self, client: SemaphoreClient, ppl_ids: Iterable[str]) -> None:
+        """Terminate ``ppl_ids`` if the wait was asked to on ``KeyboardInterrupt``."""
+        if self.on_interrupt:
+            cancel(client, ppl_ids, cancel_foreign=self.foreign)

@@ -7,6 +7,7 @@ once everything listed is done.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .loop import DEFAULT_TIMEOUT, Missing, OutageGuard, Poller, Round, check_timeout, run
@@ -50,32 +51,23 @@ def wait_for_workflow(
     pacing = pacing if pacing is not None else Pacing()
     guard = OutageGuard(f"workflow {wf_id}", pacing)
     deadline = guard.monotonic() + timeout
-    waiter = _WorkflowWait(client, wf_id, guard, timeout, include_promotions, promotion_grace, on_change)
+    waiter = _WorkflowWait(guard, client, wf_id, timeout, include_promotions, promotion_grace, on_change)
     return run(waiter, pacing.schedule(), deadline)
 
 
+@dataclass(eq=False)
 class _WorkflowWait(Poller[list["Pipeline"]]):
     """A round: the workflow's pipelines, then (once all are done) their promotions; over after the grace period."""
 
-    def __init__(
-        self,
-        client: SemaphoreClient,
-        wf_id: str,
-        guard: OutageGuard,
-        timeout: float,
-        include_promotions: bool,
-        promotion_grace: float,
-        on_change: OnChange | None,
-    ) -> None:
-        super().__init__(guard)
-        self.client = client
-        self.wf_id = wf_id
-        self.timeout = timeout
-        self.include_promotions = include_promotions
-        self.promotion_grace = promotion_grace
-        self.on_change = on_change
-        self.seen: dict[str, Pipeline] = {}
-        self.all_done_since: float | None = None
+    guard: OutageGuard
+    client: SemaphoreClient
+    wf_id: str
+    timeout: float
+    include_promotions: bool
+    promotion_grace: float
+    on_change: OnChange | None
+    seen: dict[str, Pipeline] = field(default_factory=dict, init=False)
+    all_done_since: float | None = field(default=None, init=False)
 
     def poll(self) -> Round[list[Pipeline]]:
         listed = self.guard.call(self.client.list_pipelines, None, wf_id=self.wf_id)
