@@ -69,7 +69,7 @@ def wait_for_pipelines(
         appear_timeout=appear_timeout,
         fail_fast=fail_fast,
         detailed=detailed,
-        project=project,
+        first_project=project,
         on_change=on_change,
         cancelling=CancelOptions(cancel_on_timeout, cancel_on_interrupt, cancel_foreign),
         cancel_rest_on_failure=cancel_rest_on_failure,
@@ -89,7 +89,7 @@ class _ManyWait(Poller[dict[str, "Pipeline"]]):
     appear_timeout: float
     fail_fast: bool
     detailed: bool
-    project: str | None  # the first round lists it (then None: every later round lists per project)
+    first_project: str | None  # the first round lists its newest pipelines (later rounds list per known project)
     on_change: OnChange | None
     cancelling: CancelOptions
     cancel_rest_on_failure: bool
@@ -108,9 +108,9 @@ class _ManyWait(Poller[dict[str, "Pipeline"]]):
 
     def poll(self) -> Round[dict[str, Pipeline]]:
         changed = False
-        if self.project is not None:
-            self._list_given_project(self.project)
-            self.project = None
+        if self.first_project is not None:
+            self._list_given_project(self.first_project)
+            self.first_project = None
         for ppl_id in self.pending():
             if ppl_id not in self.known:
                 seen = self._look_up(ppl_id, detail=self.detailed or self.fail_fast)

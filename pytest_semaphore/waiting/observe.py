@@ -69,7 +69,7 @@ def listed_state(pipeline: Pipeline) -> tuple[str | None, str | None, str | None
     return (pipeline.state, pipeline.result, pipeline.result_reason)
 
 
-def age(pipeline: Pipeline) -> float:
+def age_of(pipeline: Pipeline) -> float:
     """A lower bound of the pipeline's age: from its creation to its latest recorded transition.
 
     The server's clock is not ours (and the simulator's is simulated), so the age is read from the pipeline's own

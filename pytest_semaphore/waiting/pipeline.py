@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import NotFoundError, SemaphoreError
 from .loop import DEFAULT_TIMEOUT, Missing, OutageGuard, Poller, Round, check_timeout, run
-from .observe import EPOCH, age, describe_checked, failed_jobs_error, regressed, signature
+from .observe import EPOCH, age_of, describe_checked, failed_jobs_error, regressed, signature
 from .pacing import Pacing
 from .schedule import PollSchedule, Prediction
 from .started import CancelOptions
@@ -151,19 +151,16 @@ class _PipelineWait(Poller["Pipeline"]):
         if isinstance(seen, Missing) or regressed(self.last, seen):
             return Round()
         self.last = seen
-        current = signature(seen)
-        changed = current != self.signature and self.signature is not None
-        if current != self.signature:
-            self.signature = current
-            if self.on_change is not None:
-                self.on_change(seen)
+        previous, self.signature = self.signature, signature(seen)
+        if self.signature != previous and self.on_change is not None:
+            self.on_change(seen)
         if self.age_at is None:
-            self.age_at = (self.guard.monotonic(), age(seen))
+            self.age_at = (self.guard.monotonic(), age_of(seen))
             if self.learn_duration and not seen.done:
                 self._learn_duration(seen)
         if self.fail_fast and seen.failed_jobs:
             raise failed_jobs_error(seen)
-        return Round(seen if seen.done else None, changed=changed)
+        return Round(seen if seen.done else None, changed=previous is not None and self.signature != previous)
 
     def _learn_duration(self, seen: Pipeline) -> None:
         try:
