@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from pytest_semaphore.retry import Policy, SemaphoreRetry, parse_retry_after, policy_for
+from pytest_semaphore.client.retry import Policy, SemaphoreRetry, parse_retry_after, policy_for
 
 
 @pytest.mark.parametrize(("value", "seconds"), [("0", 0.0), ("12", 12.0), (" 7 ", 7.0), (None, None), ("soon", None)])

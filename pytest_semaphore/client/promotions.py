@@ -1,0 +1,95 @@
+"""Promotions: listing a pipeline's promotion records, and triggering one (resent only after checking)."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import APIError, AuthenticationError, ConfigurationError, NotFoundError, OutcomeUnknown
+from ..models import Promotion
+from .pagination import LinkPages, paginate
+from .params import add, nonempty, param_value, segment
+from .pipelines import PipelineEndpoints
+from .reconcile import resend_until_recorded
+from .resource import API_PREFIX
+from .retry import Policy
+
+__all__ = ["RESERVED_PROMOTION_KEYS", "PromotionEndpoints"]
+
+#: Keys ``POST /promotions`` reads itself; a promotion parameter of that name would be eaten by the server.
+RESERVED_PROMOTION_KEYS = frozenset({"switch_id", "name", "user_id", "override", "request_token", "pipeline_id"})
+
+_PATH = f"{API_PREFIX}/promotions"
+
+
+class PromotionEndpoints(PipelineEndpoints):
+    def list_promotions(self, ppl_id: str, *, name: str | None = None) -> list[Promotion]:
+        """Promotion records of a pipeline, newest first, every page.
+
+        The server answers 500 both for "this pipeline has no promotions" and for a real failure. The two are told
+        apart by describing the pipeline: one without a ``switch_id`` has no promotions, and gives ``[]``; for any
+        other pipeline the 500 is raised as an ``APIError``.
+        """
+        ppl = segment(ppl_id, "pipeline id")
+        params = [("pipeline_id", ppl)]
+        add(params, "name", name)
+        try:
+            return paginate(self._http, _PATH, params, Promotion.from_api, LinkPages(), policy=Policy.PROMOTIONS_LIST)
+        except APIError as exc:
+            if exc.status != 500 or isinstance(exc, (AuthenticationError, NotFoundError)):
+                raise
+            failure = exc
+        if not self.describe_pipeline(ppl).switch_id:
+            return []
+        raise failure
+
+    def trigger_promotion(
+        self,
+        ppl_id: str,
+        name: str,
+        *,
+        override: bool = False,
+        parameters: Mapping[str, str] | None = None,
+        request_token: str | None = None,
+    ) -> None:
+        """Trigger promotion ``name`` of a pipeline (``POST /promotions``); parameters go as top-level keys.
+
+        A trigger is not blindly resent: after an ambiguous failure the promotions list is compared with a
+        snapshot taken just before the first attempt, and the trigger is resent only when no new record of that
+        name appeared. A 500 (the server's answer to a bad parameter value) is never resent.
+        """
+        ppl = segment(ppl_id, "pipeline id")
+        target = nonempty(name, "promotion name")
+        body: dict[str, Any] = {
+            "pipeline_id": ppl,
+            "name": target,
+            "override": bool(override),
+            "request_token": request_token or str(uuid.uuid4()),
+        }
+        for key, value in (parameters or {}).items():
+            if key in RESERVED_PROMOTION_KEYS:
+                raise ConfigurationError(
+                    f"promotion parameter {key!r} clashes with a field of the promotion request itself; rename it"
+                )
+            body[str(key)] = param_value(value, str(key))
+        records = functools.partial(self.list_promotions, ppl, name=target)
+        resend_until_recorded(
+            functools.partial(self._send_trigger, body),
+            records,
+            before=records(),
+            attempts=self._http.backoff.attempts(self._http.retries + 1),
+            target=target,
+        )
+
+    def _send_trigger(self, body: dict[str, Any]) -> OutcomeUnknown | None:
+        """One attempt: ``None`` if it certainly landed, what is uncertain if it may not have; errors raised."""
+        try:
+            reply = self._http.exchange("POST", _PATH, body=body, policy=Policy.NOT_IDEMPOTENT)
+        except OutcomeUnknown as unknown:
+            return unknown
+        if reply.status in (502, 503, 504):
+            return OutcomeUnknown("POST", _PATH, f"HTTP {reply.status}{reply.said()}")
+        reply.check()
+        return None
