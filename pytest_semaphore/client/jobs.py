@@ -14,12 +14,13 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from ..errors import APIError, APIUnavailable, AuthenticationError, ConfigurationError, SemaphoreError
 from ..models import Job, LogEvent, ModelError
+from .baseurl import API_PREFIX
 from .logstream import iter_events, iter_raw_events
 from .pagination import TokenPages, paginate
 from .params import limit_value, segment
 from .redirects import open_following
 from .replies import html_title, looks_like_html
-from .resource import API_PREFIX, Resource
+from .resource import Resource
 from .retry import Policy
 
 __all__ = ["LOG_CHUNK", "JobEndpoints"]

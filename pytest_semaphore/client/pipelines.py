@@ -7,10 +7,10 @@ import uuid
 
 from ..errors import APIError, ConfigurationError
 from ..models import Pipeline, TopologyBlock
+from .baseurl import API_PREFIX
 from .pagination import LinkPages, paginate
 from .params import add, limit_value, page_size_value, segment, unix
 from .projects import ProjectEndpoints
-from .resource import API_PREFIX
 
 __all__ = ["PipelineEndpoints"]
 

@@ -6,9 +6,10 @@ import re
 import threading
 
 from ..models import Project
+from .baseurl import API_PREFIX
 from .pagination import HasMorePages, paginate
 from .params import nonempty, segment
-from .resource import API_PREFIX, Resource
+from .resource import Resource
 
 __all__ = ["ProjectEndpoints", "ProjectIds"]
 

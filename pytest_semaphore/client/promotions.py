@@ -9,11 +9,11 @@ from typing import Any
 
 from ..errors import APIError, AuthenticationError, ConfigurationError, NotFoundError, OutcomeUnknown
 from ..models import Promotion
+from .baseurl import API_PREFIX
 from .pagination import LinkPages, paginate
 from .params import add, nonempty, param_value, segment
 from .pipelines import PipelineEndpoints
 from .reconcile import resend_until_recorded
-from .resource import API_PREFIX
 from .retry import Policy
 
 __all__ = ["RESERVED_PROMOTION_KEYS", "PromotionEndpoints"]
@@ -62,18 +62,7 @@ class PromotionEndpoints(PipelineEndpoints):
         """
         ppl = segment(ppl_id, "pipeline id")
         target = nonempty(name, "promotion name")
-        body: dict[str, Any] = {
-            "pipeline_id": ppl,
-            "name": target,
-            "override": bool(override),
-            "request_token": request_token or str(uuid.uuid4()),
-        }
-        for key, value in (parameters or {}).items():
-            if key in RESERVED_PROMOTION_KEYS:
-                raise ConfigurationError(
-                    f"promotion parameter {key!r} clashes with a field of the promotion request itself; rename it"
-                )
-            body[str(key)] = param_value(value, str(key))
+        body = _trigger_body(ppl, target, override, parameters, request_token)
         records = functools.partial(self.list_promotions, ppl, name=target)
         resend_until_recorded(
             functools.partial(self._send_trigger, body),
@@ -93,3 +82,22 @@ class PromotionEndpoints(PipelineEndpoints):
             return OutcomeUnknown("POST", _PATH, f"HTTP {reply.status}{reply.said()}")
         reply.check()
         return None
+
+
+def _trigger_body(
+    ppl_id: str, name: str, override: bool, parameters: Mapping[str, str] | None, request_token: str | None
+) -> dict[str, Any]:
+    """The JSON body of a trigger: the request's own fields, then the parameters as top-level keys."""
+    body: dict[str, Any] = {
+        "pipeline_id": ppl_id,
+        "name": name,
+        "override": bool(override),
+        "request_token": request_token or str(uuid.uuid4()),
+    }
+    for key, value in (parameters or {}).items():
+        if key in RESERVED_PROMOTION_KEYS:
+            raise ConfigurationError(
+                f"promotion parameter {key!r} clashes with a field of the promotion request itself; rename it"
+            )
+        body[str(key)] = param_value(value, str(key))
+    return body

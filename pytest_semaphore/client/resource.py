@@ -7,10 +7,9 @@ resolve project names) says so by deriving from it. All of them send through the
 
 from __future__ import annotations
 
-from .baseurl import API_PREFIX
 from .transport import Transport
 
-__all__ = ["API_PREFIX", "Resource"]
+__all__ = ["Resource"]
 
 
 class Resource:

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import requests
+
 from .. import __version__
 from ..errors import ConfigurationError
 from .baseurl import normalise_base_url
@@ -88,7 +90,7 @@ class SemaphoreClient(WorkflowEndpoints, PromotionEndpoints, JobEndpoints):
             timeout=self.timeout,
             retries=retries,
             backoff=backoff,
-            user_agent=user_agent or _default_user_agent(),
+            user_agent=user_agent or f"pytest-semaphore/{__version__} python-requests/{requests.__version__}",
             max_retry_after=max_retry_after,
         )
         self._project_ids = ProjectIds()
@@ -152,9 +154,3 @@ class SemaphoreClient(WorkflowEndpoints, PromotionEndpoints, JobEndpoints):
             "a SemaphoreClient cannot be pickled (it holds the API token and open connections): "
             "build one in each process, e.g. with SemaphoreClient.from_env()"
         )
-
-
-def _default_user_agent() -> str:
-    import requests
-
-    return f"pytest-semaphore/{__version__} python-requests/{requests.__version__}"

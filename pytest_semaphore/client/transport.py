@@ -101,9 +101,7 @@ class Transport:
         self, path: str, *, params: Sequence[tuple[str, str]] | None = None, policy: Policy = Policy.IDEMPOTENT
     ) -> Reply:
         """A GET whose answer is a success (any error status is raised)."""
-        reply = self.exchange("GET", path, params=params, policy=policy)
-        reply.check()
-        return reply
+        return self.call("GET", path, params=params, policy=policy)
 
     def call(
         self,
@@ -112,9 +110,10 @@ class Transport:
         *,
         params: Sequence[tuple[str, str]] | None = None,
         body: object = None,
+        policy: Policy = Policy.IDEMPOTENT,
     ) -> Reply:
-        """A request that is harmless to repeat, whose answer is a success (any error status is raised)."""
-        reply = self.exchange(method, path, params=params, body=body)
+        """A request whose answer is a success (any error status is raised); by default one harmless to repeat."""
+        reply = self.exchange(method, path, params=params, body=body, policy=policy)
         reply.check()
         return reply
 

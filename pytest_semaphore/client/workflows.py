@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..models import Workflow, WorkflowStarted
+from .baseurl import API_PREFIX
 from .pagination import LinkPages, paginate
 from .params import add, limit_value, nonempty, page_size_value, param_value, segment, unix
 from .projects import ProjectEndpoints
 from .reconcile import RECONCILE_WINDOW, branch_of, find_started, start_once
-from .resource import API_PREFIX
 
 __all__ = ["WorkflowEndpoints"]
 
@@ -61,16 +61,9 @@ class WorkflowEndpoints(ProjectEndpoints):
         have created (same project, branch, commit, triggered by the API, not present before the request) and
         returns it when exactly one is found.
         """
-        reference = nonempty(reference, "reference")  # arguments are checked before any request
-        body: dict[str, Any] = {"project_id": "", "reference": reference}
-        if commit_sha:
-            body["commit_sha"] = commit_sha
-        if pipeline_file:
-            body["pipeline_file"] = pipeline_file
-        if parameters:
-            body["parameters"] = {str(k): param_value(v, str(k)) for k, v in parameters.items()}
+        body = _run_body(reference, commit_sha, pipeline_file, parameters)  # checked before any request
         project_id = body["project_id"] = self.resolve_project_id(project)
-        branch = branch_of(reference)
+        branch = branch_of(body["reference"])
         recent = functools.partial(
             self.list_workflows, project_id, branch_name=branch, page_size=RECONCILE_WINDOW, limit=RECONCILE_WINDOW
         )
@@ -94,3 +87,17 @@ class WorkflowEndpoints(ProjectEndpoints):
     def terminate_workflow(self, wf_id: str) -> None:
         """Stop every pipeline of a workflow. Repeating it is harmless, so it is retried like a GET."""
         self._http.call("POST", f"{_PATH}/{segment(wf_id, 'workflow id')}/terminate")
+
+
+def _run_body(
+    reference: str, commit_sha: str | None, pipeline_file: str | None, parameters: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """The JSON body of a run, its ``project_id`` still to be filled in."""
+    body: dict[str, Any] = {"project_id": "", "reference": nonempty(reference, "reference")}
+    if commit_sha:
+        body["commit_sha"] = commit_sha
+    if pipeline_file:
+        body["pipeline_file"] = pipeline_file
+    if parameters:
+        body["parameters"] = {str(k): param_value(v, str(k)) for k, v in parameters.items()}
+    return body
