@@ -7,13 +7,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import APIError, AuthenticationError, ConfigurationError, NotFoundError, OutcomeUnknown
+from ..errors import APIError, AuthenticationError, ConfigurationError, NotFoundError
 from ..models import Promotion
 from .baseurl import API_PREFIX
 from .pagination import LinkPages, paginate
 from .params import add, nonempty, param_value, segment
 from .pipelines import PipelineEndpoints
-from .reconcile import resend_until_recorded
+from .reconcile import resend_until_recorded, trigger_once
 from .retry import Policy
 
 __all__ = ["RESERVED_PROMOTION_KEYS", "PromotionEndpoints"]
@@ -32,8 +32,8 @@ class PromotionEndpoints(PipelineEndpoints):
         apart by describing the pipeline: one without a ``switch_id`` has no promotions, and gives ``[]``; for any
         other pipeline the 500 is raised as an ``APIError``.
         """
-        ppl = segment(ppl_id, "pipeline id")
-        params = [("pipeline_id", ppl)]
+        ppl_id = segment(ppl_id, "pipeline id")
+        params = [("pipeline_id", ppl_id)]
         add(params, "name", name)
         try:
             return paginate(self._http, _PATH, params, Promotion.from_api, LinkPages(), policy=Policy.PROMOTIONS_LIST)
@@ -41,7 +41,7 @@ class PromotionEndpoints(PipelineEndpoints):
             if exc.status != 500 or isinstance(exc, (AuthenticationError, NotFoundError)):
                 raise
             failure = exc
-        if not self.describe_pipeline(ppl).switch_id:
+        if not self.describe_pipeline(ppl_id).switch_id:
             return []
         raise failure
 
@@ -60,28 +60,17 @@ class PromotionEndpoints(PipelineEndpoints):
         snapshot taken just before the first attempt, and the trigger is resent only when no new record of that
         name appeared. A 500 (the server's answer to a bad parameter value) is never resent.
         """
-        ppl = segment(ppl_id, "pipeline id")
+        ppl_id = segment(ppl_id, "pipeline id")
         target = nonempty(name, "promotion name")
-        body = _trigger_body(ppl, target, override, parameters, request_token)
-        records = functools.partial(self.list_promotions, ppl, name=target)
+        body = _trigger_body(ppl_id, target, override, parameters, request_token)
+        records = functools.partial(self.list_promotions, ppl_id, name=target)
         resend_until_recorded(
-            functools.partial(self._send_trigger, body),
+            functools.partial(trigger_once, self._http, _PATH, body),
             records,
             before=records(),
             attempts=self._http.backoff.attempts(self._http.retries + 1),
             target=target,
         )
-
-    def _send_trigger(self, body: dict[str, Any]) -> OutcomeUnknown | None:
-        """One attempt: ``None`` if it certainly landed, what is uncertain if it may not have; errors raised."""
-        try:
-            reply = self._http.exchange("POST", _PATH, body=body, policy=Policy.NOT_IDEMPOTENT)
-        except OutcomeUnknown as unknown:
-            return unknown
-        if reply.status in (502, 503, 504):
-            return OutcomeUnknown("POST", _PATH, f"HTTP {reply.status}{reply.said()}")
-        reply.check()
-        return None
 
 
 def _trigger_body(

@@ -4,10 +4,11 @@ acted (``docs/client.md``, "What is never resent").
 * ``run_workflow`` is sent once (:func:`start_once`). After an ambiguous failure (a reset or read timeout after
   sending, a 5xx, a 2xx whose body cannot be read) the caller may reconcile (:func:`find_started`): the branch's
   newest workflows, listed before and after, differ by the one the request created, if it did.
-* A promotion trigger is resent only when the promotions list shows it did not land (:func:`resend_until_recorded`).
+* A promotion trigger (:func:`trigger_once`) is resent only when the promotions list shows it did not land
+  (:func:`resend_until_recorded`).
 
-No clock comparison is involved, so clock skew between us and the server does not matter. The lookups are passed in
-as functions, so this module knows the rules and nothing of the endpoints.
+No clock comparison is involved, so clock skew between us and the server does not matter. The sends go through the
+transport; the lookups are passed in as functions, so this module holds the rules and no endpoint's parameters.
 """
 
 from __future__ import annotations
@@ -21,8 +22,17 @@ from ..models import Promotion, Workflow, WorkflowStarted
 from .retry import Policy
 from .transport import Transport
 
-__all__ = ["RECONCILE_LOOKS", "RECONCILE_PAUSE", "RECONCILE_WINDOW", "Uncertain", "branch_of", "find_started",
-           "resend_until_recorded", "start_once"]  # fmt: skip
+__all__ = [
+    "RECONCILE_LOOKS",
+    "RECONCILE_PAUSE",
+    "RECONCILE_WINDOW",
+    "Uncertain",
+    "branch_of",
+    "find_started",
+    "resend_until_recorded",
+    "start_once",
+    "trigger_once",
+]
 
 #: How many of a branch's newest workflows reconciliation compares (one page).
 RECONCILE_WINDOW = 30
@@ -66,6 +76,21 @@ def start_once(http: Transport, path: str, body: dict[str, Any]) -> WorkflowStar
         detail = exc.detail or str(exc)
     reason = f"HTTP {reply.status}: the server accepted it, but the answer could not be read: {detail}"
     return Uncertain(OutcomeUnknown("POST", path, reason), accepted=True)
+
+
+def trigger_once(http: Transport, path: str, body: dict[str, Any]) -> OutcomeUnknown | None:
+    """``POST`` a promotion trigger once: ``None`` if it certainly landed, else what is uncertain (errors raised).
+
+    A 500 is the server's answer to a bad parameter value, and certain: it is raised, never resent.
+    """
+    try:
+        reply = http.exchange("POST", path, body=body, policy=Policy.NOT_IDEMPOTENT)
+    except OutcomeUnknown as unknown:
+        return unknown
+    if reply.status in (502, 503, 504):
+        return OutcomeUnknown("POST", path, f"HTTP {reply.status}{reply.said()}")
+    reply.check()
+    return None
 
 
 def find_started(
