@@ -7,18 +7,13 @@ from ``sim.world`` (the truth), never only through the result under test.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 
 from pytest_semaphore.errors import ConfigurationError, WaitTimeout
-from pytest_semaphore.gate_promote import JobIdentity, Pacing, PromoteAction, PromoteEvent, promote
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.outcomes import Outcome
 from pytest_semaphore.simulator.definitions import BlockDef, JobDef, ParameterDef, ProjectDef, PromotionDef, simple_rule
 from pytest_semaphore.simulator.world import JobRecord
-from pytest_semaphore.waiting import started_here
+from pytest_semaphore.waiting import JobIdentity, Outcome, PromoteAction, PromoteEvent, promote, started_here
 
 from .waiting_support import Sim, job, pipeline, project, simulated
 
@@ -76,24 +71,20 @@ def identity(record: JobRecord) -> JobIdentity:
     return found
 
 
-@contextmanager
-def world(definition: ProjectDef) -> Iterator[tuple[Sim, Pacing]]:
-    with simulated(definition) as s:
-        yield s, Pacing(sleep=s.sleep, monotonic=s.sim.monotonic, rng=s.rng)
-
-
 # --------------------------------------------------------------------------------------------- the gate's own pipeline
 
 
 def test_three_parallel_shards_promote_their_own_pipeline_once_with_override() -> None:
-    with world(gate_world(shards=3)) as (s, pacing):
+    with simulated(gate_world(shards=3)) as s:
         ppl_id = s.start()
         shards = gate_jobs(s, ppl_id)
         events: list[PromoteEvent] = []
         results = []
         for shard in shards[:2]:
             results.append(
-                promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, job=identity(shard), pacing=pacing)
+                promote(
+                    s.client, ppl_id, "production", parameters={"REGION": "eu"}, job=identity(shard), pacing=s.pacing
+                )
             )
             s.sim.world.release(shard.job_id)  # the shard's session ends
         assert [r.action for r in results] == [PromoteAction.SKIPPED_SHARD] * 2
@@ -107,7 +98,7 @@ def test_three_parallel_shards_promote_their_own_pipeline_once_with_override() -
             parameters={"REGION": "eu"},
             job=identity(shards[2]),
             on_event=events.append,
-            pacing=pacing,
+            pacing=s.pacing,
         )
         truth = s.sim.world.pipeline(ppl_id)
         tests_block = next(b for b in truth.blocks if b.name == "Tests")
@@ -136,12 +127,12 @@ def test_three_parallel_shards_promote_their_own_pipeline_once_with_override() -
 
 
 def test_a_block_depending_on_the_gate_block_is_refused_before_anything_is_triggered() -> None:
-    with world(gate_world(shards=1, after_gate=True)) as (s, pacing):
+    with simulated(gate_world(shards=1, after_gate=True)) as s:
         ppl_id = s.start()
         (gate,) = gate_jobs(s, ppl_id)
         requests_before = len(s.sim.requests)
         with pytest.raises(ConfigurationError) as refused:
-            promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, job=identity(gate), pacing=pacing)
+            promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, job=identity(gate), pacing=s.pacing)
         message = str(refused.value)
         assert "'Publish'" in message
         assert "'Gate'" in message
@@ -152,10 +143,12 @@ def test_a_block_depending_on_the_gate_block_is_refused_before_anything_is_trigg
 
 
 def test_another_job_failing_means_no_promotion_and_the_result_names_it() -> None:
-    with world(gate_world(shards=1, test_exit=1)) as (s, pacing):
+    with simulated(gate_world(shards=1, test_exit=1)) as s:
         ppl_id = s.start()
         (gate,) = gate_jobs(s, ppl_id)
-        result = promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, job=identity(gate), pacing=pacing)
+        result = promote(
+            s.client, ppl_id, "production", parameters={"REGION": "eu"}, job=identity(gate), pacing=s.pacing
+        )
         assert result.action is PromoteAction.NOT_PROMOTED
         assert not result.ok
         assert result.outcome is Outcome.FAILED
@@ -172,7 +165,7 @@ def test_another_job_failing_means_no_promotion_and_the_result_names_it() -> Non
 
 def test_a_job_still_running_is_never_judged_before_it_finishes() -> None:
     """lint finishes at 30 s while unit runs to 90 s: the gate must not trigger in between."""
-    with world(gate_world(shards=1, test_exit=1)) as (s, pacing):
+    with simulated(gate_world(shards=1, test_exit=1)) as s:
         ppl_id = s.start()
         (gate,) = gate_jobs(s, ppl_id)
         seen_running: list[bool] = []
@@ -180,42 +173,42 @@ def test_a_job_still_running_is_never_judged_before_it_finishes() -> None:
         def watch(pipeline: Pipeline) -> None:
             seen_running.append(any(j.name == "unit" and not j.finished for j in pipeline.jobs))
 
-        result = promote(s.client, ppl_id, "production", job=identity(gate), on_change=watch, pacing=pacing)
+        result = promote(s.client, ppl_id, "production", job=identity(gate), on_change=watch, pacing=s.pacing)
         assert seen_running[0]
         assert not seen_running[-1]
         assert result.action is PromoteAction.NOT_PROMOTED
 
 
 def test_a_failed_sibling_shard_blocks_the_promotion() -> None:
-    with world(gate_world(shards=2)) as (s, pacing):
+    with simulated(gate_world(shards=2)) as s:
         ppl_id = s.start()
         first, last = gate_jobs(s, ppl_id)
         s.sim.world.release(first.job_id, "failed")  # shard 1's own tests failed
-        result = promote(s.client, ppl_id, "production", job=identity(last), pacing=pacing)
+        result = promote(s.client, ppl_id, "production", job=identity(last), pacing=s.pacing)
         assert result.action is PromoteAction.NOT_PROMOTED
         assert [(b.job, b.job_id, b.result) for b in result.blockers] == [("gate - 1/2", first.job_id, "failed")]
         assert s.sim.world.promotions(ppl_id) == []
 
 
 def test_a_timeout_while_other_jobs_run_triggers_nothing() -> None:
-    with world(gate_world(shards=1)) as (s, pacing):
+    with simulated(gate_world(shards=1)) as s:
         ppl_id = s.start()
         (gate,) = gate_jobs(s, ppl_id)
         with pytest.raises(WaitTimeout, match="timed out after 30 s waiting for the other jobs"):
-            promote(s.client, ppl_id, "production", job=identity(gate), timeout=30, pacing=pacing)
+            promote(s.client, ppl_id, "production", job=identity(gate), timeout=30, pacing=s.pacing)
         assert s.sim.world.promotions(ppl_id) == []
         unit = next(j for j in s.sim.world.pipeline(ppl_id).jobs if j.name == "unit")
         assert unit.state == "running"
 
 
 def test_a_rerun_reuses_the_promotion_and_force_triggers_again() -> None:
-    with world(gate_world(shards=1)) as (s, pacing):
+    with simulated(gate_world(shards=1)) as s:
         ppl_id = s.start()
         (gate,) = gate_jobs(s, ppl_id)
         me = identity(gate)
-        first = promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, job=me, pacing=pacing)
+        first = promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, job=me, pacing=s.pacing)
         s.sim.advance(5)  # Semaphore handles the trigger and schedules its pipeline
-        again = promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, job=me, pacing=pacing)
+        again = promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, job=me, pacing=s.pacing)
         assert first.action is PromoteAction.TRIGGERED
         assert again.action is PromoteAction.REUSED
         assert len(s.sim.world.promotions(ppl_id)) == 1
@@ -226,10 +219,12 @@ def test_a_rerun_reuses_the_promotion_and_force_triggers_again() -> None:
         assert started_here(again.promotion.scheduled_pipeline_id or "")
 
         s.sim.advance(1)  # promotion records are told apart by their trigger time: reruns are never simultaneous
-        other_region = promote(s.client, ppl_id, "production", parameters={"REGION": "us"}, job=me, pacing=pacing)
+        other_region = promote(s.client, ppl_id, "production", parameters={"REGION": "us"}, job=me, pacing=s.pacing)
         assert other_region.action is PromoteAction.TRIGGERED
         s.sim.advance(1)
-        forced = promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, job=me, force=True, pacing=pacing)
+        forced = promote(
+            s.client, ppl_id, "production", parameters={"REGION": "eu"}, job=me, force=True, pacing=s.pacing
+        )
         assert forced.action is PromoteAction.TRIGGERED
         assert [r.parameters["REGION"] for r in s.sim.world.promotions(ppl_id)] == ["eu", "us", "eu"]
 
@@ -250,11 +245,11 @@ def _chain_world(*, failing_main: bool = False) -> ProjectDef:
 
 
 def test_an_ordinary_pipeline_is_waited_for_then_promoted_and_the_promoted_one_waited_for() -> None:
-    with world(_chain_world()) as (s, pacing):
+    with simulated(_chain_world()) as s:
         ppl_id = s.start()
         events: list[PromoteEvent] = []
         result = promote(
-            s.client, ppl_id, "production", parameters={"REGION": "us"}, on_event=events.append, pacing=pacing
+            s.client, ppl_id, "production", parameters={"REGION": "us"}, on_event=events.append, pacing=s.pacing
         )
         (record,) = s.sim.world.promotions(ppl_id)
         assert record.override is False
@@ -274,37 +269,43 @@ def test_an_ordinary_pipeline_is_waited_for_then_promoted_and_the_promoted_one_w
 
 def test_a_job_of_another_pipeline_promotes_like_anyone_else() -> None:
     """A job identity that is not a job of the pipeline to promote changes nothing."""
-    with world(_chain_world()) as (s, pacing):
+    with simulated(_chain_world()) as s:
         ppl_id = s.start()
         stranger = JobIdentity("00000000-0000-4000-8000-000000000000", 2, 3)
-        result = promote(s.client, ppl_id, "production", parameters={"REGION": "us"}, job=stranger, pacing=pacing)
+        result = promote(s.client, ppl_id, "production", parameters={"REGION": "us"}, job=stranger, pacing=s.pacing)
         assert result.action is PromoteAction.TRIGGERED
         assert not result.own_pipeline
         assert result.outcome is Outcome.PASSED
 
 
 def test_follow_waits_down_the_auto_promotions() -> None:
-    with world(_chain_world()) as (s, pacing):
+    with simulated(_chain_world()) as s:
         ppl_id = s.start()
-        result = promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, follow=True, pacing=pacing)
+        result = promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, follow=True, pacing=s.pacing)
         assert result.promoted is not None
         assert [p.name for p in result.promoted.pipelines] == ["Deploy", "Smoke"]
         smoke = result.promoted.pipelines[1]
         assert s.sim.world.pipeline(smoke.ppl_id).done
         assert smoke.done
+        document = result.to_dict()
+        assert [(p["name"], p["outcome"]) for p in document["promoted_pipelines"]] == [
+            ("Deploy", "passed"),
+            ("Smoke", "passed"),
+        ]
+        assert document["refused_auto_promotions"] == []
 
 
 def test_an_ordinary_pipeline_that_failed_is_not_promoted_without_override() -> None:
-    with world(_chain_world(failing_main=True)) as (s, pacing):
+    with simulated(_chain_world(failing_main=True)) as s:
         ppl_id = s.start()
-        result = promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, pacing=pacing)
+        result = promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, pacing=s.pacing)
         assert result.action is PromoteAction.NOT_PROMOTED
         assert result.outcome is Outcome.FAILED
         assert [(b.job, b.result) for b in result.blockers] == [("test", "failed")]
         assert s.sim.world.promotions(ppl_id) == []
 
         forced = promote(
-            s.client, ppl_id, "production", parameters={"REGION": "eu"}, override=True, wait=False, pacing=pacing
+            s.client, ppl_id, "production", parameters={"REGION": "eu"}, override=True, wait=False, pacing=s.pacing
         )
         (record,) = s.sim.world.promotions(ppl_id)
         assert forced.action is PromoteAction.TRIGGERED
@@ -316,11 +317,11 @@ def test_an_ordinary_pipeline_that_failed_is_not_promoted_without_override() -> 
 
 
 def test_an_ordinary_rerun_reuses_a_promotion_still_processing_once_it_is_handled() -> None:
-    with world(_chain_world()) as (s, pacing):
+    with simulated(_chain_world()) as s:
         ppl_id = s.start()
         s.sim.advance(120)
         s.client.trigger_promotion(ppl_id, "production", parameters={"REGION": "eu"})  # an earlier run, just now
-        result = promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, wait=False, pacing=pacing)
+        result = promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, wait=False, pacing=s.pacing)
         (record,) = s.sim.world.promotions(ppl_id)
         assert result.action is PromoteAction.REUSED
         assert result.promotion is not None

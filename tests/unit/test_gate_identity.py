@@ -7,9 +7,8 @@ import json
 import pytest
 
 from pytest_semaphore.errors import ConfigurationError
-from pytest_semaphore.gate_promote import Blocker, JobIdentity, PromoteAction, PromoteResult
 from pytest_semaphore.models import Promotion
-from pytest_semaphore.outcomes import Outcome
+from pytest_semaphore.waiting import Blocker, JobIdentity, Outcome, PromoteAction, PromoteResult
 
 JOB = "6c1b0d6e-2f3a-4a51-9f6e-0f0c7c1d2e3f"
 
@@ -127,6 +126,7 @@ def test_to_dict_is_json_with_the_record_blockers_and_notes() -> None:
             "scheduled_pipeline_id": None,
         },
         "promoted_pipelines": [],
+        "refused_auto_promotions": [],
         "blockers": [
             {"block": "Tests", "job": "unit", "job_id": "job-1", "result": "failed"},
             {"block": "Deploy", "job": None, "job_id": None, "result": "canceled"},

@@ -27,38 +27,31 @@ pipeline, where Semaphore records them (with defaults filled in, so only the par
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-import math
-import random
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import ConfigurationError, PromotionFailed, WaitTimeout
+from ..errors import ConfigurationError, PromotionFailed, WaitTimeout
+from .loop import DEFAULT_TIMEOUT, Missing, OutageGuard, Poller, Round, check_timeout, run
+from .observe import describe_checked, regressed, signature
 from .outcomes import Outcome, outcome
-from .schedule import PollSchedule, RequestBudget
-from .waiting import (
-    DEFAULT_PATIENCE,
-    DEFAULT_TIMEOUT,
-    OnChange,
-    PromotionResult,
-    _Guard,
-    _Missing,
-    _signature,
-    mark_started,
-    wait_for_pipeline,
-    wait_for_promotion,
-)
+from .pacing import Pacing
+from .pipeline import OnChange, wait_for_pipeline
+from .promotion import PromotionResult, resolved, wait_for_promotion
+from .started import mark_started
 
 if TYPE_CHECKING:
-    from .client import SemaphoreClient
-    from .models import Pipeline, Promotion
+    from ..client import SemaphoreClient
+    from ..models import Pipeline, Promotion
 
 __all__ = [
+    "JOB_COUNT_VARIABLE",
+    "JOB_ID_VARIABLE",
+    "JOB_INDEX_VARIABLE",
     "Blocker",
     "JobIdentity",
-    "Pacing",
     "PromoteAction",
     "PromoteEvent",
     "PromoteResult",
@@ -66,34 +59,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Pacing:
-    """Stand-in for the waiting engine's ``Pacing`` until it lands (same fields, same meaning)."""
-
-    start: float = 2.0
-    growth: float = 1.5
-    cap: float = 30.0
-    jitter: float = 0.2
-    patience: float = DEFAULT_PATIENCE
-    budget: RequestBudget | None = None
-    sleep: Callable[[float], None] = time.sleep
-    monotonic: Callable[[], float] = time.monotonic
-    rng: random.Random | None = None
-
-    def schedule(self) -> PollSchedule:
-        return PollSchedule(start=self.start, growth=self.growth, cap=self.cap, jitter=self.jitter, rng=self.rng)
-
-
-def _wait_kwargs(pacing: Pacing) -> dict[str, Any]:
-    return {
-        "patience": pacing.patience,
-        "budget": pacing.budget,
-        "sleep": pacing.sleep,
-        "monotonic": pacing.monotonic,
-        "rng": pacing.rng,
-    }
 
 
 # --------------------------------------------------------------------------------------------- the running job
@@ -242,7 +207,7 @@ class PromoteResult:
         """The promoted pipeline, done, when it was waited for."""
         return self.promoted.pipeline if self.promoted is not None else None
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (ids, states and words; no raw API payloads)."""
         record = self.promotion
         return {
@@ -269,6 +234,9 @@ class PromoteResult:
                 {"ppl_id": p.ppl_id, "name": p.name, "result": p.result, "outcome": outcome(p).value}
                 for p in self.promoted.pipelines
             ],
+            "refused_auto_promotions": []
+            if self.promoted is None
+            else [{"ppl_id": parent, "name": r.name} for parent, r in self.promoted.failed_promotions],
             "blockers": [
                 {"block": b.block, "job": b.job, "job_id": b.job_id, "result": b.result} for b in self.blockers
             ],
@@ -301,41 +269,38 @@ def promote(
     """Promote ``ppl_id`` with promotion ``name``, by Semaphore's rules; see the module docstring for why.
 
     * ``job``: the job this process runs in (:meth:`JobIdentity.from_env`); when it is a job of ``ppl_id``, the
-      gate's own-pipeline rules apply and ``override``, ``wait`` and ``follow`` are decided by them.
+      gate's own-pipeline rules apply, and they decide ``override``, ``wait`` and ``follow``.
     * ``parameters``: the promotion's parameters; ``override``: promote even if the pipeline did not pass.
     * ``wait``: wait for the promoted pipeline; ``follow``: and for the auto-promotions below it.
     * ``force``: trigger even if the same promotion was already triggered with the same parameters.
     * ``timeout`` (finite, seconds) bounds the whole call; ``fail_fast``, ``cancel_on_timeout``,
-      ``cancel_on_interrupt`` and ``on_change`` behave as in :func:`~pytest_semaphore.waiting.wait_for_pipeline`.
+      ``cancel_on_interrupt`` and ``on_change`` behave as in :func:`~pytest_semaphore.waiting.wait_for_pipeline`;
+      ``pacing`` paces every poll, and one request budget serves them all.
     * ``on_event``: called with each :class:`PromoteEvent` (progress in words).
 
     Raises :class:`ConfigurationError` when a block depends on this job's block, and the waiting engine's errors
     (:class:`~pytest_semaphore.errors.WaitTimeout`, :class:`~pytest_semaphore.errors.APIUnavailable`,
     :class:`~pytest_semaphore.errors.PromotionFailed`...). A pipeline that did not pass is a result, not an error.
     """
-    if (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, (int, float))
-        or not (timeout >= 0 and math.isfinite(timeout))
-    ):
-        raise ValueError(f"timeout must be a finite number of seconds >= 0, got {timeout!r} (a wait is never endless)")
-    run = _Run(
+    pacing = pacing if pacing is not None else Pacing()
+    pacing = dataclasses.replace(pacing, budget=pacing.request_budget())  # one budget for every poll of this call
+    run_ = _Run(
         client=client,
         ppl_id=ppl_id,
         name=name,
         parameters=dict(parameters or {}),
-        pacing=pacing if pacing is not None else Pacing(),
-        timeout=float(timeout),
+        pacing=pacing,
+        timeout=check_timeout("timeout", timeout),
         on_change=on_change,
         on_event=on_event,
         fail_fast=fail_fast,
         cancel_on_timeout=cancel_on_timeout,
         cancel_on_interrupt=cancel_on_interrupt,
     )
-    block = run.own_block(job) if job is not None else None
+    block = run_.own_block(job) if job is not None else None
     if job is not None and block is not None:
-        return run.promote_own(job, block, force=force, wait=wait, follow=follow)
-    return run.promote_other(force=force, override=override, wait=wait, follow=follow)
+        return run_.promote_own(job, block, force=force, wait=wait, follow=follow)
+    return run_.promote_other(force=force, override=override, wait=wait, follow=follow)
 
 
 @dataclass
@@ -354,27 +319,26 @@ class _Run:
     cancel_on_timeout: bool
     cancel_on_interrupt: bool
     notes: list[str] = field(default_factory=list)
-    deadline: float = 0.0
-    guard: _Guard = field(init=False)
+    guard: OutageGuard = field(init=False)
+    deadline: float = field(init=False)
 
     def __post_init__(self) -> None:
-        self.deadline = self.pacing.monotonic() + self.timeout
-        self.guard = _Guard(
-            f"pipeline {self.ppl_id}",
-            patience=self.pacing.patience,
-            sleep=self.pacing.sleep,
-            monotonic=self.pacing.monotonic,
-            budget=self.pacing.budget,
-        )
+        self.guard = OutageGuard(f"pipeline {self.ppl_id}", self.pacing)
+        self.deadline = self.guard.monotonic() + self.timeout
 
     # ------------------------------------------------------------------------------------ plumbing
 
     def remaining(self) -> float:
-        return max(0.0, self.deadline - self.pacing.monotonic())
+        return max(0.0, self.deadline - self.guard.monotonic())
 
     def event(self, kind: str, message: str, promotion: Promotion | None = None) -> None:
         if self.on_event is not None:
             self.on_event(PromoteEvent(kind, message, promotion))
+
+    def note(self, kind: str, message: str, promotion: Promotion | None = None) -> None:
+        """A note for the result that is also news for the progress output."""
+        self.notes.append(message)
+        self.event(kind, message, promotion)
 
     def result(self, action: PromoteAction, *, own: bool, override: bool, **fields: Any) -> PromoteResult:
         return PromoteResult(
@@ -388,27 +352,22 @@ class _Run:
             **fields,
         )
 
+    def poll(self, probe: Callable[[], T | Missing | None], what: str) -> T:
+        """Run ``probe`` on the pacing's schedule until it gives an answer (``None``: not yet), within the deadline."""
+        return run(_Probe(self.guard, probe, what, self.timeout), self.pacing.schedule(), self.deadline)
+
     def ask(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """One answer from the API, transient failures retried within patience and the deadline."""
+        """One answer from the API; transient failures are retried within the patience and the deadline."""
         return self.poll(lambda: self.guard.call(fn, *args, **kwargs), f"an answer about pipeline {self.ppl_id}")
 
-    def poll(self, probe: Callable[[], T | _Missing | None], what: str) -> T:
-        """Call ``probe`` on the pacing's schedule until it gives an answer (not ``None``, not missing)."""
-        schedule = self.pacing.schedule()
-        while True:
-            answer = probe()
-            if answer is not None and not isinstance(answer, _Missing):
-                return answer
-            now = self.pacing.monotonic()
-            if now >= self.deadline:
-                raise WaitTimeout(f"timed out after {self.timeout:.0f} s waiting for {what}")
-            self.pacing.sleep(min(schedule.next_delay(retry_after=self.guard.retry_after), self.deadline - now))
+    def promotions(self) -> list[Promotion]:
+        return self.ask(self.client.list_promotions, self.ppl_id, name=self.name)
 
     # ------------------------------------------------------------------------------------ the gate's own pipeline
 
     def own_block(self, job: JobIdentity) -> str | None:
         """The name of the block of ``ppl_id`` that holds ``job``, or ``None`` if the job is not one of its jobs."""
-        pipeline = self.ask(self.client.describe_pipeline, self.ppl_id, detailed=True)
+        pipeline = self.ask(describe_checked, self.client, self.ppl_id, detailed=True)
         for block in pipeline.blocks:
             if any(j.job_id == job.job_id for j in block.jobs):
                 return block.name
@@ -421,28 +380,32 @@ class _Run:
             raise ConfigurationError(
                 f"refusing to promote {self.name!r} from job {job.job_id}: block(s) "
                 f"{', '.join(repr(d) for d in dependents)} depend on this job's block {block!r}, run after the "
-                f"promotion and could still fail, leaving a promoted build whose pipeline is red. Promote from a block "
-                f"that no block depends on (see docs/waiting.md)"
+                "promotion and could still fail, leaving a promoted build whose pipeline is red. Promote from a block "
+                "that no block depends on (see docs/waiting.md)"
             )
         if not job.last_shard:
-            self.notes.append(
+            self.note(
+                "skipped-shard",
                 f"shard {job.index}/{job.count}: only the last shard ({job.count}/{job.count}) promotes, so that the "
-                "promotion is triggered once"
+                "promotion is triggered once",
             )
-            self.event("skipped-shard", self.notes[-1])
             return self.result(PromoteAction.SKIPPED_SHARD, own=True, override=False)
         self.event("waiting-for-jobs", f"waiting for every other job of pipeline {self.ppl_id} to finish")
-        blockers, count = self.wait_for_other_jobs(job)
+        blockers, count = run(
+            _OtherJobs(self.guard, self.client, self.ppl_id, job.job_id, self.on_change, self.timeout),
+            self.pacing.schedule(),
+            self.deadline,
+        )
         if blockers:
-            self.notes.append(
+            self.note(
+                "not-promoted",
                 f"not promoted: other jobs of pipeline {self.ppl_id} did not pass: "
-                + "; ".join(str(b) for b in blockers)
+                + "; ".join(str(b) for b in blockers),
             )
-            self.event("not-promoted", self.notes[-1])
             return self.result(
-                PromoteAction.NOT_PROMOTED, own=True, override=False, outcome=_worst(blockers), blockers=tuple(blockers)
+                PromoteAction.NOT_PROMOTED, own=True, override=False, outcome=_worst(blockers), blockers=blockers
             )
-        records = self.ask(self.client.list_promotions, self.ppl_id, name=self.name)
+        records = self.promotions()
         reused = None if force else self.reusable(records, settle=False)
         if reused is None:
             self.notes.append(
@@ -460,26 +423,6 @@ class _Run:
         action = PromoteAction.REUSED if reused is not None else PromoteAction.TRIGGERED
         return self.result(action, own=True, override=record.override, promotion=record)
 
-    def wait_for_other_jobs(self, job: JobIdentity) -> tuple[list[Blocker], int]:
-        """Poll the pipeline until every job but ``job`` finished, or one of them did not pass (early return)."""
-        last: list[tuple[object, ...]] = []
-
-        def probe() -> tuple[list[Blocker], int] | _Missing | None:
-            seen = self.guard.call(self.client.describe_pipeline, self.ppl_id, detailed=True)
-            if isinstance(seen, _Missing):
-                return seen
-            signature = _signature(seen)
-            if not last or last[0] != signature:
-                last[:] = [signature]
-                if self.on_change is not None:
-                    self.on_change(seen)
-            blockers, pending, count = _judge_others(seen, job.job_id)
-            if blockers or not pending:
-                return blockers, count
-            return None
-
-        return self.poll(probe, f"the other jobs of pipeline {self.ppl_id}")
-
     # ------------------------------------------------------------------------------------ any other pipeline
 
     def promote_other(self, *, force: bool, override: bool, wait: bool, follow: bool) -> PromoteResult:
@@ -487,52 +430,49 @@ class _Run:
             self.client,
             self.ppl_id,
             timeout=self.remaining(),
-            on_change=self.on_change,
             fail_fast=self.fail_fast,
             cancel_on_timeout=self.cancel_on_timeout,
             cancel_on_interrupt=self.cancel_on_interrupt,
-            **_wait_kwargs(self.pacing),
+            on_change=self.on_change,
+            pacing=self.pacing,
         )
         verdict = outcome(done)
         if verdict is not Outcome.PASSED and not override:
-            detailed = self.ask(self.client.describe_pipeline, self.ppl_id, detailed=True)
-            blockers = _blockers(detailed, exclude=None)
-            self.notes.append(
+            detailed = self.ask(describe_checked, self.client, self.ppl_id, detailed=True)
+            self.note(
+                "not-promoted",
                 f"not promoted: pipeline {self.ppl_id} ended {verdict} and Semaphore promotes a pipeline that did not "
-                "pass only with override"
+                "pass only with override",
             )
-            self.event("not-promoted", self.notes[-1])
             return self.result(
-                PromoteAction.NOT_PROMOTED, own=False, override=False, outcome=verdict, blockers=tuple(blockers)
+                PromoteAction.NOT_PROMOTED,
+                own=False,
+                override=False,
+                outcome=verdict,
+                blockers=_blockers(detailed, exclude=None),
             )
         if override:
             self.notes.append(f"override as asked (pipeline {self.ppl_id} ended {verdict})")
-        records = self.ask(self.client.list_promotions, self.ppl_id, name=self.name)
+        records = self.promotions()
         reused = None if force else self.reusable(records, settle=True)
-        if reused is None:
-            record = self.trigger(records, override=override)
-            snapshot = list(records)
-        else:
-            record = reused
-            snapshot = [r for r in records if r.identity != reused.identity]
+        record = reused if reused is not None else self.trigger(records, override=override)
         action = PromoteAction.REUSED if reused is not None else PromoteAction.TRIGGERED
         if not wait and not follow:
-            record = self.resolve(record)
-            return self.result(action, own=False, override=override, promotion=record)
-        self.event("waiting-for-promoted", f"waiting for the pipeline promotion {self.name!r} scheduled", record)
+            return self.result(action, own=False, override=override, promotion=self.resolve(record))
+        self.event("waiting-for-promoted", f"waiting for the pipeline that promotion {self.name!r} scheduled", record)
         tree = wait_for_promotion(
             self.client,
             self.ppl_id,
             self.name,
             trigger=False,
-            snapshot=snapshot,
+            snapshot=[r for r in records if r.identity != record.identity],
             follow_auto_promotions=follow,
             timeout=self.remaining(),
             on_change=self.on_change,
             fail_fast=self.fail_fast,
             cancel_on_timeout=self.cancel_on_timeout,
             cancel_on_interrupt=self.cancel_on_interrupt,
-            **_wait_kwargs(self.pacing),
+            pacing=self.pacing,
         )
         return self.result(
             action, own=False, override=override, promotion=tree.promotion, promoted=tree, outcome=tree.outcome
@@ -545,9 +485,9 @@ class _Run:
         self.client.trigger_promotion(self.ppl_id, self.name, override=override, parameters=self.parameters)
         known = {r.identity for r in before}
 
-        def probe() -> Promotion | _Missing | None:
+        def probe() -> Promotion | Missing | None:
             records = self.guard.call(self.client.list_promotions, self.ppl_id, name=self.name)
-            if isinstance(records, _Missing):
+            if isinstance(records, Missing):
                 return records
             new = [r for r in records if r.name == self.name and r.identity not in known]
             return new[-1] if new else None  # newest first: the last new one is the oldest, ours
@@ -559,12 +499,12 @@ class _Run:
     def settle(self, record: Promotion) -> Promotion:
         """``record`` once Semaphore handled it (scheduled its pipeline, or refused to)."""
 
-        def probe() -> Promotion | _Missing | None:
+        def probe() -> Promotion | Missing | None:
             records = self.guard.call(self.client.list_promotions, self.ppl_id, name=self.name)
-            if isinstance(records, _Missing):
+            if isinstance(records, Missing):
                 return records
             same = [r for r in records if r.identity == record.identity]
-            return same[0] if same and _resolved(same[0]) else None
+            return same[0] if same and resolved(same[0]) else None
 
         return self.poll(probe, f"the {self.name!r} promotion of pipeline {self.ppl_id} to be handled")
 
@@ -589,7 +529,7 @@ class _Run:
         for record in records:
             if record.name != self.name or record.status == "failed":
                 continue
-            if not _resolved(record):
+            if not resolved(record):
                 if not self.parameters:
                     return self.reuse(record)
                 if not settle:
@@ -603,7 +543,7 @@ class _Run:
                     continue
             assert record.scheduled_pipeline_id
             promoted = self.ask(self.client.describe_pipeline, record.scheduled_pipeline_id)
-            recorded = _recorded_parameters(promoted)
+            recorded = {v.name: v.value for v in promoted.env_vars}  # where Semaphore records the parameters
             if all(recorded.get(k) == v for k, v in self.parameters.items()):
                 return self.reuse(record)
         return None
@@ -611,29 +551,67 @@ class _Run:
     def reuse(self, record: Promotion) -> Promotion:
         by = "Semaphore's auto-promotion" if record.automatic else "an earlier run"
         when = record.triggered_at.isoformat() if record.triggered_at else "earlier"
-        self.notes.append(
+        self.note(
+            "reused",
             f"reused: promotion {self.name!r} of pipeline {self.ppl_id} was already triggered by {by} ({when}) with "
-            "the same parameters; pass force to trigger it again"
+            "the same parameters; pass force to trigger it again",
+            record,
         )
-        self.event("reused", self.notes[-1], record)
         return record
 
 
+# --------------------------------------------------------------------------------------------- polls
+
+
+@dataclass(eq=False)
+class _Probe(Poller[T]):
+    """A round: one call of ``probe``; over at its first answer (``None`` or a missing answer: not yet)."""
+
+    guard: OutageGuard
+    probe: Callable[[], T | Missing | None]
+    what: str
+    timeout: float
+
+    def poll(self) -> Round[T]:
+        answer = self.probe()
+        return Round(None if isinstance(answer, Missing) else answer)
+
+    def timed_out(self) -> BaseException:
+        return WaitTimeout(f"timed out after {self.timeout:.0f} s waiting for {self.what}", timeout=self.timeout)
+
+
+@dataclass(eq=False)
+class _OtherJobs(Poller[tuple[tuple["Blocker", ...], int]]):
+    """A round: the gate's own pipeline, detailed; over when every job but ``job_id`` finished, or at once when one
+    of them (or a block that ran none) did not pass. The result: what did not pass, and how many other jobs there are.
+    """
+
+    guard: OutageGuard
+    client: SemaphoreClient
+    ppl_id: str
+    job_id: str
+    on_change: OnChange | None
+    timeout: float
+    last: Pipeline | None = field(default=None, init=False)
+
+    def poll(self) -> Round[tuple[tuple[Blocker, ...], int]]:
+        seen = self.guard.call(describe_checked, self.client, self.ppl_id, detailed=True)
+        if isinstance(seen, Missing) or regressed(self.last, seen):
+            return Round()
+        changed = self.last is None or signature(self.last) != signature(seen)
+        self.last = seen
+        if changed and self.on_change is not None:
+            self.on_change(seen)
+        blockers, pending, count = _judge_others(seen, self.job_id)
+        if blockers or not pending:
+            return Round((blockers, count))
+        return Round(changed=changed)
+
+    def timed_out(self) -> BaseException:
+        return self.guard.timeout_error(self.timeout, self.last, what=f"the other jobs of pipeline {self.ppl_id}")
+
+
 # --------------------------------------------------------------------------------------------- pure helpers
-
-
-def _resolved(record: Promotion) -> bool:
-    return record.status == "failed" or (record.status == "passed" and bool(record.scheduled_pipeline_id))
-
-
-def _recorded_parameters(pipeline: Pipeline) -> dict[str, str]:
-    """The parameters Semaphore recorded for a promoted pipeline: its ``env_vars`` (defaults filled in)."""
-    inner = pipeline.raw.get("pipeline", pipeline.raw)
-    found: dict[str, str] = {}
-    for item in inner.get("env_vars") or () if isinstance(inner, Mapping) else ():
-        if isinstance(item, Mapping) and isinstance(item.get("name"), str):
-            found[item["name"]] = str(item.get("value", ""))
-    return found
 
 
 def _dependents(topology: list[Any], block: str) -> list[str]:
@@ -649,7 +627,7 @@ def _dependents(topology: list[Any], block: str) -> list[str]:
     return [item.name for item in topology if item.name in below and item.name != block]
 
 
-def _judge_others(pipeline: Pipeline, job_id: str) -> tuple[list[Blocker], bool, int]:
+def _judge_others(pipeline: Pipeline, job_id: str) -> tuple[tuple[Blocker, ...], bool, int]:
     """(what did not pass, whether anything is still to finish, how many other jobs there are), ``job_id`` aside."""
     blockers = _blockers(pipeline, exclude=job_id)
     pending = False
@@ -663,7 +641,7 @@ def _judge_others(pipeline: Pipeline, job_id: str) -> tuple[list[Blocker], bool,
     return blockers, pending, count
 
 
-def _blockers(pipeline: Pipeline, *, exclude: str | None) -> list[Blocker]:
+def _blockers(pipeline: Pipeline, *, exclude: str | None) -> tuple[Blocker, ...]:
     """Finished jobs that did not pass, and done blocks that did not pass without such a job (canceled ones)."""
     found: list[Blocker] = []
     for block in pipeline.blocks:
@@ -675,10 +653,10 @@ def _blockers(pipeline: Pipeline, *, exclude: str | None) -> list[Blocker]:
         found.extend(jobs)
         if not jobs and block.done and block.result != "passed" and not any(j.job_id == exclude for j in block.jobs):
             found.append(Blocker(block.name, None, None, block.result or "unknown"))
-    return found
+    return tuple(found)
 
 
-def _worst(blockers: list[Blocker]) -> Outcome:
+def _worst(blockers: tuple[Blocker, ...]) -> Outcome:
     """The verdict that other jobs' results amount to: failed beats stopped beats canceled."""
     results = {b.result for b in blockers}
     if "failed" in results:
