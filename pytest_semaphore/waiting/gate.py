@@ -284,7 +284,7 @@ def promote(
     """
     pacing = pacing if pacing is not None else Pacing()
     pacing = dataclasses.replace(pacing, budget=pacing.request_budget())  # one budget for every poll of this call
-    run_ = _Run(
+    call = _Call(
         client=client,
         ppl_id=ppl_id,
         name=name,
@@ -297,14 +297,14 @@ def promote(
         cancel_on_timeout=cancel_on_timeout,
         cancel_on_interrupt=cancel_on_interrupt,
     )
-    block = run_.own_block(job) if job is not None else None
+    block = call.own_block(job) if job is not None else None
     if job is not None and block is not None:
-        return run_.promote_own(job, block, force=force, wait=wait, follow=follow)
-    return run_.promote_other(force=force, override=override, wait=wait, follow=follow)
+        return call.promote_own(job, block, force=force, wait=wait, follow=follow)
+    return call.promote_other(force=force, override=override, wait=wait, follow=follow)
 
 
 @dataclass
-class _Run:
+class _Call:
     """One call of :func:`promote`: its inputs, deadline and the notes gathered on the way."""
 
     client: SemaphoreClient
