@@ -60,6 +60,10 @@ __all__ = [
 
 T = TypeVar("T")
 
+#: In the gate's own pipeline, how long an earlier promotion still ``processing`` is waited for before it counts as
+#: not comparable (Semaphore may handle it only once the pipeline, which includes this job, is done).
+SETTLE_WITHIN = 30.0
+
 
 # --------------------------------------------------------------------------------------------- the running job
 
@@ -352,9 +356,12 @@ class _Call:
             **fields,
         )
 
-    def poll(self, probe: Callable[[], T | Missing | None], what: str) -> T:
-        """Run ``probe`` on the pacing's schedule until it gives an answer (``None``: not yet), within the deadline."""
-        return run(_Probe(self.guard, probe, what, self.timeout), self.pacing.schedule(), self.deadline)
+    def poll(self, probe: Callable[[], T | Missing | None], what: str, *, within: float | None = None) -> T:
+        """Run ``probe`` on the pacing's schedule until it gives an answer (``None``: not yet), within the call's
+        deadline, or within ``within`` seconds (sooner than that deadline)."""
+        if within is None:
+            return run(_Probe(self.guard, probe, what, self.timeout), self.pacing.schedule(), self.deadline)
+        return run(_Probe(self.guard, probe, what, within), self.pacing.schedule(), self.guard.monotonic() + within)
 
     def ask(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """One answer from the API; transient failures are retried within the patience and the deadline."""
@@ -406,7 +413,7 @@ class _Call:
                 PromoteAction.NOT_PROMOTED, own=True, override=False, outcome=_worst(blockers), blockers=blockers
             )
         records = self.promotions()
-        reused = None if force else self.reusable(records, settle=False)
+        reused = None if force else self.reusable(records, settle_within=SETTLE_WITHIN)
         if reused is None:
             self.notes.append(
                 f"override: pipeline {self.ppl_id} is still running (it runs this job) and Semaphore promotes a "
@@ -454,7 +461,7 @@ class _Call:
         if override:
             self.notes.append(f"override as asked (pipeline {self.ppl_id} ended {verdict})")
         records = self.promotions()
-        reused = None if force else self.reusable(records, settle=True)
+        reused = None if force else self.reusable(records)
         record = reused if reused is not None else self.trigger(records, override=override)
         action = PromoteAction.REUSED if reused is not None else PromoteAction.TRIGGERED
         if not wait and not follow:
@@ -496,7 +503,7 @@ class _Call:
         self.event("triggered", f"triggered promotion {self.name!r} of pipeline {self.ppl_id}", record)
         return record
 
-    def settle(self, record: Promotion) -> Promotion:
+    def settle(self, record: Promotion, *, within: float | None = None) -> Promotion:
         """``record`` once Semaphore handled it (scheduled its pipeline, or refused to)."""
 
         def probe() -> Promotion | Missing | None:
@@ -506,7 +513,7 @@ class _Call:
             same = [r for r in records if r.identity == record.identity]
             return same[0] if same and resolved(same[0]) else None
 
-        return self.poll(probe, f"the {self.name!r} promotion of pipeline {self.ppl_id} to be handled")
+        return self.poll(probe, f"the {self.name!r} promotion of pipeline {self.ppl_id} to be handled", within=within)
 
     def resolve(self, record: Promotion) -> Promotion:
         """:meth:`settle`, a refusal raised as :class:`PromotionFailed`; the scheduled pipeline marked as ours."""
@@ -519,12 +526,13 @@ class _Call:
         mark_started(settled.scheduled_pipeline_id)
         return settled
 
-    def reusable(self, records: list[Promotion], *, settle: bool) -> Promotion | None:
+    def reusable(self, records: list[Promotion], *, settle_within: float | None = None) -> Promotion | None:
         """The newest record of this promotion triggered with the same parameters, if any.
 
-        A record still ``processing`` has no pipeline yet, so its parameters cannot be read: with ``settle`` it is
-        waited for until handled; without (the gate's own pipeline, whose promotions may be handled only once it is
-        done) it counts only when no parameters are passed.
+        A record still ``processing`` has no pipeline yet, so its parameters cannot be read: it is waited for until
+        Semaphore handles it, for at most ``settle_within`` seconds (the gate's own pipeline, whose promotions
+        Semaphore may handle only once it is done), else until the deadline. Without parameters to compare, it
+        counts at once.
         """
         for record in records:
             if record.name != self.name or record.status == "failed":
@@ -532,13 +540,17 @@ class _Call:
             if not resolved(record):
                 if not self.parameters:
                     return self.reuse(record)
-                if not settle:
+                bound = settle_within if settle_within is not None and settle_within < self.remaining() else None
+                try:
+                    record = self.settle(record, within=bound)
+                except WaitTimeout:
+                    if bound is None:  # the call's own deadline: a timeout like any other
+                        raise
                     self.notes.append(
-                        f"an earlier {self.name!r} promotion is still processing and its parameters cannot be read "
-                        "yet: triggered anew"
+                        f"an earlier {self.name!r} promotion was still processing after {bound:.0f} s, so "
+                        "its parameters could not be compared: triggered anew"
                     )
                     continue
-                record = self.settle(record)
                 if record.status == "failed":
                     continue
             assert record.scheduled_pipeline_id

@@ -229,6 +229,38 @@ def test_a_rerun_reuses_the_promotion_and_force_triggers_again() -> None:
         assert [r.parameters["REGION"] for r in s.sim.world.promotions(ppl_id)] == ["eu", "us", "eu"]
 
 
+def test_a_rerun_right_after_the_trigger_waits_for_semaphore_to_handle_it_then_reuses_it() -> None:
+    with simulated(gate_world(shards=1)) as s:
+        ppl_id = s.start()
+        (gate,) = gate_jobs(s, ppl_id)
+        me = identity(gate)
+        first = promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, job=me, pacing=s.pacing)
+        assert first.promotion is not None
+        assert first.promotion.status == "processing"  # its parameters cannot be read yet
+        again = promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, job=me, pacing=s.pacing)
+        assert again.action is PromoteAction.REUSED
+        assert len(s.sim.world.promotions(ppl_id)) == 1
+
+
+def test_an_earlier_promotion_semaphore_does_not_handle_in_time_is_not_guessed_at() -> None:
+    """If Semaphore handles the gate's own promotions only once the pipeline is done, their parameters stay unknown:
+    a rerun with parameters triggers anew (saying why) rather than reuse a promotion that may differ."""
+    with simulated(gate_world(shards=1)) as s:
+        s.sim.world.timings.promotion = 3600.0
+        ppl_id = s.start()
+        (gate,) = gate_jobs(s, ppl_id)
+        me = identity(gate)
+        promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, job=me, pacing=s.pacing)
+        started = s.sim.monotonic()
+        again = promote(s.client, ppl_id, "production", parameters={"REGION": "eu"}, job=me, pacing=s.pacing)
+        assert again.action is PromoteAction.TRIGGERED
+        assert 30 <= s.sim.monotonic() - started < 60
+        assert any("still processing after 30 s" in n for n in again.notes)
+        assert len(s.sim.world.promotions(ppl_id)) == 2
+        without_parameters = promote(s.client, ppl_id, "production", job=me, pacing=s.pacing)
+        assert without_parameters.action is PromoteAction.REUSED  # nothing to compare: the newest one counts
+
+
 # --------------------------------------------------------------------------------------------- any other pipeline
 
 
