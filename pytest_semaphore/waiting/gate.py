@@ -50,6 +50,7 @@ __all__ = [
     "JOB_COUNT_VARIABLE",
     "JOB_ID_VARIABLE",
     "JOB_INDEX_VARIABLE",
+    "SETTLE_WITHIN",
     "Blocker",
     "JobIdentity",
     "PromoteAction",
