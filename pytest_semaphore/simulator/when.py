@@ -316,7 +316,9 @@ class _Parser:
             if closing.kind == ")":
                 break
             if closing.kind != ",":
-                raise self._fail(f"expected ',' or ')' in the arguments of {name.text}(), got {closing.text!r}", closing)
+                raise self._fail(
+                    f"expected ',' or ')' in the arguments of {name.text}(), got {closing.text!r}", closing
+                )
         self._check_change_in(name, arguments)
         base = self.pipeline_file.rpartition("/")[0]
         return FunctionCall(name.text, tuple(arguments), base, self.pipeline_file)
