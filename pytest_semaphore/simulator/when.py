@@ -432,6 +432,13 @@ def _repository_path(path: str, base: str) -> str:
     return posixpath.normpath(joined).lstrip("/") if joined else ""
 
 
+def _strings(value: object) -> list[str]:
+    """A path or a list of them, as ``change_in`` takes its paths and ``exclude``."""
+    if isinstance(value, str):
+        return [value]
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
 def change_in(call: FunctionCall, facts: Mapping[str, str]) -> bool:
     """Semaphore's ``change_in`` over the changed files the run declares (:data:`CHANGED_FILES`).
 
@@ -449,9 +456,8 @@ def change_in(call: FunctionCall, facts: Mapping[str, str]) -> bool:
     if declared is None:
         return True
     changed = [line for line in declared.split("\n") if line]
-    paths = call.arguments[0]
-    patterns = [_glob(_repository_path(p, call.base)) for p in ([paths] if isinstance(paths, str) else paths)]
-    excluded = [_glob(_repository_path(p, call.base)) for p in options.get("exclude", [])]
+    patterns = [_glob(_repository_path(p, call.base)) for p in _strings(call.arguments[0])]
+    excluded = [_glob(_repository_path(p, call.base)) for p in _strings(options.get("exclude", []))]
     if options.get("pipeline_file", "track") == "track" and call.pipeline_file in changed:
         return True
     return any(
