@@ -810,7 +810,7 @@ class World:
         assert job.started_at is not None
         start = job.started_at
         lines = [logevents.job_started(0.0, int(self.timestamp(start)))]
-        commands = list(job.definition.commands)
+        commands = self._preamble(job) + list(job.definition.commands)
         if job.definition.log_bytes > 0:
             commands.append(_generated_output(job.definition.log_bytes))
         offset = 0.0
@@ -835,6 +835,18 @@ class World:
         result = job.definition.result or ("failed" if failed else "passed")
         lines.append(logevents.job_finished(offset, int(self.timestamp(start + offset)), result))
         return lines, offset, result
+
+    def _preamble(self, job: JobRecord) -> list[CommandDef]:
+        """What the agent runs before the user's commands, as every real log shows it: the job's variables being
+        exported (names only) and its files injected. Instant, so that job durations stay the user's."""
+        if not self.agent_preamble:
+            return []
+        names = dict.fromkeys(["CI", "SEMAPHORE", *(name for name, _ in job.env_vars), "SEMAPHORE_JOB_ID"])
+        exports = tuple(f"Exporting {name}\n" for name in names)
+        return [
+            CommandDef("Exporting environment variables", output=exports, duration=0.0),
+            CommandDef("Injecting Files", duration=0.0),
+        ]
 
     def _job_finished(self, job: JobRecord, result: str) -> None:
         if job.state == "finished":

@@ -351,8 +351,7 @@ def test_a_pipeline_without_a_name_is_called_pipeline_and_parameters_may_name_on
     assert nameless.definition.name == "Pipeline"
     named = load(
         tmp_path,
-        header=HEADER.replace("name: CI\n", "")
-        + "name: Deploy to ${{ parameters.ENVIRONMENT }}\n",
+        header=HEADER.replace("name: CI\n", "") + "name: Deploy to ${{ parameters.ENVIRONMENT }}\n",
         body=blocks,
     )
     assert named.definition.name == "Deploy to ${{ parameters.ENVIRONMENT }}"  # filled in when it runs
