@@ -383,12 +383,19 @@ def test_block_conditions_fail_fast_and_after_pipeline_are_read(tmp_path: Path) 
         """,
     )
     docs, deploy = parsed.definition.blocks
-    assert docs.run is not None and docs.skip is None
-    assert docs.run({"changed_files": "docs/index.md"}) and not docs.run({"changed_files": "src/x.py"})
-    assert deploy.skip is not None and deploy.skip({"branch": "dev"}) and not deploy.skip({"branch": "master"})
+    assert docs.run is not None
+    assert docs.skip is None
+    assert docs.run({"changed_files": "docs/index.md"})
+    assert not docs.run({"changed_files": "src/x.py"})
+    assert deploy.skip is not None
+    assert deploy.skip({"branch": "dev"})
+    assert not deploy.skip({"branch": "master"})
     stop, cancel = parsed.definition.fail_fast_stop, parsed.definition.fail_fast_cancel
-    assert stop is not None and stop({"branch": "master"}) and not stop({"branch": "dev"})
-    assert cancel is not None and cancel({})
+    assert stop is not None
+    assert stop({"branch": "master"})
+    assert not stop({"branch": "dev"})
+    assert cancel is not None
+    assert cancel({})
     after = parsed.definition.after_pipeline
     assert [job.name for job in after] == ["Notify", "Publish - 1/2", "Publish - 2/2"]
     assert ("WHO", "after") in after[0].env_vars
