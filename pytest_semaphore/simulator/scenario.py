@@ -189,25 +189,27 @@ class _ProjectBuild:
     refs: list[_JobRef] = field(default_factory=list)
 
     def index_jobs(self) -> None:
+        """One reference per job, in the order of ``job_sites``: the blocks' jobs, then the ``after_pipeline`` ones
+        (whose block index is one past the last block)."""
         for key, parsed in self.pipelines.items():
             sites = iter(parsed.job_sites)
-            for block_index, block in enumerate(parsed.definition.blocks):
-                for job_index, _ in enumerate(block.jobs):
+            for block_index, jobs in enumerate(_job_groups(parsed.definition)):
+                for job_index, _ in enumerate(jobs):
                     site, job = next(sites)
                     self.refs.append(_JobRef(key, block_index, job_index, site, job))
 
     def build(self) -> ProjectDef:
         pipelines: dict[str, PipelineDef] = {}
         for key, parsed in self.pipelines.items():
-            blocks = list(parsed.definition.blocks)
+            groups = [list(jobs) for jobs in _job_groups(parsed.definition)]
             for ref in self.refs:
-                if ref.pipeline != key:
-                    continue
-                block = blocks[ref.block_index]
-                jobs = list(block.jobs)
-                jobs[ref.job_index] = ref.job
-                blocks[ref.block_index] = dataclasses.replace(block, jobs=tuple(jobs))
-            pipelines[key] = dataclasses.replace(parsed.definition, blocks=tuple(blocks))
+                if ref.pipeline == key:
+                    groups[ref.block_index][ref.job_index] = ref.job
+            blocks = tuple(
+                dataclasses.replace(block, jobs=tuple(jobs))
+                for block, jobs in zip(parsed.definition.blocks, groups, strict=False)
+            )
+            pipelines[key] = dataclasses.replace(parsed.definition, blocks=blocks, after_pipeline=tuple(groups[-1]))
         return ProjectDef(
             name=self.name, pipelines=pipelines, project_id=self.project_id, initial_pipeline_file=self.initial
         )
@@ -385,9 +387,14 @@ def _apply_outcomes(build: _ProjectBuild, defaults: YNode | None, jobs: YNode | 
         ref.job = _apply(original, outcome, node)
 
 
+def _job_groups(definition: PipelineDef) -> list[tuple[JobDef, ...]]:
+    """Each block's jobs, then the ``after_pipeline`` jobs (possibly none): where outcomes can land."""
+    return [*(block.jobs for block in definition.blocks), definition.after_pipeline]
+
+
 def _original(build: _ProjectBuild, ref: _JobRef) -> JobDef:
     """The job as the pipeline file defines it (outcomes replace the defaults rather than stacking on them)."""
-    return build.pipelines[ref.pipeline].definition.blocks[ref.block_index].jobs[ref.job_index]
+    return _job_groups(build.pipelines[ref.pipeline].definition)[ref.block_index][ref.job_index]
 
 
 def _match(build: _ProjectBuild, job_name: str, node: YNode, fields: Mapping[str, YNode]) -> list[int]:
