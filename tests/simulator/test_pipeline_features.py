@@ -278,3 +278,152 @@ def test_fail_fast_whose_condition_does_not_hold_changes_nothing(tmp_path: Path)
         assert outcomes["Integration"][:3] == ("done", "passed", "test")
         assert outcomes["Package"][:3] == ("done", "canceled", "fast_failing")  # its dependency failed
         assert outcomes["Later"][:3] == ("done", "canceled", "fast_failing")
+
+
+# --- promotions ----------------------------------------------------------------------------------------------------
+
+RELEASE = {
+    "semaphore.yml": """\
+        name: CI
+        queue: {name: releases, scope: project, processing: serialized}
+        auto_cancel: {running: {when: "branch != 'main'"}}
+        blocks:
+          - name: Build
+            task: {jobs: [{name: Build, commands: [make]}]}
+        promotions:
+          - name: Release (old form)
+            pipeline_file: release.yml
+            auto_promote_on:
+              - result: passed
+                branch: ["^refs/tags/v1.*"]
+          - name: Release (when)
+            pipeline_file: release.yml
+            auto_promote:
+              when: "result = 'passed' and tag =~ '^v1'"
+          - name: Preview
+            pipeline_file: preview.yml
+            auto_promote_on:
+              - result: passed
+                result_reason: ""
+                branch: ["^pull-request-"]
+          - name: Deploy
+            pipeline_file: deploy.yml
+            deployment_target: Production
+            parameters:
+              env_vars:
+                - name: ENVIRONMENT
+                  options: [staging, production]
+        """,
+    "release.yml": "name: Release\nblocks: [{name: Publish, task: {jobs: [{name: Publish, commands: [make publish]}]}}]\n",
+    "preview.yml": "name: Preview\nblocks: [{name: Preview, task: {jobs: [{name: Preview, commands: [make up]}]}}]\n",
+    "deploy.yml": """\
+        name: Deploy to ${{ parameters.ENVIRONMENT }}
+        blocks: [{name: Deploy, task: {jobs: [{name: Deploy, commands: [make deploy]}]}}]
+        """,
+}
+
+
+def promotions_after(tmp_path: Path, **where: str) -> list[tuple[str, str, str, str]]:
+    """(promotion, status, triggered_by, promoted pipeline's name) of a folder run, newest first."""
+    with simulator(write_repository(tmp_path, RELEASE), **where) as (sim, raw):
+        ppl_id = first_pipeline(sim)
+        sim.advance(60)
+        listed = raw.get(f"{API}/promotions?pipeline_id={ppl_id}").json()
+        return [
+            (
+                p["name"],
+                p["status"],
+                p["triggered_by"],
+                sim.world.pipeline(p["scheduled_pipeline_id"]).name if p["scheduled_pipeline_id"] else "",
+            )
+            for p in listed
+        ]
+
+
+def test_a_tag_build_auto_promotes_in_both_forms(tmp_path: Path) -> None:
+    # gofer matches auto_promote_on's branch patterns against the branch name, refs/tags/v1.2.3 on a tag build
+    assert sorted(promotions_after(tmp_path, tag="v1.2.3")) == [
+        ("Release (old form)", "passed", "Pipeline Done request", "Release"),
+        ("Release (when)", "passed", "Pipeline Done request", "Release"),
+    ]
+
+
+def test_a_branch_build_auto_promotes_neither_release(tmp_path: Path) -> None:
+    assert promotions_after(tmp_path, branch="v1-maintenance") == []
+
+
+def test_a_pull_request_build_auto_promotes_its_preview_whatever_the_reason(tmp_path: Path) -> None:
+    assert promotions_after(tmp_path, pull_request="42") == [("Preview", "passed", "Pipeline Done request", "Preview")]
+
+
+def test_a_promoted_pipeline_is_named_with_its_parameters(tmp_path: Path) -> None:
+    with simulator(write_repository(tmp_path, RELEASE), branch="main") as (sim, raw):
+        ppl_id = first_pipeline(sim)
+        sim.advance(30)
+        form = f"pipeline_id={ppl_id}&name=Deploy&ENVIRONMENT=production"
+        assert raw.post_form(f"{API}/promotions", form).status == 200  # the deployment target lets anyone
+        sim.advance(5)
+        (promotion,) = raw.get(f"{API}/promotions?pipeline_id={ppl_id}").json()
+        promoted = described(raw, promotion["scheduled_pipeline_id"])["pipeline"]
+        assert promoted["name"] == "Deploy to production"
+        assert {"name": "ENVIRONMENT", "value": "production"} in promoted["env_vars"]
+
+
+# --- promotions of a pipeline that is not done -----------------------------------------------------------------
+
+
+def trigger_while_running(raw: Raw, ppl_id: str, *, override: bool) -> tuple[int, Any]:
+    body = {"pipeline_id": ppl_id, "name": "Deploy", "override": override, "ENVIRONMENT": "staging"}
+    response = raw.post_json(f"{API}/promotions", body)
+    return response.status, response.json()
+
+
+LONG_BUILD = """\
+    {early}projects:
+      - name: app
+        repository: repo
+        jobs:
+          Build: {{duration: 100}}
+    runs: [{{branch: main}}]
+    """
+
+
+def test_promoting_a_running_pipeline_needs_override_and_then_waits_for_it_by_default(tmp_path: Path) -> None:
+    scenario = write_scenario(tmp_path, RELEASE, LONG_BUILD.format(early=""))
+    with simulator(scenario) as (sim, raw):
+        ppl_id = first_pipeline(sim)
+        sim.advance(10)  # Build runs until 103.0
+        assert trigger_while_running(raw, ppl_id, override=False) == (
+            409,
+            {
+                "code": "REFUSED",
+                "message": "Triggering target when pipeline is not passed requires override confirmation.",
+            },
+        )
+        assert trigger_while_running(raw, ppl_id, override=True) == (200, "Promotion successfully triggered.")
+        sim.advance(30)
+        (waiting,) = raw.get(f"{API}/promotions?pipeline_id={ppl_id}").json()
+        assert (waiting["status"], waiting["override"], waiting["scheduled_pipeline_id"]) == ("processing", True, "")
+        assert [p.yaml_file for p in sim.world.pipelines()] == [".semaphore/semaphore.yml"]
+        sim.advance(70)  # the parent is done at 103.0: now the promoted pipeline starts
+        parent = sim.world.pipeline(ppl_id)
+        assert (parent.state, parent.result) == ("done", "passed")
+        (processed,) = raw.get(f"{API}/promotions?pipeline_id={ppl_id}").json()
+        assert processed["status"] == "passed"
+        promoted = sim.world.pipeline(processed["scheduled_pipeline_id"])
+        assert promoted.created_at == parent.done_at
+        assert promoted.promotion_of == ppl_id
+
+
+def test_a_scenario_can_let_the_promoted_pipeline_start_before_its_parent_is_done(tmp_path: Path) -> None:
+    scenario = write_scenario(tmp_path, RELEASE, LONG_BUILD.format(early="early_promotions: start\n    "))
+    with simulator(scenario) as (sim, raw):
+        ppl_id = first_pipeline(sim)
+        sim.advance(10)
+        assert trigger_while_running(raw, ppl_id, override=True)[0] == 200
+        sim.advance(30)
+        (promotion,) = raw.get(f"{API}/promotions?pipeline_id={ppl_id}").json()
+        assert promotion["status"] == "passed"
+        promoted = sim.world.pipeline(promotion["scheduled_pipeline_id"])
+        assert (promoted.state, promoted.result) == ("done", "passed")  # a 1-second deploy, done long before
+        assert sim.world.pipeline(ppl_id).state == "running"
