@@ -314,7 +314,7 @@ RELEASE = {
                 - name: ENVIRONMENT
                   options: [staging, production]
         """,
-    "release.yml": "name: Release\nblocks: [{name: Publish, task: {jobs: [{name: Publish, commands: [make publish]}]}}]\n",
+    "release.yml": "name: Release\nblocks: [{name: Publish, task: {jobs: [{name: Publish, commands: [make it]}]}}]\n",
     "preview.yml": "name: Preview\nblocks: [{name: Preview, task: {jobs: [{name: Preview, commands: [make up]}]}}]\n",
     "deploy.yml": """\
         name: Deploy to ${{ parameters.ENVIRONMENT }}
