@@ -31,8 +31,8 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
-def branch_of(path: Path, **where: str) -> str:
-    with SemaphoreSimulator(path, **where) as sim:
+def branch_of(path: Path, branch: str | None = None, tag: str | None = None, pull_request: str | None = None) -> str:
+    with SemaphoreSimulator(path, branch=branch, tag=tag, pull_request=pull_request) as sim:
         (workflow,) = sim.world.workflows(sim.world.project("shop").project_id)
         return workflow.branch_name
 

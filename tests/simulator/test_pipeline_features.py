@@ -323,7 +323,7 @@ RELEASE = {
 }
 
 
-def promotions_after(tmp_path: Path, **where: str) -> list[tuple[str, str, str, str]]:
+def promotions_after(tmp_path: Path, **where: str | None) -> list[tuple[str, str, str, str]]:
     """(promotion, status, triggered_by, promoted pipeline's name) of a folder run, newest first."""
     with simulator(write_repository(tmp_path, RELEASE), **where) as (sim, raw):
         ppl_id = first_pipeline(sim)
