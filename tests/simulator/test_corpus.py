@@ -44,9 +44,11 @@ def check_pipeline_rules(pipeline: PipelineRecord) -> None:
 
 
 @contextmanager
-def ran(source: Path, **where: str) -> Iterator[SemaphoreSimulator]:
-    """``source`` loaded (on the ref in ``where``) and run for an hour; every pipeline obeys the general rules."""
-    with SemaphoreSimulator(source, **where) as sim:
+def ran(
+    source: Path, *, branch: str | None = None, tag: str | None = None, pull_request: str | None = None
+) -> Iterator[SemaphoreSimulator]:
+    """``source`` loaded (on the ref chosen) and run for an hour; every pipeline obeys the general rules."""
+    with SemaphoreSimulator(source, branch=branch, tag=tag, pull_request=pull_request) as sim:
         sim.advance(HOUR)
         for pipeline in sim.world.pipelines():
             check_pipeline_rules(pipeline)
