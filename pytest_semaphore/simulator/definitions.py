@@ -143,6 +143,8 @@ class PipelineDef:
     ``after_pipeline`` jobs run once the pipeline is done and never change its state or result. ``fail_fast_stop``
     and ``fail_fast_cancel`` are ``fail_fast.stop.when``/``fail_fast.cancel.when``: when one holds and a block fails,
     the other blocks are stopped (``stop``) or only those not yet started are canceled (``cancel``).
+    ``auto_cancel_running``/``auto_cancel_queued`` are ``auto_cancel.running.when``/``auto_cancel.queued.when``:
+    when one holds for a new pipeline, older ones of its queue (same branch and file) are stopped or canceled.
     """
 
     name: str
@@ -152,6 +154,8 @@ class PipelineDef:
     after_pipeline: tuple[JobDef, ...] = ()
     fail_fast_stop: WhenPredicate | None = None
     fail_fast_cancel: WhenPredicate | None = None
+    auto_cancel_running: WhenPredicate | None = None
+    auto_cancel_queued: WhenPredicate | None = None
 
 
 @dataclass(frozen=True)

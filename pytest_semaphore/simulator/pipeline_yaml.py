@@ -13,18 +13,16 @@ own code does (``semaphoreio/semaphore``, ``plumber/``), so that names and order
 * without ``dependencies`` each block waits for the one before (``implicit_dependency.ex``); either every block
   declares ``dependencies`` or none does (pipeline YAML reference);
 * a promotion's relative ``pipeline_file`` is found next to the pipeline that declares it, an absolute one from the
-  repository root (pipeline YAML reference, ``promotions``).
-
+  repository root (pipeline YAML reference, ``promotions``);
 * a file without ``name`` is called ``"Pipeline"``; ``${{ parameters.X }}`` in the name is filled in from the
   pipeline's parameters when it runs (a promoted pipeline's name often holds its target environment);
-* a block's ``run``/``skip`` conditions, ``fail_fast`` and ``auto_promote`` are compiled with the ``when`` engine
-  (``change_in`` relative to the file's folder), and ``after_pipeline`` jobs are read like a block's.
+* a block's ``run``/``skip`` conditions, ``fail_fast``, ``auto_cancel`` and ``auto_promote`` are compiled with the
+  ``when`` engine (``change_in`` relative to the file's folder), and ``after_pipeline`` jobs are read like a block's.
 
 What the simulator cannot honour (label ``filters``, ``task_file``, boosters, other parameter expressions...) is
 refused with "not supported" and the file and line, never approximated. Settings that change nothing the API shows
-in a simulated run (``agent``, ``secrets``, ``epilogue``, ``priority``, ``queue``, ``auto_cancel``,
-``execution_time_limit``, ``deployment_target``) are checked for shape and otherwise accepted; docs/scenarios.md
-lists both groups.
+in a simulated run (``agent``, ``secrets``, ``epilogue``, ``priority``, ``queue``, ``execution_time_limit``,
+``deployment_target``) are checked for shape and otherwise accepted; docs/scenarios.md lists all three groups.
 """
 
 from __future__ import annotations
@@ -205,10 +203,10 @@ class _PipelineReader:
             self._check_time_limit(top["execution_time_limit"])
         if "queue" in top:
             self._check_queue(top["queue"])
+        auto_cancel: dict[str, WhenPredicate] = {}
         if "auto_cancel" in top:
             policies = top["auto_cancel"].check_keys("`auto_cancel`", {"queued", "running"})
-            for key, policy in policies.items():
-                self._check_condition(policy, f"`auto_cancel.{key}`")
+            auto_cancel = {key: self._condition(policy, f"`auto_cancel.{key}`") for key, policy in policies.items()}
         global_prologue: list[str] = []
         global_env: list[tuple[str, str]] = []
         if "global_job_config" in top:
@@ -246,6 +244,8 @@ class _PipelineReader:
             after_pipeline=after,
             fail_fast_stop=stop,
             fail_fast_cancel=cancel,
+            auto_cancel_running=auto_cancel.get("running"),
+            auto_cancel_queued=auto_cancel.get("queued"),
         )
         return ParsedPipeline(self.key, definition, sites, promotion_lines)
 
@@ -310,12 +310,6 @@ class _PipelineReader:
         return fields
 
     # --- settings without effect in a simulation: checked for shape only ---------------------------------------------
-
-    def _check_condition(self, node: YNode, what: str) -> None:
-        entries = node.check_keys(what, {"when"})
-        if "when" not in entries:
-            raise node.error(f"{what} needs a `when` condition")
-        self._check_when_value(entries["when"], what)
 
     @staticmethod
     def _check_when_value(node: YNode, what: str) -> None:

@@ -214,7 +214,7 @@ class PipelineRecord:
     promotions: list[PromotionRecord] = field(default_factory=list)
     rebuild_tokens: dict[str, str] = field(default_factory=dict)
     promotion_tokens: set[str] = field(default_factory=set)
-    stop_reason: str = "user"
+    stop_reason: str = "user"  # why a terminate ends it: "user", or "strategy" for an auto-cancel
     fail_fast: str | None = None  # "stop" or "cancel" when the file's fail_fast condition held at the start
     after_task: BlockRecord | None = None
     """The ``after_pipeline`` jobs, once the pipeline is done; not one of ``blocks`` (the API does not list it)."""
@@ -679,6 +679,7 @@ class World:
         if pipeline.done:
             return
         pipeline.state, pipeline.queuing_at = "queuing", self._now
+        self._auto_cancel(pipeline)
         self._at(self.timings.queuing, lambda: self._running(pipeline))
 
     def _running(self, pipeline: PipelineRecord) -> None:
@@ -693,6 +694,24 @@ class World:
             elif definition.fail_fast_cancel is not None and definition.fail_fast_cancel(facts):
                 pipeline.fail_fast = "cancel"
         self._advance_blocks(pipeline)
+
+    def _auto_cancel(self, newer: PipelineRecord) -> None:
+        """``auto_cancel`` of a pipeline entering its queue (the same project, branch and file): when ``running``
+        holds, the older pipelines there that run are stopped and those not yet running canceled; when only
+        ``queued`` holds, only the latter. Both end with the reason ``strategy``."""
+        definition = newer.definition
+        if definition is None or (definition.auto_cancel_running is None and definition.auto_cancel_queued is None):
+            return
+        facts = self._facts(newer)
+        running = definition.auto_cancel_running is not None and definition.auto_cancel_running(facts)
+        queued = running or (definition.auto_cancel_queued is not None and definition.auto_cancel_queued(facts))
+        if not queued:
+            return
+        for older in list(self._pipelines.values()):
+            if older is newer or older.queue_id != newer.queue_id or older.done or older.created_at > newer.created_at:
+                continue
+            if older.state != "running" or running:
+                self._terminate(older, self.user_id, "strategy")
 
     def _facts(self, pipeline: PipelineRecord) -> dict[str, str]:
         """What conditions look at (:data:`~.definitions.AutoPromoteFacts`): ``branch`` is empty on tag and
@@ -899,16 +918,18 @@ class World:
         with self.lock:
             self._terminate(self.pipeline(ppl_id), by or self.user_id)
 
-    def _terminate(self, pipeline: PipelineRecord, by: str) -> None:
+    def _terminate(self, pipeline: PipelineRecord, by: str, reason: str = "user") -> None:
         """Before running a pipeline is canceled at once; while running it stops its jobs, goes through
-        ``stopping`` and ends ``stopped``/``user``; once done (or already stopping) nothing changes."""
+        ``stopping`` and ends ``stopped``; once done (or already stopping) nothing changes. The result reason is
+        ``user`` for a terminate request, ``strategy`` for an auto-cancel."""
         if pipeline.done or pipeline.state == "stopping":
             return
         pipeline.terminated_by = by
+        pipeline.stop_reason = reason
         if pipeline.state != "running":
             pipeline.terminate_request = "cancel"
             _cancel_waiting_blocks(pipeline)
-            self._finish_pipeline(pipeline, "canceled", "user")
+            self._finish_pipeline(pipeline, "canceled", reason)
             return
         pipeline.terminate_request = "stop"
         pipeline.state, pipeline.stopping_at = "stopping", self._now
@@ -923,7 +944,7 @@ class World:
             for block in pipeline.blocks:
                 if block.state == "stopping":
                     _settle_block(block, by_user=True)
-            self._finish_pipeline(pipeline, "stopped", "user")
+            self._finish_pipeline(pipeline, "stopped", pipeline.stop_reason)
 
         self._at(self.timings.stopping, finish)
 

@@ -427,3 +427,49 @@ def test_a_scenario_can_let_the_promoted_pipeline_start_before_its_parent_is_don
         promoted = sim.world.pipeline(promotion["scheduled_pipeline_id"])
         assert (promoted.state, promoted.result) == ("done", "passed")  # a 1-second deploy, done long before
         assert sim.world.pipeline(ppl_id).state == "running"
+
+
+# --- auto_cancel -----------------------------------------------------------------------------------------------
+
+
+def auto_cancel_world(tmp_path: Path, policy: str) -> Path:
+    files = {
+        "semaphore.yml": f"""\
+            name: CI
+            auto_cancel:
+              {policy}: {{when: "branch != 'main'"}}
+            blocks: [{{name: Test, task: {{jobs: [{{name: Test, commands: [make test]}}]}}}}]
+            """
+    }
+    return write_scenario(tmp_path, files, "projects: [{name: app, repository: repo, jobs: {Test: {duration: 100}}}]\n")
+
+
+def test_auto_cancel_running_stops_the_older_pipeline_of_the_branch(tmp_path: Path) -> None:
+    with simulator(auto_cancel_world(tmp_path, "running")) as (sim, raw):
+        _, first = sim.world.start_workflow("app", branch="feature")
+        _, on_main = sim.world.start_workflow("app", branch="main")
+        sim.advance(10)
+        _, second = sim.world.start_workflow("app", branch="feature")
+        _, main_again = sim.world.start_workflow("app", branch="main")
+        sim.advance(5)
+        stopped = described(raw, first)["pipeline"]
+        assert (stopped["state"], stopped["result"], stopped["result_reason"]) == ("done", "stopped", "strategy")
+        assert sim.world.pipeline(second).state == "running"
+        assert sim.world.pipeline(on_main).state == "running"  # the condition does not hold on main
+        sim.advance(200)
+        assert [sim.world.pipeline(p).result for p in (second, on_main, main_again)] == ["passed"] * 3
+
+
+def test_auto_cancel_queued_spares_a_running_pipeline_and_cancels_one_not_yet_running(tmp_path: Path) -> None:
+    with simulator(auto_cancel_world(tmp_path, "queued")) as (sim, raw):
+        _, running = sim.world.start_workflow("app", branch="feature")
+        sim.advance(10)
+        _, waiting = sim.world.start_workflow("app", branch="feature")
+        sim.advance(0.1)  # the third enters the queue at 11.6, while the second is still queuing (11.5 to 12.0)
+        _, newest = sim.world.start_workflow("app", branch="feature")
+        sim.advance(5)
+        canceled = described(raw, waiting)["pipeline"]
+        assert (canceled["state"], canceled["result"], canceled["result_reason"]) == ("done", "canceled", "strategy")
+        assert sim.world.pipeline(running).state == "running"
+        sim.advance(200)
+        assert [sim.world.pipeline(p).result for p in (running, newest)] == ["passed", "passed"]
