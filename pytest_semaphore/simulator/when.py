@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -307,21 +307,21 @@ class _Parser:
             raise self._fail(f"the function {name.text}() is not supported by the simulator", name, unsupported=True)
         self.index += 1  # the '('
         arguments: list[object] = []
-        while True:
-            token = self._next("an argument or ')'")
-            if token.kind == ")" and not arguments:
-                break
-            arguments.append(self._value(token))
-            closing = self._next("',' or ')'")
-            if closing.kind == ")":
-                break
-            if closing.kind != ",":
-                raise self._fail(
-                    f"expected ',' or ')' in the arguments of {name.text}(), got {closing.text!r}", closing
-                )
+        self._items(")", lambda token: arguments.append(self._value(token)), f"the arguments of {name.text}()")
         self._check_change_in(name, arguments)
         base = self.pipeline_file.rpartition("/")[0]
         return FunctionCall(name.text, tuple(arguments), base, self.pipeline_file)
+
+    def _items(self, closing: str, item: Callable[[_Token], None], what: str) -> None:
+        """Comma-separated items up to the ``closing`` token (there may be none), each read by ``item`` from its
+        first token: function arguments, lists and maps share this shape."""
+        while (token := self._next(f"an item of {what} or {closing!r}")).kind != closing:
+            item(token)
+            separator = self._next(f"',' or {closing!r}")
+            if separator.kind == closing:
+                return
+            if separator.kind != ",":
+                raise self._fail(f"expected ',' or '{closing}' in {what}, got {separator.text!r}", separator)
 
     def _value(self, token: _Token) -> object:
         """A function argument: a string, boolean, number, list or map (the grammar's ``params``)."""
@@ -333,25 +333,17 @@ class _Parser:
             return float(token.text) if token.kind == "float" else int(token.text)
         if token.kind == "[":
             items: list[object] = []
-            while (following := self._next("a value or ']'")).kind != "]":
-                items.append(self._value(following))
-                separator = self._next("',' or ']'")
-                if separator.kind == "]":
-                    break
-                if separator.kind != ",":
-                    raise self._fail(f"expected ',' or ']' in a list, got {separator.text!r}", separator)
+            self._items("]", lambda item: items.append(self._value(item)), "a list")
             return items
         if token.kind == "{":
             entries: dict[str, object] = {}
-            while (key := self._next("a key or '}'")).kind != "}":
+
+            def entry(key: _Token) -> None:
                 if key.kind != "map_key":
                     raise self._fail(f"expected a key (`name:`) in a map, got {key.text!r}", key)
                 entries[key.text[:-1]] = self._value(self._next("a value"))
-                separator = self._next("',' or '}'")
-                if separator.kind == "}":
-                    break
-                if separator.kind != ",":
-                    raise self._fail(f"expected ',' or '}}' in a map, got {separator.text!r}", separator)
+
+            self._items("}", entry, "a map")
             return entries
         raise self._fail(f"expected a value (a string, list or map), got {token.text!r}", token)
 
