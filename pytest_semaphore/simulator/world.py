@@ -730,22 +730,25 @@ class World:
         return facts
 
     def _fail_fast(self, pipeline: PipelineRecord) -> None:
-        """A block failed under ``fail_fast``: ``stop`` stops the running blocks and cancels the waiting ones,
-        ``cancel`` only cancels the waiting ones; both end ``fast_failing``."""
+        """A job failed under ``fail_fast``: blocks not started are canceled; with ``stop`` every job still running
+        is stopped, with ``cancel`` only those not started yet. Blocks ended so are ``fast_failing`` (the failing
+        one stays ``failed``/``test``)."""
         for block in pipeline.blocks:
             if block.state == "waiting":
                 block.state, block.result, block.result_reason = "done", "canceled", "fast_failing"
-            elif block.state == "running" and pipeline.fail_fast == "stop":
+            elif block.state == "running":
                 for job in block.jobs:
-                    self._stop_job_now(job)
-                block.state, block.result, block.result_reason = "done", "stopped", "fast_failing"
+                    if job.state != "finished" and (pipeline.fail_fast == "stop" or job.started_at is None):
+                        self._stop_job_now(job)
+                if all(job.state == "finished" for job in block.jobs):
+                    _settle_block(block, by_user=False)
+                    if block.result == "stopped":
+                        block.result_reason = "fast_failing"
 
     def _advance_blocks(self, pipeline: PipelineRecord) -> None:
         """Start every block whose dependencies passed, cancel those that can no longer run, finish when all done."""
         if pipeline.state != "running":
             return
-        if pipeline.fail_fast is not None and any(b.result == "failed" for b in pipeline.blocks):
-            self._fail_fast(pipeline)
         changed = True
         while changed:
             changed = False
@@ -871,10 +874,12 @@ class World:
         if job.state == "finished":
             return
         job.state, job.result, job.finished_at = "finished", result, self._now
-        block = job.block
+        block, pipeline = job.block, job.pipeline
+        if result == "failed" and pipeline.fail_fast is not None and pipeline.state == "running":
+            self._fail_fast(pipeline)  # at the first failed job, not when its block is done
         if all(j.state == "finished" for j in block.jobs) and block.state == "running":
             _settle_block(block, by_user=False)
-            self._advance_blocks(block.pipeline)
+        self._advance_blocks(pipeline)
 
     def _stop_job_now(self, job: JobRecord) -> None:
         """Stop a job at this instant: cut its log where it is, as the agent does when killed."""

@@ -155,7 +155,11 @@ def test_rails_app_on_a_branch_fails_fast_when_a_shard_fails(tmp_path: Path) -> 
         tmp_path,
         "rails-app",
         {"branch": "feature/signup", "changed_files": ["app/javascript/signup.js"]},
-        jobs={"Jest": {"duration": 300}, "RSpec - 2/4": {"result": "failed", "duration": 40}},
+        jobs={
+            "Jest": {"duration": 300},
+            **{f"RSpec - {shard}/4": {"duration": 100} for shard in (1, 3, 4)},
+            "RSpec - 2/4": {"result": "failed", "duration": 40},
+        },
     )
     with ran(scenario) as sim:
         pipeline = initial(sim)
@@ -165,7 +169,10 @@ def test_rails_app_on_a_branch_fails_fast_when_a_shard_fails(tmp_path: Path) -> 
             "Frontend": ("stopped", "fast_failing"),  # Jest was running: fail_fast stop on branches
             "RSpec": ("failed", "test"),
         }
-        assert [job.result for job in pipeline.blocks[2].jobs] == ["passed", "failed", "passed", "passed"]
+        # the other shards are stopped when the second fails, not left to finish
+        rspec = pipeline.blocks[2].jobs
+        assert [job.result for job in rspec] == ["stopped", "failed", "stopped", "stopped"]
+        assert {job.finished_at for job in rspec} == {rspec[1].finished_at}
         assert promoted(sim, pipeline) == []
 
 
