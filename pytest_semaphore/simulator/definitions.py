@@ -21,6 +21,7 @@ __all__ = [
     "AFTER_PIPELINE",
     "DEFAULT_PIPELINE_FILE",
     "DEFAULT_PIPELINE_NAME",
+    "EARLY_PROMOTIONS",
     "PARAMETER_EXPRESSION",
     "AutoPromoteFacts",
     "BlockDef",
@@ -40,6 +41,9 @@ __all__ = [
 DEFAULT_PIPELINE_FILE = ".semaphore/semaphore.yml"
 #: The name Semaphore gives a pipeline file without ``name`` (the schema does not require one).
 DEFAULT_PIPELINE_NAME = "Pipeline"
+#: What a promotion of a pipeline that is not done yet does (:attr:`ScenarioDef.early_promotions`): wait for the
+#: parent, or start at once. Semaphore records such a trigger; when its pipeline starts is not established.
+EARLY_PROMOTIONS = ("defer", "start")
 #: The block name under which ``after_pipeline`` jobs are addressed (scenario outcomes, job sites).
 AFTER_PIPELINE = "After pipeline"
 #: ``${{ parameters.NAME }}``, the one parameter expression the simulator evaluates (in a pipeline's name).

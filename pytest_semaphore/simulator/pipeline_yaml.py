@@ -280,18 +280,15 @@ class _PipelineReader:
     def _condition(self, node: YNode, what: str) -> WhenPredicate:
         """``{when: ...}`` compiled: a condition the simulator evaluates must be one it can evaluate."""
         entries = node.check_keys(what, {"when"})
-        if "when" not in entries:
+        when = entries.get("when")
+        if when is None:
             raise node.error(f"{what} needs a `when` condition")
-        return self._compile(entries["when"], what)
-
-    def _compile(self, node: YNode, what: str) -> WhenPredicate:
-        if isinstance(node.value, bool):
-            return compile_when(node.value)
-        text = node.string(f"the `when` of {what}")
+        if isinstance(when.value, bool):
+            return compile_when(when.value)
         try:
-            return compile_when(text, self.key)
+            return compile_when(when.string(f"the `when` of {what}"), self.key)
         except WhenError as exc:
-            raise node.error(f"the `when` of {what}: {exc}") from None
+            raise when.error(f"the `when` of {what}: {exc}") from None
 
     def _check_agent(self, agent: YNode) -> _Agent:
         """The agent's machine as :class:`JobDef` fields: a self-hosted type (``s1-...``) changes how the API

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .definitions import (
     DEFAULT_PIPELINE_FILE,
+    EARLY_PROMOTIONS,
     CommandDef,
     FaultDef,
     JobDef,
@@ -563,7 +564,7 @@ def _load_file(path: Path) -> ScenarioDef:
     early_promotions = "defer"
     if "early_promotions" in top:
         early_promotions = top["early_promotions"].string("`early_promotions`")
-        if early_promotions not in ("defer", "start"):
+        if early_promotions not in EARLY_PROMOTIONS:
             raise top["early_promotions"].error(
                 f"`early_promotions` must be defer (the promoted pipeline starts when its parent is done) or start "
                 f"(at once), got {early_promotions!r}"

@@ -25,6 +25,7 @@ from .clock import Clock, ManualClock
 from .definitions import (
     AFTER_PIPELINE,
     DEFAULT_PIPELINE_FILE,
+    EARLY_PROMOTIONS,
     PARAMETER_EXPRESSION,
     BlockDef,
     CommandDef,
@@ -56,9 +57,6 @@ __all__ = [
 DEFAULT_EPOCH = 1767225600.0
 
 TRIGGERS = ("hook", "schedule", "api", "manual_run")
-#: What a promotion of a pipeline that is not done yet does (``World(early_promotions=...)``): wait for the parent,
-#: or start at once. Semaphore records such a trigger; when its pipeline starts is not established.
-EARLY_PROMOTIONS = ("defer", "start")
 
 
 class WorldError(Exception):
