@@ -301,3 +301,17 @@ def test_change_in_prints_and_parses_back() -> None:
     text = "change_in(['/lib', 'x'], {exclude: ['/docs'], on_tags: false, default_branch: 'main'})"
     node = parse_when(text)
     assert parse_when(unparse(node)) == node
+
+
+_segments = st.lists(
+    st.text(alphabet="ab.", min_size=1, max_size=3).filter(lambda s: s not in (".", "..")), min_size=1, max_size=3
+)
+
+
+@given(st.lists(_segments, max_size=5), _segments)
+def test_change_in_a_folder_means_a_changed_file_at_or_below_it(changed: list[list[str]], folder: list[str]) -> None:
+    paths = ["/".join(path) for path in changed]
+    target = "/".join(folder)
+    expected = any(path == target or path.startswith(target + "/") for path in paths)
+    condition = compile_when(f"change_in('/{target}', {{pipeline_file: 'ignore'}})", PIPELINE)
+    assert condition({"changed_files": "\n".join(paths)}) is expected
