@@ -365,6 +365,13 @@ class _Parser:
                 )
             if options.get("pipeline_file", "track") not in ("track", "ignore"):
                 raise self._fail("the change_in() option pipeline_file is 'track' or 'ignore'", name)
+            if not isinstance(options.get("on_tags", True), bool):
+                raise self._fail("the change_in() option on_tags is true or false", name)
+            exclude = options.get("exclude", [])
+            if not (
+                isinstance(exclude, str) or (isinstance(exclude, list) and all(isinstance(p, str) for p in exclude))
+            ):
+                raise self._fail("the change_in() option exclude is a path or a list of paths", name)
 
     def _check_case(self, token: _Token) -> None:
         """``And`` or ``Branch`` lex as identifiers in Semaphore's grammar; say why instead of "unexpected"."""

@@ -125,6 +125,8 @@ def test_and_and_or_share_one_precedence_level_and_group_to_the_left() -> None:
         ("change_in('/lib', '/app')", 1, "a map of options"),
         ("change_in('/lib', {exlude: ['/docs']})", 1, "unknown change_in() option 'exlude'"),
         ("change_in('/lib', {pipeline_file: 'watch'})", 1, "'track' or 'ignore'"),
+        ("change_in('/lib', {on_tags: 'no'})", 1, "on_tags is true or false"),
+        ("change_in('/lib', {exclude: [1]})", 1, "exclude is a path or a list of paths"),
         ("change_in('/lib' '/app')", 18, "expected ',' or ')'"),
         ("change_in(['/lib' '/app'])", 19, "expected ',' or ']'"),
         ("(branch = 'master'", 1, "never closed"),
