@@ -124,6 +124,8 @@ def test_three_parallel_shards_promote_their_own_pipeline_once_with_override() -
         s.sim.world.release(shards[2].job_id)
         s.sim.advance(5)
         assert s.sim.world.pipeline(ppl_id).result == "passed"
+        (handled,) = s.sim.world.promotions(ppl_id)  # Semaphore starts it once its parent is done
+        assert s.sim.world.pipeline(handled.scheduled_pipeline_id).promotion_of == ppl_id
 
 
 def test_a_block_depending_on_the_gate_block_is_refused_before_anything_is_triggered() -> None:
@@ -203,6 +205,7 @@ def test_a_timeout_while_other_jobs_run_triggers_nothing() -> None:
 
 def test_a_rerun_reuses_the_promotion_and_force_triggers_again() -> None:
     with simulated(gate_world(shards=1)) as s:
+        s.sim.world.early_promotions = "start"  # a server that schedules the promoted pipeline at once
         ppl_id = s.start()
         (gate,) = gate_jobs(s, ppl_id)
         me = identity(gate)
@@ -231,6 +234,7 @@ def test_a_rerun_reuses_the_promotion_and_force_triggers_again() -> None:
 
 def test_a_rerun_right_after_the_trigger_waits_for_semaphore_to_handle_it_then_reuses_it() -> None:
     with simulated(gate_world(shards=1)) as s:
+        s.sim.world.early_promotions = "start"
         ppl_id = s.start()
         (gate,) = gate_jobs(s, ppl_id)
         me = identity(gate)
@@ -245,8 +249,7 @@ def test_a_rerun_right_after_the_trigger_waits_for_semaphore_to_handle_it_then_r
 def test_an_earlier_promotion_semaphore_does_not_handle_in_time_is_not_guessed_at() -> None:
     """If Semaphore handles the gate's own promotions only once the pipeline is done, their parameters stay unknown:
     a rerun with parameters triggers anew (saying why) rather than reuse a promotion that may differ."""
-    with simulated(gate_world(shards=1)) as s:
-        s.sim.world.timings.promotion = 3600.0
+    with simulated(gate_world(shards=1)) as s:  # the simulator defers them, as Semaphore may
         ppl_id = s.start()
         (gate,) = gate_jobs(s, ppl_id)
         me = identity(gate)
