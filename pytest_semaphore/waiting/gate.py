@@ -413,14 +413,13 @@ class _Call:
             return self.result(
                 PromoteAction.NOT_PROMOTED, own=True, override=False, outcome=_worst(blockers), blockers=blockers
             )
-        records = self.promotions()
-        reused = None if force else self.reusable(records, settle_within=SETTLE_WITHIN)
-        if reused is None:
+        found = None if force else self.reusable(settle_within=SETTLE_WITHIN)
+        if found is None:
             self.notes.append(
                 f"override: pipeline {self.ppl_id} is still running (it runs this job) and Semaphore promotes a "
                 f"pipeline that has not passed only with override; every other job of it passed ({count})"
             )
-        record = reused if reused is not None else self.trigger(records, override=True)
+        record, _ = found if found is not None else self.trigger(override=True)
         if wait or follow:
             self.notes.append(
                 f"not waiting for the promoted pipeline: Semaphore may start it only once pipeline {self.ppl_id} is "
@@ -428,7 +427,7 @@ class _Call:
             )
         if record.scheduled_pipeline_id:
             mark_started(record.scheduled_pipeline_id)
-        action = PromoteAction.REUSED if reused is not None else PromoteAction.TRIGGERED
+        action = PromoteAction.REUSED if found is not None else PromoteAction.TRIGGERED
         return self.result(action, own=True, override=record.override, promotion=record)
 
     # ------------------------------------------------------------------------------------ any other pipeline
@@ -461,10 +460,9 @@ class _Call:
             )
         if override:
             self.notes.append(f"override as asked (pipeline {self.ppl_id} ended {verdict})")
-        records = self.promotions()
-        reused = None if force else self.reusable(records)
-        record = reused if reused is not None else self.trigger(records, override=override)
-        action = PromoteAction.REUSED if reused is not None else PromoteAction.TRIGGERED
+        found = None if force else self.reusable()
+        record, known = found if found is not None else self.trigger(override=override)
+        action = PromoteAction.REUSED if found is not None else PromoteAction.TRIGGERED
         if not wait and not follow:
             return self.result(action, own=False, override=override, promotion=self.resolve(record))
         self.event("waiting-for-promoted", f"waiting for the pipeline that promotion {self.name!r} scheduled", record)
@@ -473,7 +471,7 @@ class _Call:
             self.ppl_id,
             self.name,
             trigger=False,
-            snapshot=[r for r in records if r.identity != record.identity],
+            snapshot=known,
             follow_auto_promotions=follow,
             timeout=self.remaining(),
             on_change=self.on_change,
@@ -488,8 +486,9 @@ class _Call:
 
     # ------------------------------------------------------------------------------------ triggering and reuse
 
-    def trigger(self, before: list[Promotion], *, override: bool) -> Promotion:
-        """Trigger the promotion and return its record, as soon as the promotions list shows it."""
+    def trigger(self, *, override: bool) -> tuple[Promotion, list[Promotion]]:
+        """Trigger the promotion; its record, as soon as the promotions list shows it, and the records before it."""
+        before = self.promotions()  # read now: looking for a record to reuse may have taken a while
         self.client.trigger_promotion(self.ppl_id, self.name, override=override, parameters=self.parameters)
         known = {r.identity for r in before}
 
@@ -502,7 +501,7 @@ class _Call:
 
         record = self.poll(probe, f"the {self.name!r} promotion of pipeline {self.ppl_id} to be listed")
         self.event("triggered", f"triggered promotion {self.name!r} of pipeline {self.ppl_id}", record)
-        return record
+        return record, before
 
     def settle(self, record: Promotion, *, within: float | None = None) -> Promotion:
         """``record`` once Semaphore handled it (scheduled its pipeline, or refused to)."""
@@ -527,20 +526,21 @@ class _Call:
         mark_started(settled.scheduled_pipeline_id)
         return settled
 
-    def reusable(self, records: list[Promotion], *, settle_within: float | None = None) -> Promotion | None:
-        """The newest record of this promotion triggered with the same parameters, if any.
+    def reusable(self, *, settle_within: float | None = None) -> tuple[Promotion, list[Promotion]] | None:
+        """The newest record of this promotion triggered with the same parameters, if any, and the other records.
 
         A record still ``processing`` has no pipeline yet, so its parameters cannot be read: it is waited for until
         Semaphore handles it, for at most ``settle_within`` seconds (the gate's own pipeline, whose promotions
         Semaphore may handle only once it is done), else until the deadline. Without parameters to compare, it
         counts at once.
         """
+        records = self.promotions()
         for record in records:
             if record.name != self.name or record.status == "failed":
                 continue
             if not resolved(record):
                 if not self.parameters:
-                    return self.reuse(record)
+                    return self.reuse(record, records)
                 bound = settle_within if settle_within is not None and settle_within < self.remaining() else None
                 try:
                     record = self.settle(record, within=bound)
@@ -558,10 +558,10 @@ class _Call:
             promoted = self.ask(self.client.describe_pipeline, record.scheduled_pipeline_id)
             recorded = {v.name: v.value for v in promoted.env_vars}  # where Semaphore records the parameters
             if all(recorded.get(k) == v for k, v in self.parameters.items()):
-                return self.reuse(record)
+                return self.reuse(record, records)
         return None
 
-    def reuse(self, record: Promotion) -> Promotion:
+    def reuse(self, record: Promotion, records: list[Promotion]) -> tuple[Promotion, list[Promotion]]:
         by = "Semaphore's auto-promotion" if record.automatic else "an earlier run"
         when = record.triggered_at.isoformat() if record.triggered_at else "earlier"
         self.note(
@@ -570,7 +570,7 @@ class _Call:
             "the same parameters; pass force to trigger it again",
             record,
         )
-        return record
+        return record, [r for r in records if r.identity != record.identity]
 
 
 # --------------------------------------------------------------------------------------------- polls
