@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -44,7 +44,7 @@ from .started import mark_started
 
 if TYPE_CHECKING:
     from ..client import SemaphoreClient
-    from ..models import Pipeline, Promotion
+    from ..models import Pipeline, Promotion, TopologyBlock
 
 __all__ = [
     "JOB_COUNT_VARIABLE",
@@ -627,7 +627,7 @@ class _OtherJobs(Poller[tuple[tuple["Blocker", ...], int]]):
 # --------------------------------------------------------------------------------------------- pure helpers
 
 
-def _dependents(topology: list[Any], block: str) -> list[str]:
+def _dependents(topology: Sequence[TopologyBlock], block: str) -> list[str]:
     """Every block that depends on ``block``, directly or through others, in topology order."""
     below: set[str] = {block}
     changed = True
