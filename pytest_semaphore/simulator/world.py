@@ -473,7 +473,7 @@ class World:
             return
         pipeline.state, pipeline.running_at = "running", self.timeline.now
         if pipeline.definition is not None:
-            pipeline.fail_fast = rules.fail_fast_mode(pipeline.definition, self.facts(pipeline))
+            pipeline.fail_fast = rules.fail_fast_mode(pipeline.definition, self._facts(pipeline))
         self._advance_blocks(pipeline)
 
     def _auto_cancel(self, newer: PipelineRecord) -> None:
@@ -483,7 +483,7 @@ class World:
         definition = newer.definition
         if definition is None or (definition.auto_cancel_running is None and definition.auto_cancel_queued is None):
             return
-        reach = rules.auto_cancel_reach(definition, self.facts(newer))
+        reach = rules.auto_cancel_reach(definition, self._facts(newer))
         if reach is None:
             return
         for older in list(self._pipelines.values()):
@@ -492,7 +492,7 @@ class World:
             if older.state != "running" or reach == "running":
                 self._terminate(older, self.user_id, "strategy")
 
-    def facts(self, pipeline: PipelineRecord) -> dict[str, str]:
+    def _facts(self, pipeline: PipelineRecord) -> dict[str, str]:
         """What the pipeline's conditions see now (:func:`.rules.facts`); no lock taken, no clock caught up."""
         return rules.facts(pipeline, self._workflows[pipeline.wf_id])
 
@@ -599,9 +599,8 @@ class World:
             return
         if job.started_at is None:
             job.stopped_before_start = True
-            job.state, job.result, job.finished_at = "finished", "stopped", self.timeline.now
-            return
-        job.log = joblog.cut(job, self.timeline.now, self.timestamp)
+        else:
+            job.log = joblog.cut(job, self.timeline.now, self.timestamp)
         job.state, job.result, job.finished_at = "finished", "stopped", self.timeline.now
 
     def stop_job(self, job_id: str) -> None:
@@ -657,7 +656,7 @@ class World:
         pipeline.state, pipeline.result, pipeline.result_reason = "done", result, reason
         pipeline.done_at = self.timeline.now
         self._start_after_task(pipeline)
-        self.promotion_rules.pipeline_done(pipeline, self.facts(pipeline))
+        self.promotion_rules.pipeline_done(pipeline, self._facts(pipeline))
 
     def _start_after_task(self, pipeline: PipelineRecord) -> None:
         """``after_pipeline``: its jobs start once the pipeline is done, with the pipeline's result in their
@@ -667,7 +666,6 @@ class World:
             return
         block = BlockRecord(AFTER_PIPELINE, -1, BlockDef(AFTER_PIPELINE, definition.after_pipeline), (), pipeline)
         pipeline.after_task = block
-
         self._start_block(block, rules.after_pipeline_env(pipeline, self.epoch))
 
     def partial_rebuild(self, ppl_id: str, request_token: str | None) -> str:
