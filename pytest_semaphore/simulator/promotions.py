@@ -22,7 +22,7 @@ AUTO_TRIGGERER = "Pipeline Done request"
 
 #: Starts the promoted pipeline for a processed trigger: the parent, the trigger, the target file. Returns ``None``
 #: when the project has no such file (the promotion then ends ``failed``).
-Spawn = Callable[[PipelineRecord, PromotionRecord, str], "PipelineRecord | None"]
+Spawn = Callable[[PipelineRecord, PromotionRecord, str], PipelineRecord | None]
 
 
 class Promotions:
