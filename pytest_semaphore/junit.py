@@ -48,6 +48,7 @@ __all__ = [
     "TestTarget",
     "attach_logs",
     "attachment_for",
+    "failed_testcases",
     "job_url",
     "pipeline_report",
     "pipeline_url",
@@ -509,6 +510,20 @@ def attach_logs(
         missing=tuple(t for t in order if (t.classname, t.name) not in found),
         path=Path(output) if output is not None else source,
     )
+
+
+def failed_testcases(report: str | os.PathLike[str]) -> list[TestTarget]:
+    """The testcases of a report that failed or errored (a ``<failure>`` or ``<error>`` child), in report order.
+
+    What ``semaphore-gate attach-logs`` attaches to when no test is named: the tests a reader of the report will
+    open first. A testcase reported twice (a rerun plugin) is listed once.
+    """
+    root = _parse(Path(report))
+    found: dict[TestTarget, None] = {}
+    for case in root.iter("testcase"):
+        if any(child.tag in ("failure", "error") for child in case):
+            found[TestTarget(case.get("classname") or case.get("class") or "", case.get("name") or "")] = None
+    return list(found)
 
 
 # --------------------------------------------------------------------------------------------------- pipeline report
