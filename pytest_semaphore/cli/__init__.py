@@ -156,6 +156,8 @@ def _failed(ctx: object, name: str, error: errors.SemaphoreError, code: int) -> 
 
     assert isinstance(ctx, Context)
     ctx.out.close()
+    if isinstance(error, errors.PipelineFailed):  # fail-fast: the failed jobs' excerpts, as for a done pipeline
+        ctx.show_failures([error.pipeline])
     message = _describe_error(error)
     ctx.out.error(f"{name}: {message}")
     ctx.result.update(verdict="error", exit_code=code, error={"type": type(error).__name__, "message": message})

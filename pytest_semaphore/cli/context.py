@@ -64,28 +64,29 @@ class Context:
 
     def verdict(self, pipelines: Sequence[Pipeline], *, extra_error: str | None = None) -> int:
         """Report done pipelines: the excerpts of their failed jobs, then the worst outcome; return its exit code."""
-        from ..logs import fetch_failed_excerpts
         from ..waiting import Outcome, outcome, worst_outcome
 
         detailed = [p if p.blocks else self.client.describe_pipeline(p.ppl_id, detailed=True) for p in pipelines]
-        excerpts: dict[str, Excerpt] = {}
-        for pipeline in detailed:
-            if outcome(pipeline) is not Outcome.PASSED:
-                excerpts.update(
-                    fetch_failed_excerpts(
-                        self.client,
-                        pipeline,
-                        log_dir=self.settings.path("log_dir"),
-                        tail_lines=self.settings.log_lines,
-                    )
-                )
-        self.show_excerpts(excerpts.values(), self.client.base_url)
+        self.show_failures(p for p in detailed if outcome(p) is not Outcome.PASSED)
         worst = Outcome.ERROR if extra_error else worst_outcome(detailed)
         self.result["pipelines"] = [pipeline_json(p, self.client.base_url) for p in detailed]
-        self.result["failures"] = [excerpt_json(e, self.client.base_url) for e in excerpts.values()]
         names = ", ".join(f"{pipeline_label(p)} {outcome(p)}" for p in detailed)
         self.finish(worst.value, worst.exit_code, f"{names}" + (f"; {extra_error}" if extra_error else ""))
         return worst.exit_code
+
+    def show_failures(self, pipelines: Iterable[Pipeline]) -> None:
+        """The excerpts of the failed (or stopped) jobs of detailed pipelines, shown and kept for ``--json``."""
+        from ..logs import fetch_failed_excerpts
+
+        excerpts: dict[str, Excerpt] = {}
+        for pipeline in pipelines:
+            excerpts.update(
+                fetch_failed_excerpts(
+                    self.client, pipeline, log_dir=self.settings.path("log_dir"), tail_lines=self.settings.log_lines
+                )
+            )
+        self.show_excerpts(excerpts.values(), self.client.base_url)
+        self.result["failures"] = [excerpt_json(e, self.client.base_url) for e in excerpts.values()]
 
     def show_excerpts(self, excerpts: Iterable[Excerpt], base_url: str) -> None:
         """Each failure's excerpt (failing command, exit code, last lines) and the job's page in the UI."""
