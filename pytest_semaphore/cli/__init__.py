@@ -56,8 +56,8 @@ def build_parser() -> object:
 _KINDS: tuple[tuple[type[errors.SemaphoreError], str], ...] = (
     (errors.NotFoundError, "not found (the id does not exist, or this token may not see it)"),
     (errors.AuthenticationError, "authentication or permission refused"),
-    (errors.APIUnavailable, "not a pipeline verdict: the Semaphore API is unavailable"),
-    (errors.WaitTimeout, "not a pipeline verdict: timed out"),
+    (errors.APIUnavailable, "not a pipeline verdict"),  # its message says "Semaphore API unavailable"
+    (errors.WaitTimeout, "not a pipeline verdict"),  # its message says "timed out after ..."
 )
 
 

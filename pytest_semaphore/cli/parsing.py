@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 from ..settings import Face, add_options
 
@@ -39,6 +39,14 @@ _WAIT_OPTIONS = ("timeout", "patience", "fail_fast", "cancel_on_timeout", "cance
 _LOG_OPTIONS = ("log_lines", "log_dir")
 
 Adder = Callable[..., Any]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line naming the problem and where to read more, not the whole
+    usage text (a CI log shows the line that matters)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _parameter(text: str) -> tuple[str, str]:
@@ -101,7 +109,7 @@ def _options(sub: argparse.ArgumentParser, names: Iterable[str]) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="semaphore-gate",
         description="Gate deployments on Semaphore CI 2.0 pipelines: wait, promote, run, and report, with exit "
         "codes that tell a red build from a timeout from an API outage (see docs/cli.md).",

@@ -133,7 +133,7 @@ def test_a_timeout_exits_124_saying_it_is_not_a_verdict(green: SemaphoreSimulato
     ppl_id = first_pipeline(green)
     run = gate_here("wait", ppl_id, "--timeout", "30", "--cancel-on-timeout", sim=green)
     assert run.code == 124
-    assert "not a pipeline verdict: timed out" in run.err
+    assert "not a pipeline verdict: timed out after 30 s" in run.err
     assert green.monotonic() < 60, "the wait gave up at its timeout (simulated seconds)"
     green.advance(30)
     assert _world_state(green, ppl_id)[1] == "stopped", "--cancel-on-timeout terminated the named pipeline"
