@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pytest_semaphore import errors
 from pytest_semaphore.client import SemaphoreClient
-from pytest_semaphore.logs import fetch_failed_excerpts
+from pytest_semaphore.logs import ExcerptOptions, fetch_failed_excerpts
 from pytest_semaphore.models import Pipeline
 from pytest_semaphore.outcomes import Outcome, outcome, worst_outcome
 from pytest_semaphore.report import write_summary
@@ -49,6 +49,7 @@ def run_gate(scenario: Path, summary_path: Path, log_dir: Path) -> int:
 
     Full logs of failed jobs are saved in ``log_dir``; the excerpts and the summary name them.
     """
+    excerpt_options = ExcerptOptions(log_dir=log_dir, tail_lines=20)
     with SemaphoreSimulator(scenario) as sim:
         sleep, monotonic = sim.advance, sim.monotonic
         with SemaphoreClient(sim.url, sim.token, sleep=sleep, monotonic=monotonic) as client:
@@ -76,7 +77,7 @@ def run_gate(scenario: Path, summary_path: Path, log_dir: Path) -> int:
             detailed = [client.describe_pipeline(p.ppl_id, detailed=True) for p in pipelines]
             excerpts = {}
             for pipeline in detailed:
-                excerpts.update(fetch_failed_excerpts(client, pipeline, log_dir=log_dir, tail_lines=20))
+                excerpts.update(fetch_failed_excerpts(client, pipeline, options=excerpt_options))
             for excerpt in excerpts.values():
                 print()
                 print(excerpt.render())

@@ -16,9 +16,14 @@ if TYPE_CHECKING:
     from .waiting import outcome as outcome
     from .waiting import wait_for_pipeline as wait_for_pipeline
 
+    __version__: str
+
 __all__ = ["SemaphoreClient", "errors", "outcome", "wait_for_pipeline"]
 
-__version__ = "0.1.0.dev0"
+#: The distribution whose metadata holds the version (pyproject.toml's ``version``, its one literal).
+DISTRIBUTION = "pytest-semaphore"
+#: ``__version__`` when the package runs from a source tree that was never installed (no metadata to read).
+UNKNOWN_VERSION = "0+unknown"
 
 _LAZY = {
     "SemaphoreClient": ("pytest_semaphore.client", "SemaphoreClient"),
@@ -28,7 +33,22 @@ _LAZY = {
 }
 
 
+def _version() -> str:
+    """The installed distribution's version, read from its metadata (``importlib.metadata`` costs a few ms to
+    import, so only code that asks for the version pays for it)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return UNKNOWN_VERSION
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = _version()
+        globals()[name] = value
+        return value
     try:
         module_name, attribute = _LAZY[name]
     except KeyError:

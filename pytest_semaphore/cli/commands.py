@@ -197,7 +197,7 @@ def logs(ctx: Context) -> int:
 
     args, client = ctx.args, ctx.client
     if not (args.full or args.raw):
-        excerpt = fetch_excerpt(client, args.job_id, tail_lines=ctx.settings.log_lines)
+        excerpt = fetch_excerpt(client, args.job_id, options=ctx.excerpt_options())
         ctx.result["excerpt"] = excerpt_json(excerpt, client.base_url)
         ctx.show_excerpts([excerpt], client.base_url)
         return EXIT_OK
@@ -231,8 +231,7 @@ def junit(ctx: Context) -> int:
         ctx.client,
         ctx.args.ppl_id,
         ctx.args.output,
-        log_dir=ctx.settings.path("log_dir"),
-        tail_lines=ctx.settings.log_lines,
+        options=ctx.excerpt_options(),
     )
     ctx.result["report"] = str(path)
     ctx.out.say(f"JUnit report of pipeline {ctx.args.ppl_id} written to {path}")
@@ -251,7 +250,7 @@ def attach_logs(ctx: Context) -> int:
     if not targets:
         targets = failed_testcases(args.report)
     pipeline = client.describe_pipeline(ppl_id, detailed=True)
-    excerpts = fetch_failed_excerpts(client, pipeline, log_dir=settings.path("log_dir"), tail_lines=settings.log_lines)
+    excerpts = fetch_failed_excerpts(client, pipeline, options=ctx.excerpt_options())
     attachment = attachment_for(pipeline, excerpts.values(), base_url=client.base_url)
     if not targets:
         ctx.out.say(f"{args.report}: no failed testcase to attach to; the report is unchanged")
@@ -277,9 +276,7 @@ def report(ctx: Context) -> int:
     pipelines = [client.describe_pipeline(ppl_id, detailed=True) for ppl_id in dict.fromkeys(ctx.args.ppl_ids)]
     excerpts = {}
     for pipeline in pipelines:
-        excerpts.update(
-            fetch_failed_excerpts(client, pipeline, log_dir=settings.path("log_dir"), tail_lines=settings.log_lines)
-        )
+        excerpts.update(fetch_failed_excerpts(client, pipeline, options=ctx.excerpt_options()))
     path = write_summary(
         ctx.args.output, pipelines, excerpts=excerpts, base_url=client.base_url, template=ctx.args.template
     )

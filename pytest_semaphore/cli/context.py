@@ -17,7 +17,7 @@ from .output import Output, pipeline_label
 
 if TYPE_CHECKING:
     from ..client import SemaphoreClient
-    from ..logs import Excerpt
+    from ..logs import Excerpt, ExcerptOptions
     from ..models import Pipeline
 
 __all__ = ["Context", "pipeline_json"]
@@ -57,6 +57,12 @@ class Context:
             **wait_kwargs(self.pacing),
         }
 
+    def excerpt_options(self) -> ExcerptOptions:
+        """How failed jobs' excerpts are made: ``--lines`` of output, full logs into ``--log-dir``."""
+        from ..logs import ExcerptOptions
+
+        return ExcerptOptions(tail_lines=self.settings.log_lines, log_dir=self.settings.path("log_dir"))
+
     def pacing_kwargs(self) -> dict[str, Any]:
         return wait_kwargs(self.pacing)
 
@@ -80,11 +86,7 @@ class Context:
 
         excerpts: dict[str, Excerpt] = {}
         for pipeline in pipelines:
-            excerpts.update(
-                fetch_failed_excerpts(
-                    self.client, pipeline, log_dir=self.settings.path("log_dir"), tail_lines=self.settings.log_lines
-                )
-            )
+            excerpts.update(fetch_failed_excerpts(self.client, pipeline, options=self.excerpt_options()))
         self.show_excerpts(excerpts.values(), self.client.base_url)
         self.result["failures"] = [excerpt_json(e, self.client.base_url) for e in excerpts.values()]
 

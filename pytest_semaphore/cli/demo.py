@@ -111,7 +111,9 @@ def _red(ctx: Context, client: SemaphoreClient, out_dir: Path) -> tuple[Pipeline
     red = wait_for_pipeline(client, found.ppl_id, timeout=3600, detailed=True, **ctx.waits())
     out.close()
     out.say(f"   {red.name}: {outcome(red)} (the gate would exit {outcome(red).exit_code} and not promote)")
-    excerpts = fetch_failed_excerpts(client, red, log_dir=out_dir / "logs", tail_lines=ctx.settings.log_lines)
+    excerpts = fetch_failed_excerpts(
+        client, red, options=dataclasses.replace(ctx.excerpt_options(), log_dir=out_dir / "logs")
+    )
     ctx.show_excerpts(excerpts.values(), client.base_url)
     return red, excerpts
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 
 def test_the_contract_names_are_the_documented_objects() -> None:
     import pytest_semaphore
@@ -30,3 +32,24 @@ def test_importing_the_package_and_the_plugin_loads_no_heavy_dependency() -> Non
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_the_version_is_the_installed_distributions_read_only_when_asked() -> None:
+    code = (
+        "import sys, pytest_semaphore\n"
+        "loaded_early = 'importlib.metadata' in sys.modules\n"
+        "from importlib.metadata import version\n"
+        "value = pytest_semaphore.__version__\n"
+        "print(loaded_early, value == version('pytest-semaphore'), value)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    early, same, value = result.stdout.split()
+    assert (early, same) == ("False", "True")
+    assert value != "0+unknown"
+
+
+def test_the_version_falls_back_when_the_package_is_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pytest_semaphore
+
+    monkeypatch.setattr(pytest_semaphore, "DISTRIBUTION", "pytest-semaphore-not-installed")
+    assert pytest_semaphore._version() == pytest_semaphore.UNKNOWN_VERSION == "0+unknown"
