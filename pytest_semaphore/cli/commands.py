@@ -272,7 +272,7 @@ def report(ctx: Context) -> int:
     from ..logs import fetch_failed_excerpts
     from ..report import write_summary
 
-    client, settings = ctx.client, ctx.settings
+    client = ctx.client
     pipelines = [client.describe_pipeline(ppl_id, detailed=True) for ppl_id in dict.fromkeys(ctx.args.ppl_ids)]
     excerpts = {}
     for pipeline in pipelines:

@@ -11,8 +11,10 @@ import argparse
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import errors
 from ..settings import Settings
 from ._interim import Pacing, wait_kwargs
+from .exitcodes import exit_code_for
 from .output import Output, pipeline_label
 
 if TYPE_CHECKING:
@@ -106,6 +108,52 @@ class Context:
         self.result.update(verdict=verdict, exit_code=code)
         self.out.event("verdict", verdict=verdict, exit_code=code)
         self.out.say(f"Verdict: {verdict} (exit code {code})" + (f": {detail}" if detail else ""))
+
+    # ------------------------------------------------------------------------------------------------ endings
+
+    def interrupted(self, what: str, how: str, code: int) -> int:
+        """Ctrl-C or SIGTERM: say what became of the pipelines (the waits already applied the cancel options)."""
+        if self.settings.flag("cancel_on_interrupt"):
+            then = "asked Semaphore to stop what this command started or named"
+        else:
+            then = "pipelines were left running (--cancel-on-interrupt stops what this command started or named)"
+        self.out.close()
+        self.out.error(f"semaphore-gate {self.args.command}: {what} ({how}); {then}")
+        self.result.update(verdict=what, exit_code=code)
+        self.out.event("verdict", verdict=what, exit_code=code)
+        return code
+
+    def failed(self, error: errors.SemaphoreError) -> int:
+        """An error from the core: one line on stderr saying what kind of trouble it is; its exit code."""
+        code = exit_code_for(error)
+        self.out.close()
+        if isinstance(error, errors.PipelineFailed):  # fail-fast: the failed jobs' excerpts, as for a done pipeline
+            self.show_failures([error.pipeline])
+        message = _describe_error(error)
+        self.out.error(f"semaphore-gate {self.args.command}: {message}")
+        self.result.update(verdict="error", exit_code=code, error={"type": type(error).__name__, "message": message})
+        last = getattr(error, "last_seen", None) or getattr(error, "pipeline", None)
+        if last is not None:
+            self.result["last_seen"] = pipeline_json(last)
+        self.out.event("verdict", verdict="error", exit_code=code, error=message)
+        return code
+
+
+#: The words before an error's own message: what kind of trouble it is, so a reader never takes an outage or a
+#: timeout for the pipeline's verdict.
+_KINDS: tuple[tuple[type[errors.SemaphoreError], str], ...] = (
+    (errors.NotFoundError, "not found (the id does not exist, or this token may not see it)"),
+    (errors.AuthenticationError, "authentication or permission refused"),
+    (errors.APIUnavailable, "not a pipeline verdict"),  # its message says "Semaphore API unavailable"
+    (errors.WaitTimeout, "not a pipeline verdict"),  # its message says "timed out after ..."
+)
+
+
+def _describe_error(error: errors.SemaphoreError) -> str:
+    for kind, words in _KINDS:
+        if isinstance(error, kind):
+            return f"{words}: {error}"
+    return str(error)
 
 
 def pipeline_json(pipeline: Pipeline, base_url: str | None = None) -> dict[str, Any]:
