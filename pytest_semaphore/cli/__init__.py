@@ -20,7 +20,7 @@ from typing import TextIO
 
 from .. import errors
 from ..settings import Settings
-from ._interim import Pacing
+from ..waiting import Pacing
 from .commands import HANDLERS
 from .context import Context
 from .exitcodes import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE

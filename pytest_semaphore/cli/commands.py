@@ -62,7 +62,7 @@ def wait(ctx: Context) -> int:
             commit_sha=args.commit,
             branch=args.branch,
             appear_timeout=ctx.settings.timeout,
-            **ctx.pacing_kwargs(),
+            pacing=ctx.pacing,
         )
         ppl_ids = [found.ppl_id]
     for ppl_id in ppl_ids:  # named on the command line: this process's own, for the cancel options

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..settings import Settings
-from ._interim import Pacing, wait_kwargs
+from ..waiting import Pacing
 from .exitcodes import exit_code_for
 from .output import Output, pipeline_label
 
@@ -56,7 +56,7 @@ class Context:
             "fail_fast": settings.flag("fail_fast"),
             "cancel_on_timeout": settings.flag("cancel_on_timeout"),
             "cancel_on_interrupt": settings.flag("cancel_on_interrupt"),
-            **wait_kwargs(self.pacing),
+            "pacing": self.pacing,
         }
 
     def excerpt_options(self) -> ExcerptOptions:
@@ -64,9 +64,6 @@ class Context:
         from ..logs import ExcerptOptions
 
         return ExcerptOptions(tail_lines=self.settings.log_lines, log_dir=self.settings.path("log_dir"))
-
-    def pacing_kwargs(self) -> dict[str, Any]:
-        return wait_kwargs(self.pacing)
 
     # ------------------------------------------------------------------------------------------------ verdicts
 

@@ -82,7 +82,7 @@ def _green(ctx: Context, client: SemaphoreClient, pipelines: list[Pipeline]) -> 
 
     out = ctx.out
     out.say(f"\n1. A push to master of {PROJECT!r}: waiting for its pipeline")
-    found = find_pipeline(client, PROJECT, branch="master", appear_timeout=120, **ctx.pacing_kwargs())
+    found = find_pipeline(client, PROJECT, branch="master", appear_timeout=120, pacing=ctx.pacing)
     waits = ctx.waits()
     build = wait_for_pipeline(client, found.ppl_id, timeout=3600, detailed=True, **waits)
     pipelines.append(build)
@@ -107,7 +107,7 @@ def _red(ctx: Context, client: SemaphoreClient, out_dir: Path) -> tuple[Pipeline
 
     out = ctx.out
     out.say("\n3. Rehearsing a red build: one unit-test shard fails")
-    found = find_pipeline(client, PROJECT, branch="master", appear_timeout=120, **ctx.pacing_kwargs())
+    found = find_pipeline(client, PROJECT, branch="master", appear_timeout=120, pacing=ctx.pacing)
     red = wait_for_pipeline(client, found.ppl_id, timeout=3600, detailed=True, **ctx.waits())
     out.close()
     out.say(f"   {red.name}: {outcome(red)} (the gate would exit {outcome(red).exit_code} and not promote)")

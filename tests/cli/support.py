@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_semaphore.cli import main
-from pytest_semaphore.cli._interim import Pacing
 from pytest_semaphore.simulator import SemaphoreSimulator
 from pytest_semaphore.simulator.serve import default_scenario
+from pytest_semaphore.waiting import Pacing
 
 #: Recognisable wherever it leaks.
 CANARY = "cli-canary-0123456789-never-print-me"

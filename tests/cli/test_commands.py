@@ -12,6 +12,7 @@ from lxml import etree
 
 from pytest_semaphore.client import SemaphoreClient
 from pytest_semaphore.simulator import SemaphoreSimulator
+from pytest_semaphore.waiting import Pacing
 
 from .support import CANARY, ESCAPE, FAILING, PROJECT, RELEASE_TRAIN, clean_env, first_pipeline, gate_here
 
@@ -195,8 +196,7 @@ def test_logs_of_a_job_that_echoes_a_secret_redact_it(green: SemaphoreSimulator)
             first_pipeline(green),
             "Production",
             parameters={"REGION": "eu-west-1"},
-            sleep=green.advance,
-            monotonic=green.monotonic,
+            pacing=Pacing(sleep=green.advance, monotonic=green.monotonic),
         )
         job_id = client.describe_pipeline(done.pipeline.ppl_id, detailed=True).jobs[0].job_id
     for mode in ((), ("--full",), ("--raw",)):
