@@ -45,10 +45,10 @@ def wait(ctx: Context) -> int:
     if args.workflow:
         ctx.out.say(f"Waiting for the pipelines of workflow {args.workflow}")
         waits = ctx.waits()
-        for unsupported in ("fail_fast", "cancel_on_timeout", "cancel_on_interrupt"):
-            if waits.pop(unsupported):
-                raise ConfigurationError(f"--{unsupported.replace('_', '-')} is not available with --workflow yet")
-        done = wait_for_workflow(client, args.workflow, timeout=ctx.settings.timeout, **waits)
+        if waits.pop("fail_fast"):
+            raise ConfigurationError("--fail-fast is not available with --workflow; name its pipelines instead")
+        # a workflow named on the command line is this process's own: the cancel options may stop its pipelines
+        done = wait_for_workflow(client, args.workflow, timeout=ctx.settings.timeout, cancel_foreign=True, **waits)
         return ctx.verdict(done)
     ppl_ids: list[str] = list(dict.fromkeys(args.ppl_ids))
     if args.project:

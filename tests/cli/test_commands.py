@@ -317,3 +317,13 @@ def test_report_writes_markdown_or_html_by_suffix(red: SemaphoreSimulator, tmp_p
     html = (tmp_path / "summary.html").read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html")
     assert "Unit tests - 2/3" in (tmp_path / "summary.md").read_text(encoding="utf-8")
+
+
+def test_wait_for_a_named_workflow_cancels_its_pipelines_on_timeout(green: SemaphoreSimulator) -> None:
+    ppl_id = first_pipeline(green)
+    wf_id = green.world.pipeline(ppl_id).wf_id
+    run = gate_here("wait", "--workflow", wf_id, "--timeout", "30", "--cancel-on-timeout", sim=green)
+    assert run.code == 124
+    assert f"terminated {ppl_id}" in run.err
+    green.advance(30)
+    assert _world_state(green, ppl_id)[1] == "stopped"
