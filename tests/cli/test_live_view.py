@@ -4,10 +4,19 @@ clock, text printed above the frame, the last frame left on screen; and never us
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from pytest_semaphore.cli.live import LiveView
 from pytest_semaphore.cli.output import Output
 from pytest_semaphore.models import Block, BlockJob, Pipeline
+from pytest_semaphore.simulator import SemaphoreSimulator
+
+from .support import CANARY, RELEASE_TRAIN, SPEED, check_output, clean_env, first_pipeline
 
 
 class Clock:
@@ -73,3 +82,43 @@ def test_output_uses_the_view_only_on_a_terminal() -> None:
     output.close()
     assert "\x1b[" in live.getvalue()
     assert "hello\n" in live.getvalue()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_a_wait_on_a_terminal_draws_the_live_view(tmp_path: Path) -> None:
+    import pty
+
+    with SemaphoreSimulator(RELEASE_TRAIN, token=CANARY, speed=SPEED) as sim:
+        main_fd, child_fd = pty.openpty()
+        env = clean_env(sim, TERM="xterm")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pytest_semaphore.cli", "--speed", str(SPEED), "wait", first_pipeline(sim)],
+            cwd=tmp_path,
+            env=env,
+            stdin=child_fd,
+            stdout=child_fd,
+            stderr=child_fd,
+        )
+        os.close(child_fd)
+        chunks = []
+        try:
+            while True:
+                try:
+                    chunk = os.read(main_fd, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            assert process.wait(timeout=60) == 0
+        finally:
+            os.close(main_fd)
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    check_output(screen)
+    assert "\x1b[1A" in screen, "the frame is redrawn in place"
+    assert "[    0s]" not in screen, "no plain progress lines on a terminal"
+    assert "Unit tests - 3/3  ok" in screen
+    assert "Verdict: passed (exit code 0)" in screen
