@@ -26,6 +26,9 @@ __all__ = ["Context", "pipeline_json"]
 
 
 class Context:
+    """One run: ``args`` as parsed, the resolved ``settings``, the waiting engine's ``pacing``, the ``out``put, and
+    ``result``, the document ``--json`` prints (each command adds its part)."""
+
     def __init__(self, args: argparse.Namespace, settings: Settings, pacing: Pacing, output: Output) -> None:
         self.args = args
         self.settings = settings
@@ -131,7 +134,7 @@ class Context:
         self.result.update(verdict="error", exit_code=code, error={"type": type(error).__name__, "message": message})
         last = getattr(error, "last_seen", None) or getattr(error, "pipeline", None)
         if last is not None:
-            self.result["last_seen"] = pipeline_json(last)
+            self.result["last_seen"] = pipeline_json(last, self._client.base_url if self._client else None)
         self.out.event("verdict", verdict="error", exit_code=code, error=message)
         return code
 
