@@ -20,9 +20,9 @@ def _console_script() -> str:
     return found
 
 
-def test_demo_rehearses_a_gate_and_leaves_its_files(tmp_path: Path) -> None:
+def _demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [_console_script(), "demo"],
+        [_console_script(), "demo", *args],
         cwd=tmp_path,
         env=clean_env(None),
         capture_output=True,
@@ -31,6 +31,11 @@ def test_demo_rehearses_a_gate_and_leaves_its_files(tmp_path: Path) -> None:
         check=False,
     )
     check_output(result.stdout + result.stderr)
+    return result
+
+
+def test_demo_rehearses_a_gate_and_leaves_its_files(tmp_path: Path) -> None:
+    result = _demo(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert not ESCAPE.search(result.stdout)
     out = result.stdout
@@ -60,15 +65,7 @@ def test_demo_rehearses_a_gate_and_leaves_its_files(tmp_path: Path) -> None:
 
 
 def test_demo_json_names_its_files(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [_console_script(), "demo", "--json", "--output-dir", "out"],
-        cwd=tmp_path,
-        env=clean_env(None),
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
+    result = _demo(tmp_path, "--json", "--output-dir", "out")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["verdict"] == "rehearsal passed"
