@@ -292,8 +292,17 @@ def simulate(ctx: Context) -> int:
     from ..simulator.serve import serve
 
     speed = ctx.args.speed if ctx.args.speed is not None else 1.0
+    args = ctx.args
     return serve(
-        ctx.args.scenario, port=ctx.args.port, speed=speed, seed=ctx.args.seed, out=ctx.out.stdout, err=ctx.out.stderr
+        args.scenario,
+        port=args.port,
+        speed=speed,
+        seed=args.seed,
+        out=ctx.out.stdout,
+        err=ctx.out.stderr,
+        branch=args.branch,
+        tag=args.tag,
+        pull_request=args.pull_request,
     )
 
 

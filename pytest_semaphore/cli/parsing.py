@@ -235,6 +235,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("scenario", nargs="?", metavar="SCENARIO", help="scenario file or .semaphore folder")
     sub.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
     sub.add_argument("--seed", type=int, default=None, help="seed for ids and faults (default: the scenario's)")
+    where = sub.add_mutually_exclusive_group()
+    where.add_argument(
+        "--branch",
+        help="run a .semaphore folder's workflow on this branch (default: the repository's current branch when the "
+        "folder's parent is a git checkout, else master)",
+    )
+    where.add_argument("--tag", help="run a .semaphore folder's workflow as a build of this tag")
+    where.add_argument(
+        "--pull-request", metavar="NUMBER", help="run a .semaphore folder's workflow as this pull request"
+    )
 
     sub = command(
         "demo",
