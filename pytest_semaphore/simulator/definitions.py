@@ -94,6 +94,10 @@ class JobDef:
     machine_type: str = "e1-standard-2"
     """Agent type; a self-hosted type (``s1-...``) makes the job's log redirect to the loghub2 host."""
     os_image: str = "ubuntu2004"
+    hold: bool = False
+    """Keep the job running after its commands until ``World.release(job_id)`` ends it: it stands for the job
+    that runs the code under test (a gate promoting its own pipeline), which only the test knows when to end.
+    With ``commands=()`` it can be released as soon as it runs."""
 
     @property
     def duration(self) -> float:

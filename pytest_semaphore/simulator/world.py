@@ -804,6 +804,7 @@ class World:
                 *extra_env,
                 *pipeline.env_vars,
                 *job_def.env_vars,
+                ("SEMAPHORE_JOB_ID", job.job_id),
             ]
             block.jobs.append(job)
             self._jobs[job.job_id] = job
@@ -823,7 +824,27 @@ class World:
         job.state, job.started_at = "running", self._now
         job.log, duration, result = self._plan_log(job)
         job.result = None
+        if job.definition.hold:
+            job.log.pop()  # its job_finished line is written by release()
+            return
         self._at(duration, lambda: self._job_finished(job, result))
+
+    def release(self, job_id: str, result: str = "passed") -> None:
+        """End a running job defined with ``hold=True`` now, with ``result`` (``passed``, ``failed``, ``stopped``)."""
+        if result not in ("passed", "failed", "stopped"):
+            raise ValueError(f"a released job ends passed, failed or stopped, not {result!r}")
+        with self.lock:
+            job = self.job(job_id)
+            if not job.definition.hold:
+                raise ValueError(f"job {job.name!r} ({job_id}) is not held: define it with JobDef(hold=True)")
+            if job.state != "running":
+                raise ValueError(f"job {job.name!r} ({job_id}) is {job.state}, not running: advance the clock first")
+            assert job.started_at is not None
+            elapsed = self._now - job.started_at
+            if job.log and job.log[-1].offset > elapsed:
+                raise ValueError(f"job {job.name!r} ({job_id}) is still running its commands: advance the clock first")
+            job.log.append(logevents.job_finished(elapsed, int(self.timestamp(self._now)), result))
+            self._job_finished(job, result)
 
     def _plan_log(self, job: JobRecord) -> tuple[list[logevents.LogLine], float, str]:
         """Every log line the job will write, with its offset from the job's start; its duration and result."""
@@ -861,7 +882,7 @@ class World:
         exported (names only) and its files injected. Instant, so that job durations stay the user's."""
         if not self.agent_preamble:
             return []
-        names = dict.fromkeys(["CI", "SEMAPHORE", *(name for name, _ in job.env_vars), "SEMAPHORE_JOB_ID"])
+        names = dict.fromkeys(["CI", "SEMAPHORE", *(name for name, _ in job.env_vars)])
         exports = tuple(f"Exporting {name}\n" for name in names)
         return [
             CommandDef("Exporting environment variables", output=exports, duration=0.0),
