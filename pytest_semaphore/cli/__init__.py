@@ -94,7 +94,7 @@ def main(
         stderr=err_stream,
         monotonic=pacing.monotonic,
     )
-    ctx = Context(args, settings, pacing, output)
+    ctx = Context(args, settings, pacing, output, env)
     try:
         with _sigterm_interrupts():
             code = HANDLERS[args.command](ctx)

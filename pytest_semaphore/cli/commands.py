@@ -80,53 +80,48 @@ def wait(ctx: Context) -> int:
 
 
 def promote(ctx: Context) -> int:
-    from ..waiting import wait_for_pipeline, wait_for_promotion
+    from ..waiting import JobIdentity, PromoteAction
+    from ..waiting import promote as promote_pipeline
 
     args, client, settings = ctx.args, ctx.client, ctx.settings
     settings.require(("pipeline",), "promote")
     ppl_id = settings.pipeline
     assert ppl_id is not None
     parameters = dict(args.param)
-    started = ctx.pacing.monotonic()
-    parent = client.describe_pipeline(ppl_id, detailed=True)
-    if not parent.done:
-        ctx.out.say(f"Waiting for {pipeline_label(parent)} to finish before promoting it")
-        parent = wait_for_pipeline(client, ppl_id, timeout=_remaining(ctx, started), detailed=True, **ctx.waits())
     shown = ", ".join(f"{k}={v}" for k, v in parameters.items())
     ctx.out.say(
-        f"Promoting {pipeline_label(parent)} to {args.name!r}"
+        f"Promoting pipeline {ppl_id} to {args.name!r}"
         + (f" with {shown}" if shown else "")
         + (" (override)" if args.override else "")
     )
-    ctx.result["promotion"] = {"pipeline": ppl_id, "name": args.name, "parameters": parameters}
-    if args.no_wait:
-        client.trigger_promotion(ppl_id, args.name, override=args.override, parameters=parameters)
-        ctx.out.event("promotion_triggered", ppl_id=ppl_id, name=args.name, parameters=parameters)
-        ctx.out.say("Triggered; not waiting for the promoted pipeline (--no-wait)")
-        ctx.finish("triggered", EXIT_OK)
-        return EXIT_OK
-    waits = ctx.waits()
-    result = wait_for_promotion(
+    result = promote_pipeline(
         client,
         ppl_id,
         args.name,
+        parameters=parameters,
         override=args.override,
-        parameters=parameters,
-        follow_auto_promotions=args.follow,
-        timeout=_remaining(ctx, started),
-        **waits,
+        wait=not args.no_wait,
+        follow=args.follow,
+        force=args.force,
+        job=JobIdentity.from_env(ctx.environ),
+        timeout=settings.timeout,
+        on_event=ctx.promotion_events(ppl_id, args.name, parameters),
+        **ctx.waits(),
     )
-    promoted = result.promotion
-    ctx.out.event(
-        "promotion_triggered",
-        ppl_id=ppl_id,
-        name=args.name,
-        parameters=parameters,
-        scheduled_pipeline_id=promoted.scheduled_pipeline_id,
-    )
-    ctx.result["promotion"]["scheduled_pipeline_id"] = promoted.scheduled_pipeline_id
-    refused = "; ".join(f"auto-promotion {r.name!r} of {p} was refused" for p, r in result.failed_promotions)
-    return ctx.verdict(list(result.pipelines), extra_error=refused or None)
+    ctx.result["promotion"] = result.to_dict()
+    for note in result.notes:
+        if note not in ctx.told:
+            ctx.out.say(note)
+    if result.promoted is not None:
+        refused = "; ".join(
+            f"auto-promotion {r.name!r} of {p} was refused" for p, r in result.promoted.failed_promotions
+        )
+        return ctx.verdict(list(result.promoted.pipelines), extra_error=refused or None)
+    if result.action is PromoteAction.NOT_PROMOTED:
+        ctx.show_failures([client.describe_pipeline(ppl_id, detailed=True)])
+    verdict = result.outcome.value if result.outcome is not None else result.action.value
+    ctx.finish(verdict, result.exit_code)
+    return result.exit_code
 
 
 # --------------------------------------------------------------------------------------------------- run

@@ -8,7 +8,7 @@ prints even when the command ends with an error.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
@@ -21,20 +21,31 @@ if TYPE_CHECKING:
     from ..client import SemaphoreClient
     from ..logs import Excerpt, ExcerptOptions
     from ..models import Pipeline
+    from ..waiting import PromoteEvent
 
 __all__ = ["Context", "pipeline_json"]
 
 
 class Context:
-    """One run: ``args`` as parsed, the resolved ``settings``, the waiting engine's ``pacing``, the ``out``put, and
-    ``result``, the document ``--json`` prints (each command adds its part)."""
+    """One run: ``args`` as parsed, the resolved ``settings``, the waiting engine's ``pacing``, the ``out``put, the
+    ``environ`` (which job this process runs in), and ``result``, the document ``--json`` prints (each command adds
+    its part)."""
 
-    def __init__(self, args: argparse.Namespace, settings: Settings, pacing: Pacing, output: Output) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        settings: Settings,
+        pacing: Pacing,
+        output: Output,
+        environ: Mapping[str, str],
+    ) -> None:
         self.args = args
+        self.environ = environ
         self.settings = settings
         self.pacing = pacing
         self.out = output
         self.result: dict[str, Any] = {"command": args.command}
+        self.told: set[str] = set()
         self._client: SemaphoreClient | None = None
 
     # ------------------------------------------------------------------------------------------------ building
@@ -67,6 +78,27 @@ class Context:
         from ..logs import ExcerptOptions
 
         return ExcerptOptions(tail_lines=self.settings.log_lines, log_dir=self.settings.path("log_dir"))
+
+    def promotion_events(
+        self, ppl_id: str, name: str, parameters: Mapping[str, str], *, indent: str = ""
+    ) -> Callable[[PromoteEvent], None]:
+        """The ``on_event`` of the promotion core: each step in words, and as a ``--jsonl`` event
+        (``promotion_triggered``, or ``promote_step`` with its ``kind``). Remembers what it said in ``self.told``."""
+
+        def report(event: PromoteEvent) -> None:
+            self.told.add(event.message)
+            self.out.say(indent + event.message)
+            record = event.promotion
+            self.out.event(
+                "promotion_triggered" if event.kind == "triggered" else "promote_step",
+                kind=event.kind,
+                ppl_id=ppl_id,
+                name=name,
+                parameters=dict(parameters),
+                scheduled_pipeline_id=record.scheduled_pipeline_id if record is not None else None,
+            )
+
+        return report
 
     # ------------------------------------------------------------------------------------------------ verdicts
 

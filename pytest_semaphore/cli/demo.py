@@ -78,7 +78,7 @@ def run_demo(ctx: Context) -> int:
 
 def _green(ctx: Context, client: SemaphoreClient, pipelines: list[Pipeline]) -> bool:
     """A push to master: find its pipeline, wait, promote to production; whether it all passed."""
-    from ..waiting import Outcome, find_pipeline, outcome, wait_for_pipeline, wait_for_promotion
+    from ..waiting import Outcome, find_pipeline, outcome, promote, wait_for_pipeline
 
     out = ctx.out
     out.say(f"\n1. A push to master of {PROJECT!r}: waiting for its pipeline")
@@ -92,12 +92,20 @@ def _green(ctx: Context, client: SemaphoreClient, pipelines: list[Pipeline]) -> 
     out.close()
     shown = ", ".join(f"{k}={v}" for k, v in PARAMETERS.items())
     out.say(f"\n2. Build passed: promoting to {PROMOTION} with {shown}")
-    result = wait_for_promotion(client, build.ppl_id, PROMOTION, parameters=PARAMETERS, timeout=3600, **waits)
-    out.event("promotion_triggered", ppl_id=build.ppl_id, name=PROMOTION, parameters=PARAMETERS)
-    pipelines.extend(result.pipelines)
+    result = promote(
+        client,
+        build.ppl_id,
+        PROMOTION,
+        parameters=PARAMETERS,
+        timeout=3600,
+        on_event=ctx.promotion_events(build.ppl_id, PROMOTION, PARAMETERS, indent="   "),
+        **waits,
+    )
+    assert result.promoted is not None, "a pipeline that is not the demo's own is promoted and waited for"
+    pipelines.extend(result.promoted.pipelines)
     out.close()
     out.say(f"   {PROMOTION}: {result.outcome}")
-    return result.outcome is Outcome.PASSED
+    return result.ok
 
 
 def _red(ctx: Context, client: SemaphoreClient, out_dir: Path) -> tuple[Pipeline, dict[str, Excerpt]]:

@@ -109,11 +109,11 @@ class Output:
 
     # ------------------------------------------------------------------------------------------------ events
 
-    def event(self, kind: str, **fields: Any) -> None:
-        """One ``--jsonl`` line (nothing in the other modes): ``{"event": kind, "elapsed": s, ...fields}``."""
+    def event(self, name: str, /, **fields: Any) -> None:
+        """One ``--jsonl`` line (nothing in the other modes): ``{"event": name, "elapsed": s, ...fields}``."""
         if self.mode != "jsonl":
             return
-        record = {"event": kind, "elapsed": round(self.elapsed(), 3), **fields}
+        record = {"event": name, "elapsed": round(self.elapsed(), 3), **fields}
         with self._lock:
             print(json.dumps(record, sort_keys=False, default=str), file=self.stdout, flush=True)
 

@@ -214,8 +214,9 @@ def test_promote_waits_for_the_parent_then_for_the_promoted_pipeline(green: Sema
     run = gate_here("--json", "promote", "Production", "--pipeline", ppl_id, "--param", "REGION=us-east-1", sim=green)
     assert run.code == 0, run.err
     doc = json.loads(run.out)
-    promoted = doc["promotion"]["scheduled_pipeline_id"]
+    promoted = doc["promotion"]["promotion"]["scheduled_pipeline_id"]
     assert doc["promotion"]["parameters"] == {"REGION": "us-east-1"}
+    assert doc["promotion"]["action"] == "triggered"
     record = green.world.pipeline(promoted)
     assert (record.state, record.result) == ("done", "passed")
     assert record.promotion_of == ppl_id
@@ -233,7 +234,11 @@ def test_promote_takes_the_pipeline_from_the_environment_and_jsonl_reports_the_t
     (triggered,) = [e for e in events if e["event"] == "promotion_triggered"]
     assert triggered["ppl_id"] == ppl_id
     assert triggered["parameters"] == {"REGION": "eu-west-1"}
-    assert green.world.pipeline(triggered["scheduled_pipeline_id"]).promotion_of == ppl_id
+    (record,) = [r for r in green.world.promotions(ppl_id) if not r.auto]
+    assert record.parameters == {"REGION": "eu-west-1"}
+    watched = {e["ppl_id"] for e in events if e["event"] == "pipeline"}
+    assert record.scheduled_pipeline_id in watched, "the promoted pipeline was waited for"
+    assert events[-1] == {**events[-1], "event": "verdict", "verdict": "passed"}
 
 
 def test_a_promotion_the_server_rejects_exits_4(green: SemaphoreSimulator) -> None:
