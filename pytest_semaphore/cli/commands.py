@@ -286,8 +286,8 @@ def report(ctx: Context) -> int:
 def simulate(ctx: Context) -> int:
     from ..simulator.serve import serve
 
-    speed = ctx.args.speed if ctx.args.speed is not None else 1.0
     args = ctx.args
+    speed = args.speed if args.speed is not None else 1.0  # the global --speed is the simulator's own here
     return serve(
         args.scenario,
         port=args.port,

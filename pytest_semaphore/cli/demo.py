@@ -10,7 +10,9 @@ a gate should (the green build promoted, the red one caught with its failing com
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,26 +41,30 @@ def _scenario(name: str) -> Path:
     return bundled.with_name(name)
 
 
-def run_demo(ctx: Context) -> int:
+@contextlib.contextmanager
+def _rehearsal(ctx: Context, scenario: str, *, seed: int | None = None) -> Iterator[SemaphoreClient]:
+    """A simulator of the bundled ``scenario`` and a client on it; every wait and elapsed time on its clock."""
     from ..client import SemaphoreClient
     from ..simulator import SemaphoreSimulator
 
+    with SemaphoreSimulator(_scenario(scenario), seed=seed) as sim:
+        ctx.pacing = dataclasses.replace(ctx.pacing, sleep=sim.advance, monotonic=sim.monotonic)
+        ctx.out.use_clock(sim.monotonic)
+        with SemaphoreClient(sim.url, sim.token, sleep=sim.advance) as client:
+            yield client
+
+
+def run_demo(ctx: Context) -> int:
     out_dir = Path(ctx.args.output_dir)
     out = ctx.out
     out.say("Rehearsing a deployment gate against the embedded Semaphore simulator (simulated time).")
     pipelines: list[Pipeline] = []
-    with SemaphoreSimulator(_scenario("scenario.yml")) as green_sim:
-        ctx.pacing = dataclasses.replace(ctx.pacing, sleep=green_sim.advance, monotonic=green_sim.monotonic)
-        out.use_clock(green_sim.monotonic)
-        with SemaphoreClient(green_sim.url, green_sim.token, sleep=green_sim.advance) as client:
-            promoted_ok = _green(ctx, client, pipelines)
-    with SemaphoreSimulator(_scenario("failing.yml"), seed=RED_SEED) as red_sim:
-        ctx.pacing = dataclasses.replace(ctx.pacing, sleep=red_sim.advance, monotonic=red_sim.monotonic)
-        out.use_clock(red_sim.monotonic)
-        with SemaphoreClient(red_sim.url, red_sim.token, sleep=red_sim.advance) as client:
-            red, excerpts = _red(ctx, client, out_dir)
-            pipelines.append(red)
-            files = _write_files(client, red, excerpts, pipelines, out_dir)
+    with _rehearsal(ctx, "scenario.yml") as client:
+        promoted_ok = _green(ctx, client, pipelines)
+    with _rehearsal(ctx, "failing.yml", seed=RED_SEED) as client:
+        red, excerpts = _red(ctx, client, out_dir)
+        pipelines.append(red)
+        files = _write_files(client, red, excerpts, pipelines, out_dir)
     caught = any(e.exit_code not in (None, 0) and "Unit tests" in e.job_name for e in excerpts.values())
     ok = promoted_ok and caught
     ctx.result["files"] = {k: str(v) for k, v in files.items()}
