@@ -332,3 +332,18 @@ def test_wait_for_a_named_workflow_cancels_its_pipelines_on_timeout(green: Semap
     assert f"terminated {ppl_id}" in run.err
     green.advance(30)
     assert _world_state(green, ppl_id)[1] == "stopped"
+
+
+def test_json_on_a_timeout_is_still_one_document_naming_the_error_and_the_last_pipeline_seen(
+    green: SemaphoreSimulator,
+) -> None:
+    ppl_id = first_pipeline(green)
+    run = gate_here("--json", "wait", ppl_id, "--timeout", "30", sim=green)
+    assert run.code == 124
+    doc = json.loads(run.out)
+    assert doc["exit_code"] == 124
+    assert doc["error"]["type"] == "WaitTimeout"
+    assert doc["error"]["message"].startswith("not a pipeline verdict: timed out after 30 s")
+    assert doc["last_seen"]["ppl_id"] == ppl_id
+    assert doc["last_seen"]["state"] == "running"
+    assert doc["last_seen"]["url"].startswith(green.url)
