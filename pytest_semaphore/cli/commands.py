@@ -196,6 +196,10 @@ def logs(ctx: Context) -> int:
         ctx.result["excerpt"] = excerpt_json(excerpt, client.base_url)
         ctx.show_excerpts([excerpt], client.base_url)
         return EXIT_OK
+    if ctx.out.mode != "text":
+        raise ConfigurationError(
+            "--full and --raw print the log itself on stdout, where --json and --jsonl print their own; choose one"
+        )
     job = client.describe_job(args.job_id)
     redactor = Redactor.for_job(extra_secrets=client.redaction_values(), job=job)
     events = client.job_log_events_raw(args.job_id)

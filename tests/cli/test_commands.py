@@ -347,3 +347,23 @@ def test_json_on_a_timeout_is_still_one_document_naming_the_error_and_the_last_p
     assert doc["last_seen"]["ppl_id"] == ppl_id
     assert doc["last_seen"]["state"] == "running"
     assert doc["last_seen"]["url"].startswith(green.url)
+
+
+def test_quiet_drops_progress_then_everything_but_errors(green: SemaphoreSimulator) -> None:
+    ppl_id = first_pipeline(green)
+    quiet = gate_here("-q", "wait", ppl_id, sim=green)
+    assert quiet.code == 0
+    assert not [line for line in quiet.out.splitlines() if line.startswith("[")]
+    assert "Verdict: passed" in quiet.out
+    silent = gate_here("wait", ppl_id, "-qq", sim=green)
+    assert silent.code == 0
+    assert silent.out == ""
+    assert silent.err == ""
+
+
+def test_a_whole_log_is_refused_with_json_output(red: SemaphoreSimulator) -> None:
+    job_id = _failed_job(red, first_pipeline(red))
+    run = gate_here("--json", "logs", job_id, "--full", sim=red)
+    assert run.code == 2
+    assert "choose one" in run.err
+    assert json.loads(run.out)["exit_code"] == 2
