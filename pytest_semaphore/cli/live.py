@@ -94,8 +94,12 @@ class LiveView:
             self._drawn = 0
 
     def _draw(self) -> None:
-        width = max(20, shutil.get_terminal_size().columns - 1)  # a wrapped line would break the cursor arithmetic
+        size = shutil.get_terminal_size()
+        width = max(20, size.columns - 1)  # a wrapped line would break the cursor arithmetic
         lines = [line[:width] for line in self.frame()]
+        rows = max(3, size.lines - 2)  # the cursor cannot move above the screen's top: the frame must fit
+        if len(lines) > rows:
+            lines = [*lines[: rows - 1], f"  ... and {len(lines) - rows + 1} more lines"]
         self._erase()
         self.stream.write("".join(line + "\n" for line in lines))
         self.stream.flush()

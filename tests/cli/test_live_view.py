@@ -3,6 +3,7 @@ clock, text printed above the frame, the last frame left on screen; and never us
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import subprocess
@@ -122,3 +123,16 @@ def test_a_wait_on_a_terminal_draws_the_live_view(tmp_path: Path) -> None:
     assert "[    0s]" not in screen, "no plain progress lines on a terminal"
     assert "Unit tests - 3/3  ok" in screen
     assert "Verdict: passed (exit code 0)" in screen
+
+
+def test_a_frame_taller_than_the_terminal_is_cut_to_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINES", "6")
+    monkeypatch.setenv("COLUMNS", "200")
+    screen, clock = io.StringIO(), Clock()
+    view = LiveView(screen, clock, tick=None)
+    for index in range(5):
+        view.update(dataclasses.replace(_pipeline("running", "running"), ppl_id=f"{index}" * 16))
+    view.close()
+    last_frame = screen.getvalue().rsplit("\r\x1b[J", 1)[-1].splitlines()
+    assert len(last_frame) == 4
+    assert last_frame[-1] == "  ... and 12 more lines"
