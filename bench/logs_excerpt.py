@@ -102,7 +102,7 @@ import json, resource, sys, time
 from pathlib import Path
 mode, body, out_dir = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 secrets = json.loads(sys.argv[4])
-from pytest_semaphore.logs import Redactor, excerpt_from_events
+from pytest_semaphore.logs import ExcerptOptions, Redactor, excerpt_from_events
 from pytest_semaphore.logstream import iter_events, iter_raw_events
 def rss() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -122,8 +122,9 @@ elif mode == "iter_raw_events only":
     info = {"events": sum(1 for _ in iter_raw_events(chunks()))}
 else:
     redactor = Redactor(secrets, patterns=[r"AKIA[0-9A-Z]{16}"])
+    options = ExcerptOptions(log_dir=out_dir, max_log_bytes=None)
     ex = excerpt_from_events(iter_raw_events(chunks()), job_name="bench", job_id="bench-job", redactor=redactor,
-                             log_dir=out_dir, max_log_bytes=None)
+                             options=options)
     info = {"command": ex.directive, "exit": ex.exit_code, "lines": ex.total_lines,
             "log_bytes": Path(ex.log_path).stat().st_size, "leak": any(s in ex.render() for s in secrets)}
 elapsed = time.process_time() - start

@@ -13,22 +13,44 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from . import errors as errors
     from .client import SemaphoreClient as SemaphoreClient
+    from .waiting import Pacing as Pacing
     from .waiting import outcome as outcome
     from .waiting import wait_for_pipeline as wait_for_pipeline
 
-__all__ = ["SemaphoreClient", "errors", "outcome", "wait_for_pipeline"]
+    __version__: str
 
-__version__ = "0.1.0.dev0"
+__all__ = ["Pacing", "SemaphoreClient", "errors", "outcome", "wait_for_pipeline"]
+
+#: The distribution whose metadata holds the version (pyproject.toml's ``version``, its one literal).
+DISTRIBUTION = "pytest-semaphore"
+#: ``__version__`` when the package runs from a source tree that was never installed (no metadata to read).
+UNKNOWN_VERSION = "0+unknown"
 
 _LAZY = {
     "SemaphoreClient": ("pytest_semaphore.client", "SemaphoreClient"),
     "wait_for_pipeline": ("pytest_semaphore.waiting", "wait_for_pipeline"),
+    "Pacing": ("pytest_semaphore.waiting", "Pacing"),
     "outcome": ("pytest_semaphore.waiting", "outcome"),
     "errors": ("pytest_semaphore.errors", None),
 }
 
 
+def _version() -> str:
+    """The installed distribution's version, read from its metadata (``importlib.metadata`` costs a few ms to
+    import, so only code that asks for the version pays for it)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return UNKNOWN_VERSION
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = _version()
+        globals()[name] = value
+        return value
     try:
         module_name, attribute = _LAZY[name]
     except KeyError:

@@ -56,7 +56,21 @@ def _quote_server(message: str | None) -> str:
 
 
 class SemaphoreError(Exception):
-    """Root of every error raised by pytest-semaphore."""
+    """Root of every error raised by pytest-semaphore.
+
+    Every error pickles with its message and attributes (pytest-xdist sends errors between processes):
+    the default would call ``cls(*args)`` and fail on keyword-only arguments or lose attributes.
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_restore, (type(self), self.args), self.__dict__)
+
+
+def _restore(cls: type[SemaphoreError], args: tuple[object, ...]) -> SemaphoreError:
+    """An error with ``args`` (its message) and no ``__init__`` run: pickle then sets its attributes back."""
+    error = cls.__new__(cls)
+    error.args = args
+    return error
 
 
 class ConfigurationError(SemaphoreError, ValueError):
@@ -96,18 +110,6 @@ class APIError(SemaphoreError):
             head += f" (server said: {self.server_message!r})"
         return head
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (
-            _rebuild_api_error,
-            (type(self), self.method, self.path, self.status, self.server_message, self.detail),
-        )
-
-
-def _rebuild_api_error(
-    cls: type[APIError], method: str, path: str, status: int, server_message: str, detail: str | None
-) -> APIError:
-    return cls(method, path, status, server_message, detail=detail)
-
 
 class AuthenticationError(APIError):
     """401, or 403 once retries are spent: the token is missing, wrong, or lacks a permission.
@@ -140,15 +142,6 @@ class APIUnavailable(SemaphoreError):
         """Seconds the server asked us to wait (its last ``Retry-After``), when it said; the waiting engine uses it."""
         super().__init__(f"{self.method} {self.path}: Semaphore API unavailable: {reason}")
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_unavailable, (self.method, self.path, self.reason, self.last_status, self.retry_after))
-
-
-def _rebuild_unavailable(
-    method: str, path: str, reason: str, last_status: int | None, retry_after: float | None = None
-) -> APIUnavailable:
-    return APIUnavailable(method, path, reason, last_status=last_status, retry_after=retry_after)
-
 
 class OutcomeUnknown(SemaphoreError):
     """A request that is not safe to repeat failed after it may have reached the server.
@@ -168,13 +161,6 @@ class OutcomeUnknown(SemaphoreError):
         else:
             how = "it was not resent because it is not idempotent"
         super().__init__(f"{self.method} {self.path}: the request may or may not have taken effect ({reason}); {how}")
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_outcome_unknown, (self.method, self.path, self.reason, self.sent))
-
-
-def _rebuild_outcome_unknown(method: str, path: str, reason: str, sent: int = 1) -> OutcomeUnknown:
-    return OutcomeUnknown(method, path, reason, sent=sent)
 
 
 class WaitTimeout(SemaphoreError):
@@ -196,16 +182,6 @@ class WaitTimeout(SemaphoreError):
         self.canceled = tuple(canceled)
         super().__init__(message)
 
-    def __reduce__(self) -> tuple[object, ...]:
-        # The default would call WaitTimeout(message) and lose last_seen, timeout and canceled (xdist pickles errors).
-        return (_rebuild_wait_timeout, (str(self), self.last_seen, self.timeout, self.canceled))
-
-
-def _rebuild_wait_timeout(
-    message: str, last_seen: Pipeline | None, timeout: float | None, canceled: Sequence[str]
-) -> WaitTimeout:
-    return WaitTimeout(message, last_seen=last_seen, timeout=timeout, canceled=canceled)
-
 
 class PipelineFailed(SemaphoreError):
     """A pipeline did not pass: ``pipeline`` is the last observation, ``failed_jobs`` the jobs that failed."""
@@ -214,14 +190,6 @@ class PipelineFailed(SemaphoreError):
         self.pipeline = pipeline
         self.failed_jobs = tuple(failed_jobs)
         super().__init__(message)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # The default would call PipelineFailed(message) without its keyword-only pipeline, and fail to unpickle.
-        return (_rebuild_pipeline_failed, (str(self), self.pipeline, self.failed_jobs))
-
-
-def _rebuild_pipeline_failed(message: str, pipeline: Pipeline, failed_jobs: Sequence[BlockJob]) -> PipelineFailed:
-    return PipelineFailed(message, pipeline=pipeline, failed_jobs=failed_jobs)
 
 
 class PromotionFailed(SemaphoreError):
@@ -237,15 +205,6 @@ class PromotionFailed(SemaphoreError):
         self.reason = reason
         self.promotion = promotion
         super().__init__(f"promotion {name!r} of pipeline {pipeline_id} failed: {reason}")
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_promotion_failed, (self.pipeline_id, self.name, self.reason, self.promotion))
-
-
-def _rebuild_promotion_failed(
-    pipeline_id: str, name: str, reason: str, promotion: Promotion | None = None
-) -> PromotionFailed:
-    return PromotionFailed(pipeline_id, name, reason, promotion=promotion)
 
 
 class ReportError(SemaphoreError, ValueError):

@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit
 from .atomic import AtomicFile
 from .errors import ReportError
 from .logs import Excerpt, clean_text
-from .outcomes import worst_outcome
+from .waiting.outcomes import worst_outcome
 
 if TYPE_CHECKING:
     from .models import Pipeline

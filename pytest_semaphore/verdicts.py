@@ -69,7 +69,7 @@ def failure_message(
     if pipeline.name:
         head += f" ({pipeline.name})"
     head += f" {verdict.value}"
-    if pipeline.result_reason and verdict is not Outcome.PASSED:
+    if pipeline.result_reason and pipeline.result_reason != "test" and verdict is not Outcome.PASSED:
         head += f" ({pipeline.result_reason})"
     if shown and shown != ["passed"]:
         head += f", expected {' or '.join(shown)}"

@@ -16,7 +16,14 @@ from types import TracebackType
 from .clock import Clock, ManualClock, RealClock
 from .definitions import FaultDef, ScenarioDef
 from .faults import FaultInjector
-from .server import Api, RequestRecord, SimulatorServer
+from .gateway import Gateway
+from .ingress import Ingress, LogLinks
+from .logroutes import Logs
+from .plumber import Plumber
+from .projecthub import Projecthub
+from .requestlog import RequestLog, RequestRecord
+from .routing import Router
+from .serving import SimulatorServer
 from .world import DEFAULT_EPOCH, Timings, World
 
 __all__ = ["SemaphoreSimulator"]
@@ -84,17 +91,20 @@ class SemaphoreSimulator:
             )
         for fault in definition.faults:
             self.faults.add(fault)
-        self._api = Api(
-            self.world,
-            self.token,
-            self.faults,
-            ui_accepts_api_token=ui_accepts_api_token,
-            refusals_as_409=refusals_as_409,
-            request_log_limit=request_log_limit,
+        self.request_log = RequestLog(request_log_limit)
+        self._server = SimulatorServer(
+            log=self.request_log, faults=self.faults, now=self.world.now, host=host, port=port
         )
-        self._server = SimulatorServer(self._api, host=host, port=port)
         self.url = self._server.url
         self.loghub_url = self._server.loghub_url
+        links = LogLinks(self.loghub_url)
+        routes = [
+            *Plumber(self.world).routes(),
+            *Gateway(self.world).routes(),
+            *Projecthub(self.world).routes(),
+            *Logs(self.world, links, ui_accepts_api_token=ui_accepts_api_token).routes(),
+        ]
+        self._ingress = Ingress(Router(self.world, routes, refusals_as_409=refusals_as_409), self.token)
         self._started = False
         self._stopped = False
         self._close_lock = threading.Lock()
@@ -106,7 +116,7 @@ class SemaphoreSimulator:
 
     def start(self) -> SemaphoreSimulator:
         if not self._started:
-            self._server.start()
+            self._server.start(self._ingress)
             self._started = True
         return self
 
@@ -149,7 +159,7 @@ class SemaphoreSimulator:
         (``{code: 5}`` on the jobs API), and ``401 Permission denied`` for logs.
         """
         visible = None if projects is None else frozenset(self.world.project(p).project_id for p in projects)
-        self._api.add_token(token, visible)
+        self._ingress.add_token(token, visible)
 
     # -------------------------------------------------------------- faults
 
@@ -164,12 +174,10 @@ class SemaphoreSimulator:
     @property
     def requests(self) -> list[RequestRecord]:
         """Every request received so far (both hosts), oldest first; ``Authorization`` values are redacted."""
-        with self._api._log_lock:
-            return list(self._api.requests)
+        return self.request_log.snapshot()
 
     def clear_requests(self) -> None:
-        with self._api._log_lock:
-            self._api.requests.clear()
+        self.request_log.clear()
 
     @property
     def api_url(self) -> str:

@@ -24,7 +24,7 @@ from pytest_semaphore.junit import (
     write_pipeline_report,
     write_pipeline_report_from_client,
 )
-from pytest_semaphore.logs import REDACTED, Excerpt, Redactor, fetch_excerpt, fetch_failed_excerpts
+from pytest_semaphore.logs import REDACTED, Excerpt, ExcerptOptions, Redactor, fetch_excerpt, fetch_failed_excerpts
 from pytest_semaphore.models import Pipeline
 from pytest_semaphore.report import render_summary
 from pytest_semaphore.simulator import SemaphoreSimulator
@@ -101,7 +101,7 @@ def failing_job_id(pipeline: Pipeline) -> str:
 
 def test_excerpt_of_a_hostile_log(client: SemaphoreClient, failed_pipeline: Pipeline, tmp_path: Path) -> None:
     job_id = failing_job_id(failed_pipeline)
-    excerpt = fetch_excerpt(client, job_id, log_dir=tmp_path / "logs", tail_lines=50)
+    excerpt = fetch_excerpt(client, job_id, options=ExcerptOptions(log_dir=tmp_path / "logs", tail_lines=50))
     assert excerpt.directive == "pytest -x tests/"
     assert excerpt.exit_code == 3
     assert excerpt.job_result == "failed"
@@ -137,14 +137,15 @@ def test_excerpt_of_a_hostile_log(client: SemaphoreClient, failed_pipeline: Pipe
 
 def test_user_patterns_and_hook_through_fetch(client: SemaphoreClient, failed_pipeline: Pipeline) -> None:
     job_id = failing_job_id(failed_pipeline)
-    excerpt = fetch_excerpt(client, job_id, patterns=[r"test_\w+"], hook=lambda s: s.replace("cdata", "C"))
+    options = ExcerptOptions(patterns=[r"test_\w+"], hook=lambda s: s.replace("cdata", "C"))
+    excerpt = fetch_excerpt(client, job_id, options=options)
     assert "FAILED tests/[REDACTED].py::[REDACTED] - AssertionError" in excerpt.lines
     assert "C breaker ]]> and <tag> & amp" in excerpt.lines
     assert TOKEN not in excerpt.render()  # the defaults still apply next to user patterns
 
 
 def _excerpts(client: SemaphoreClient, pipeline: Pipeline, log_dir: Path) -> dict[str, Excerpt]:
-    excerpts = fetch_failed_excerpts(client, pipeline, log_dir=log_dir)
+    excerpts = fetch_failed_excerpts(client, pipeline, options=ExcerptOptions(log_dir=log_dir))
     assert set(excerpts) == {job.job_id for job in pipeline.failed_jobs}
     return excerpts
 
@@ -197,7 +198,9 @@ def test_pipeline_as_junit_from_the_simulator(
 def test_the_client_convenience_writes_the_same_report(
     client: SemaphoreClient, failed_pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    path = write_pipeline_report_from_client(client, failed_pipeline.ppl_id, tmp_path / "p.xml", log_dir=tmp_path)
+    path = write_pipeline_report_from_client(
+        client, failed_pipeline.ppl_id, tmp_path / "p.xml", options=ExcerptOptions(log_dir=tmp_path)
+    )
     root = ElementTree.fromstring(path.read_bytes())
     assert [s.get("name") for s in root.iter("testsuite")] == ["Build", "Tests", "Deploy"]
     assert root.get("failures") == "1"
@@ -283,3 +286,34 @@ def test_the_client_tells_the_redactor_its_token_publicly(client: SemaphoreClien
     assert client.redaction_values() == (TOKEN,)
     assert TOKEN not in repr(client)
     assert Redactor(client.redaction_values())(f"echo {TOKEN}") == f"echo {REDACTED}"
+
+
+def _doc_examples() -> list[str]:
+    doc = Path(__file__).resolve().parents[2] / "docs" / "logs.md"
+    return re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), flags=re.DOTALL)
+
+
+def test_the_docs_examples_run_as_pasted(
+    sim: SemaphoreSimulator,
+    failed_pipeline: Pipeline,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    plain, through_client = _doc_examples()[:2]
+    monkeypatch.chdir(tmp_path)  # both save full logs in ./semaphore-logs
+    exec(compile(plain, "docs/logs.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert printed.rstrip().endswith("command `pytest -x tests/` exited with code 1")
+    assert "FAILED tests/test_api.py::test_deploy" in printed
+    assert "s3cr3t" not in printed
+    assert "[REDACTED]" in printed
+    monkeypatch.setenv("SEMAPHORE_ORGANIZATION_URL", sim.url)
+    monkeypatch.setenv("SEMAPHORE_API_TOKEN", TOKEN)
+    monkeypatch.setattr(sys, "argv", ["show_failures.py", failed_pipeline.ppl_id])
+    exec(compile(through_client, "docs/logs.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "command `pytest -x tests/` exited with code 3" in printed
+    assert TOKEN not in printed
+    assert JOB_SECRET not in printed
+    assert sorted(p.suffix for p in (tmp_path / "semaphore-logs").iterdir()) == [".log", ".log"]

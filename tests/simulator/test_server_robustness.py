@@ -13,6 +13,7 @@ import socket
 import struct
 import threading
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -50,7 +51,7 @@ def _connect(sim: SemaphoreSimulator, *, small_buffer: bool = False) -> socket.s
     if small_buffer:  # set before connecting: it fixes the TCP window, so a big answer cannot all be buffered
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     try:
-        conn.connect(("127.0.0.1", sim._server.port))
+        conn.connect(("127.0.0.1", urlsplit(sim.url).port or 80))
     except OSError:
         conn.close()
         raise

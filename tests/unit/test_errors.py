@@ -42,3 +42,20 @@ def test_api_error_paths_never_keep_a_query() -> None:
     error = errors.APIError("GET", "https://host/api/v1alpha/logs/x?jwt=SIGNED", 401)
     assert error.path == "/api/v1alpha/logs/x"
     assert "SIGNED" not in str(error)
+
+
+class _KeywordOnlyError(errors.SemaphoreError):
+    """A subclass written without any pickling code: the base class's mechanism covers it."""
+
+    def __init__(self, *, job_id: str, attempts: int) -> None:
+        self.job_id = job_id
+        self.attempts = attempts
+        super().__init__(f"job {job_id} gave up after {attempts} attempts")
+
+
+def test_a_new_error_class_pickles_without_code_of_its_own() -> None:
+    error = _KeywordOnlyError(job_id="j1", attempts=3)
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is _KeywordOnlyError
+    assert (str(copy), copy.job_id, copy.attempts) == ("job j1 gave up after 3 attempts", "j1", 3)
+    assert vars(copy) == vars(error)

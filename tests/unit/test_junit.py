@@ -481,7 +481,7 @@ def test_placeholders_write_exactly_what_the_tree_would(tmp_path: Path, monkeypa
     }
     outputs = []
     for use in (True, False):
-        monkeypatch.setattr("pytest_semaphore.junit._USE_PLACEHOLDERS", use)
+        monkeypatch.setattr("pytest_semaphore.junit.attach._USE_PLACEHOLDERS", use)
         report = tmp_path / f"r-{use}.xml"
         _report_with_cdata(report)
         attach_logs(report, attachments)

@@ -22,6 +22,7 @@ from pytest_semaphore.logs import (
     REDACTED,
     Excerpt,
     ExcerptBuilder,
+    ExcerptOptions,
     FullLogWriter,
     Redactor,
     clean_text,
@@ -109,7 +110,7 @@ def test_only_the_last_n_lines_are_kept_and_counted() -> None:
     # Fragments deliberately not line-aligned.
     blob = "".join(lines)
     fragments = [blob[i : i + 37] for i in range(0, len(blob), 37)]
-    excerpt = excerpt_from_events(job(cmd("gen", *fragments, exit_code=1)), tail_lines=10)
+    excerpt = excerpt_from_events(job(cmd("gen", *fragments, exit_code=1)), options=ExcerptOptions(tail_lines=10))
     assert excerpt.lines == tuple(f"line {i}" for i in range(990, 1000))
     assert excerpt.total_lines == 1000
     assert DEFAULT_TAIL_LINES == 100
@@ -122,9 +123,45 @@ def test_output_without_a_trailing_newline_is_still_a_line() -> None:
 
 def test_bad_arguments_are_refused_clearly() -> None:
     with pytest.raises(ConfigurationError, match="tail_lines"):
-        excerpt_from_events([], tail_lines=0)
+        ExcerptOptions(tail_lines=0)
     with pytest.raises(ConfigurationError, match="size cap"):
         FullLogWriter("/nonexistent/x.log", max_bytes=0)
+
+
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        ({"tail_lines": -1}, "tail_lines=-1"),
+        ({"max_line_chars": 79}, "at least 80"),
+        ({"max_log_bytes": 0}, "size cap"),
+    ],
+)
+def test_excerpt_options_are_checked_when_made(setting: dict[str, Any], words: str) -> None:
+    # Before any log is fetched: a gate learns of a bad setting at start, not after a pipeline failed.
+    with pytest.raises(ConfigurationError, match=words):
+        ExcerptOptions(**setting)
+
+
+def test_excerpt_options_are_frozen_and_shareable() -> None:
+    patterns = [r"AKIA\w+"]
+    options = ExcerptOptions(patterns=patterns)
+    patterns.append("later")  # the caller's list changing later does not change the options
+    assert options.patterns == (r"AKIA\w+",)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.tail_lines = 5  # type: ignore[misc]
+    assert hash(options) == hash(ExcerptOptions(patterns=(r"AKIA\w+",)))
+
+
+def test_the_options_patterns_and_hook_redact_when_no_redactor_is_given() -> None:
+    events = job(cmd("deploy AKIA0123", "key AKIA0123 for pii\n", exit_code=1))
+    options = ExcerptOptions(patterns=[r"AKIA\d+"], hook=lambda s: s.replace("pii", "<x>"))
+    excerpt = excerpt_from_events(events, options=options)
+    assert excerpt.directive == f"deploy {REDACTED}"
+    assert excerpt.lines == (f"key {REDACTED} for <x>",)
+    # A redactor given explicitly is the whole redaction: the caller built it (fetch_excerpt adds the options' to it).
+    assert excerpt_from_events(events, redactor=Redactor(["for"]), options=options).lines == (
+        f"key AKIA0123 {REDACTED} pii",
+    )
 
 
 # --------------------------------------------------------------------------------------------- the last 1000 characters
@@ -175,13 +212,13 @@ def test_progress_bar_split_across_fragments_collapses() -> None:
 
 def test_huge_progress_bar_without_newlines_stays_bounded() -> None:
     frags = [f"\rdownloading {i} of 200000" for i in range(200_000)]
-    excerpt = excerpt_from_events(job(cmd("dl", *frags, "\n", exit_code=1)), max_line_chars=200)
+    excerpt = excerpt_from_events(job(cmd("dl", *frags, "\n", exit_code=1)), options=ExcerptOptions(max_line_chars=200))
     assert excerpt.lines == ("downloading 199999 of 200000",)
 
 
 def test_a_giant_line_is_cut() -> None:
     excerpt = excerpt_from_events(
-        job(cmd("x", "y" * 500_000, "z" * 500_000, "\nlast\n", exit_code=1)), max_line_chars=100
+        job(cmd("x", "y" * 500_000, "z" * 500_000, "\nlast\n", exit_code=1)), options=ExcerptOptions(max_line_chars=100)
     )
     assert excerpt.lines[-1] == "last"
     assert excerpt.lines[0].startswith("y" * 100)
@@ -279,7 +316,9 @@ def test_a_secret_straddling_a_line_cut_does_not_leak_its_start() -> None:
     secret = "SECRETVALUE-0123456789"
     redactor = Redactor([secret])
     text = "x" * 90 + secret + "y" * 1000 + "\n"
-    excerpt = excerpt_from_events(job(cmd("x", text, exit_code=1)), redactor=redactor, max_line_chars=100)
+    excerpt = excerpt_from_events(
+        job(cmd("x", text, exit_code=1)), redactor=redactor, options=ExcerptOptions(max_line_chars=100)
+    )
     assert "SECRET" not in excerpt.render()
 
 
@@ -314,7 +353,9 @@ def test_log_file_names_are_safe(tmp_path: Path, name: str) -> None:
     assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.log", filename), filename
     assert len(filename) <= 120
     assert ".." not in filename
-    excerpt = excerpt_from_events(job(cmd("c", "out\n", exit_code=1)), job_name=name, job_id="j", log_dir=tmp_path)
+    excerpt = excerpt_from_events(
+        job(cmd("c", "out\n", exit_code=1)), job_name=name, job_id="j", options=ExcerptOptions(log_dir=tmp_path)
+    )
     assert excerpt.log_path is not None
     assert Path(excerpt.log_path).parent == tmp_path
     assert Path(excerpt.log_path).read_text(encoding="utf-8").startswith("$ c\nout\n")
@@ -332,7 +373,9 @@ def test_log_file_names_are_unique_per_job() -> None:
 def test_full_log_is_cleaned_redacted_and_atomic(tmp_path: Path) -> None:
     redactor = Redactor(["hidden-value"])
     events = job(cmd("build", "\x1b[32mok\x1b[0m hidden-value\n"), cmd("test", "boom\n", exit_code=2))
-    excerpt = excerpt_from_events(events, job_name="j", job_id="id1", redactor=redactor, log_dir=tmp_path)
+    excerpt = excerpt_from_events(
+        events, job_name="j", job_id="id1", redactor=redactor, options=ExcerptOptions(log_dir=tmp_path)
+    )
     assert excerpt.log_path is not None
     text = Path(excerpt.log_path).read_text(encoding="utf-8")
     assert text == f"$ build\nok {REDACTED}\n$ test\nboom\n[exit code 2]\n[job failed]\n"
@@ -341,7 +384,9 @@ def test_full_log_is_cleaned_redacted_and_atomic(tmp_path: Path) -> None:
 
 def test_full_log_size_cap(tmp_path: Path) -> None:
     events = job(cmd("gen", *[f"{i:09d}\n" for i in range(100_000)], exit_code=1))
-    excerpt = excerpt_from_events(events, log_dir=tmp_path, max_log_bytes=10_000, job_id="capped")
+    excerpt = excerpt_from_events(
+        events, job_id="capped", options=ExcerptOptions(log_dir=tmp_path, max_log_bytes=10_000)
+    )
     assert excerpt.log_truncated
     assert excerpt.log_path is not None
     data = Path(excerpt.log_path).read_bytes()
@@ -357,7 +402,7 @@ def test_a_failed_download_leaves_no_file(tmp_path: Path) -> None:
         raise ConnectionError("dropped")
 
     with pytest.raises(ConnectionError):
-        excerpt_from_events(broken(), job_id="j", log_dir=tmp_path)
+        excerpt_from_events(broken(), job_id="j", options=ExcerptOptions(log_dir=tmp_path))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -416,7 +461,11 @@ def test_streaming_excerpt_memory_is_bounded(
     tracemalloc.start()
     try:
         excerpt = excerpt_from_events(
-            parse(_big_log(50 * 1024 * 1024)), job_name="big", job_id="big", redactor=redactor, log_dir=tmp_path
+            parse(_big_log(50 * 1024 * 1024)),
+            job_name="big",
+            job_id="big",
+            redactor=redactor,
+            options=ExcerptOptions(log_dir=tmp_path),
         )
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -457,7 +506,7 @@ def test_streaming_in_any_fragments_and_blocks_equals_cleaning_the_whole_text(
         position = cut
     fragments.append(text[position:])
     redactor = Redactor([secret])
-    builder = ExcerptBuilder(tail_lines=tail, redactor=redactor, block_chars=block)
+    builder = ExcerptBuilder(redactor=redactor, options=ExcerptOptions(tail_lines=tail), block_chars=block)
     builder.feed_many(cmd("c", *[f for f in fragments if f], exit_code=1))
     excerpt = builder.finish()
     expected = redactor(clean_text(text)).split("\n")[:-1]
@@ -480,12 +529,12 @@ def test_an_unusable_log_directory_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     with pytest.raises(ConfigurationError, match="cannot save full job logs in"):
-        excerpt_from_events(job(cmd("c", "x\n", exit_code=1)), log_dir=blocker / "logs")
+        excerpt_from_events(job(cmd("c", "x\n", exit_code=1)), options=ExcerptOptions(log_dir=blocker / "logs"))
 
 
 @given(st.text(alphabet=st.characters(max_codepoint=0x7F)))
 def test_the_ascii_fast_path_removes_exactly_what_the_general_rule_removes(text: str) -> None:
-    from pytest_semaphore.logs import _ILLEGAL_RE, _remove_illegal
+    from pytest_semaphore.logs.clean import _ILLEGAL_RE, _remove_illegal
 
     assert _remove_illegal(text) == _ILLEGAL_RE.sub("", text)
     assert _remove_illegal(text + "é") == _ILLEGAL_RE.sub("", text + "é")
@@ -567,7 +616,9 @@ def _raw_vs_model(events: list[dict[str, Any]], *, block: int = 8, tail: int = 3
             def write(self, text: str) -> None:
                 blocks.append(text)
 
-        builder = ExcerptBuilder(tail_lines=tail, redactor=Redactor([secret]), sink=Sink(), block_chars=block)
+        builder = ExcerptBuilder(
+            redactor=Redactor([secret]), sink=Sink(), options=ExcerptOptions(tail_lines=tail), block_chars=block
+        )
         try:
             builder.feed_many(source)
         except ModelError as exc:
@@ -642,3 +693,46 @@ def test_events_to_text_takes_raw_events_too() -> None:
         == "".join(events_to_text(events))
         == "$ make\nbuilt\n[exit code 2]\n[job failed]\n"
     )
+
+
+class _MemorySource:
+    """A log source that is not a ``SemaphoreClient``: the three methods ``LogSource`` names are all it has."""
+
+    def __init__(self, job: Job, events: list[dict[str, Any]]) -> None:
+        self.job, self.events, self.closed = job, events, False
+
+    def describe_job(self, job_id: str) -> Job:
+        assert job_id == self.job.job_id
+        return self.job
+
+    def job_log_events_raw(self, job_id: str) -> Iterator[dict[str, Any]]:
+        try:
+            yield from self.events
+        finally:
+            self.closed = True
+
+    def redaction_values(self) -> tuple[str, ...]:
+        return ("api-token-0123456789",)
+
+
+def test_any_log_source_serves_fetch_excerpt() -> None:
+    from pytest_semaphore.logs import LogSource, fetch_excerpt, fetch_failed_excerpts
+    from pytest_semaphore.models import Pipeline
+    from tests.support import api_payloads as P
+
+    payload = P.job(result="FAILED")
+    payload["spec"]["env_vars"].append({"name": "DEPLOY_PASSWORD", "value": "hunter2-hunter2"})
+    events = [
+        {"event": "cmd_started", "timestamp": 1, "directive": "deploy"},
+        {"event": "cmd_output", "timestamp": 1, "output": "auth api-token-0123456789 hunter2-hunter2\n"},
+        {"event": "cmd_finished", "timestamp": 2, "directive": "deploy", "exit_code": 4},
+    ]
+    memory = _MemorySource(Job.from_api(payload), events)
+    source: LogSource = memory  # the type checker holds the class to the protocol
+    excerpt = fetch_excerpt(source, P.JOB_ID, options=ExcerptOptions(tail_lines=5))
+    assert (excerpt.job_name, excerpt.directive, excerpt.exit_code) == ("Job #1", "deploy", 4)
+    assert excerpt.lines == (f"auth {REDACTED} {REDACTED}",)
+    assert memory.closed  # the stream is closed as soon as the excerpt is built
+    pipeline = Pipeline.from_api(P.pipeline_describe("done", "failed", blocks=[P.block()]))
+    (failed,) = fetch_failed_excerpts(source, pipeline).values()
+    assert (failed.job_id, failed.exit_code, failed.reason) == (P.JOB_ID, 4, "non-zero exit code")

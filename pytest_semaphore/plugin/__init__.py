@@ -2,7 +2,7 @@
 
 Unconfigured, the plugin registers its options and hooks and does nothing else: this module imports only pytest and
 :mod:`pytest_semaphore.settings` (no requests, jinja2, junitparser or yaml). The work is in
-:mod:`pytest_semaphore.plugin_runtime`, imported the first time a fixture or an option needs it. ``docs/plugin.md`` is
+:mod:`pytest_semaphore.plugin.runtime`, imported the first time a fixture or an option needs it. ``docs/plugin.md`` is
 the user's guide.
 """
 
@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .settings import Face, Settings, SettingsError, add_options
+from ..settings import Face, Settings, SettingsError, add_options
 
 if TYPE_CHECKING:
-    from .client import SemaphoreClient
-    from .models import Pipeline, Promotion, WorkflowStarted
-    from .plugin_runtime import Runtime
-    from .simulator import SemaphoreSimulator
-    from .waiting import Pacing, PromotionResult
+    from ..client import SemaphoreClient
+    from ..models import Pipeline, Promotion, WorkflowStarted
+    from ..simulator import SemaphoreSimulator
+    from ..waiting import Pacing, PromotionResult
+    from .runtime import Runtime
 
 #: How the plugin spells the settings: ``--semaphore-NAME`` options and ``semaphore_NAME`` ini keys.
 FACE = Face.prefixed(
@@ -65,7 +65,7 @@ _SESSION_FIELDS = ("simulate", "wait_for", "promote", "report", "json")
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from . import hooks
+    from .. import hooks
 
     pluginmanager.add_hookspecs(hooks)
 
@@ -73,7 +73,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("semaphore", "Semaphore CI gates (pytest-semaphore; see docs/plugin.md)")
     add_options(group.addoption, FACE)
-    from .settings import FIELDS
+    from ..settings import FIELDS
 
     for name, key in FACE.ini.items():
         parser.addini(key, FIELDS[name].help + f" (like {FACE.options[name]})", type="string", default="")
@@ -117,7 +117,7 @@ def _runtime(config: pytest.Config) -> Runtime:
     """The session's runtime, created (and its hooks registered) the first time something needs it."""
     runtime = config.stash.get(RUNTIME_KEY, None)
     if runtime is None:
-        from .plugin_runtime import ReportWriter, Runtime, RuntimeHooks
+        from .runtime import ReportWriter, Runtime, RuntimeHooks
 
         runtime = Runtime(config, config.stash[SETTINGS_KEY])
         config.stash[RUNTIME_KEY] = runtime
@@ -125,7 +125,7 @@ def _runtime(config: pytest.Config) -> Runtime:
         config.pluginmanager.register(RuntimeHooks(runtime), "semaphore-runtime")
         config.pluginmanager.register(ReportWriter(runtime), "semaphore-reports")
         if config.pluginmanager.hasplugin("xdist") and not runtime.worker:
-            from .plugin_runtime import XdistHooks
+            from .runtime import XdistHooks
 
             config.pluginmanager.register(XdistHooks(runtime), "semaphore-xdist")
     return runtime
@@ -164,7 +164,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
     if RUNTIME_KEY in item.config.stash:
-        from .plugin_runtime import report_entries
+        from .runtime import report_entries
 
         report_entries(item, report)
     return report
@@ -205,6 +205,16 @@ def semaphore_pacing(pytestconfig: pytest.Config) -> Pacing:
 
 
 @pytest.fixture(scope="session")
+def semaphore_ppl_id(pytestconfig: pytest.Config) -> str | None:
+    """The current pipeline's id (what promotions start from): ``--semaphore-pipeline``, ``SEMAPHORE_PIPELINE_ID``,
+    or under ``--semaphore-simulate`` the pipeline the scenario's first run started; ``None`` when unknown."""
+    runtime = pytestconfig.stash.get(RUNTIME_KEY, None)
+    if runtime is not None:
+        return runtime.current_pipeline
+    return pytestconfig.stash[SETTINGS_KEY].pipeline
+
+
+@pytest.fixture(scope="session")
 def semaphore_client(pytestconfig: pytest.Config, semaphore_settings: Settings) -> SemaphoreClient:
     """A :class:`~pytest_semaphore.client.SemaphoreClient` for the configured organisation (shared by the session).
 
@@ -215,7 +225,8 @@ def semaphore_client(pytestconfig: pytest.Config, semaphore_settings: Settings) 
     try:
         return runtime.client()
     except SettingsError as exc:
-        pytest.fail(f"{exc}; or rehearse against the embedded simulator with --semaphore-simulate", pytrace=False)
+        problem = str(exc)
+    pytest.fail(f"{problem}; or rehearse against the embedded simulator with --semaphore-simulate", pytrace=False)
 
 
 @pytest.fixture

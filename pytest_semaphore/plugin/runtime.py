@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import waiting
-from .errors import APIUnavailable, PipelineFailed, SemaphoreError, WaitTimeout
-from .junit import LogAttachment, attach_logs, attachment_for
-from .logs import Excerpt, fetch_failed_excerpts
-from .record import GateRecord, PipelineEntry, PromotionEntry
-from .settings import Settings, SettingsError
-from .verdicts import error_kind, error_message, expected_outcomes, verdict_error
+from .. import waiting
+from ..errors import APIUnavailable, PipelineFailed, SemaphoreError, WaitTimeout
+from ..junit import LogAttachment, attach_logs, attachment_for
+from ..logs import Excerpt, fetch_failed_excerpts
+from ..record import GateRecord, PipelineEntry, PromotionEntry
+from ..settings import Settings, SettingsError
+from ..verdicts import error_kind, error_message, expected_outcomes, verdict_error
 
 if TYPE_CHECKING:
-    from .client import SemaphoreClient
-    from .models import Pipeline, Promotion, WorkflowStarted
-    from .simulator import SemaphoreSimulator
+    from ..client import SemaphoreClient
+    from ..models import Pipeline, Promotion, WorkflowStarted
+    from ..simulator import SemaphoreSimulator
 
 #: Simulated seconds per real second for ``--semaphore-simulate``: a 10-minute pipeline takes about a second.
 SIMULATION_SPEED = 600.0
@@ -74,7 +74,7 @@ class Runtime:
                 self.speed = given["semaphore_speed"]
                 self.default_pipeline = given.get("semaphore_pipeline")
         elif self.settings.flag("simulate"):
-            from .simulator import SemaphoreSimulator
+            from ..simulator import SemaphoreSimulator
 
             scenario = self.settings.path("simulate_scenario") or _bundled_scenario()
             try:
@@ -139,7 +139,7 @@ class Runtime:
         with self._lock:
             if self._client is None:
                 if self.url is not None and self.token is not None:
-                    from .client import SemaphoreClient
+                    from ..client import SemaphoreClient
 
                     self._client = SemaphoreClient(self.url, self.token)
                 else:
@@ -147,7 +147,7 @@ class Runtime:
             return self._client
 
     def pacing(self) -> waiting.Pacing:
-        return self.settings.pacing(speed=self.speed)  # type: ignore[no-any-return]
+        return self.settings.pacing(speed=self.speed)
 
     def _redact(self, text: str) -> str:
         changed = self.config.hook.pytest_semaphore_redact(text=text)
@@ -157,13 +157,7 @@ class Runtime:
         """The failed jobs' excerpts of a done (or failed-fast) pipeline, described in detail if it was not."""
         if not pipeline.blocks:
             pipeline = client.describe_pipeline(pipeline.ppl_id, detailed=True)
-        found = fetch_failed_excerpts(
-            client,
-            pipeline,
-            log_dir=self.settings.path("log_dir"),
-            tail_lines=self.settings.log_lines,
-            hook=self._redact,
-        )
+        found = fetch_failed_excerpts(client, pipeline, options=self.settings.excerpt_options(hook=self._redact))
         kept = []
         for excerpt in found.values():
             changed = self.config.hook.pytest_semaphore_log_excerpt(excerpt=excerpt)
@@ -267,6 +261,8 @@ class Runtime:
                 before = client.list_promotions(source)
                 client.trigger_promotion(source, name, override=override, parameters=params)
                 record = _new_record(client, source, name, before)
+                if record is None:
+                    raise SemaphoreError(f"promotion {name!r} of pipeline {source} was triggered but not listed")
                 self._promoted(client, source, name, params, override, record, None)
                 return record
             result = waiting.wait_for_promotion(
@@ -330,7 +326,7 @@ class Runtime:
         expect: Any = "passed",
         item: pytest.Item | None = None,
     ) -> Pipeline | WorkflowStarted:
-        """Start a workflow (reconciled, so a lost answer never starts two) and, with ``wait``, wait for its pipeline."""
+        """Start a workflow (reconciled: a lost answer never starts two); with ``wait``, wait for its pipeline."""
         __tracebackhide__ = True
         started = client.run_workflow(
             project,
@@ -414,7 +410,7 @@ class Runtime:
         data = getattr(report, REPORT_ATTRIBUTE, None)
         if not data:
             return
-        from .record import entries_from
+        from ..record import entries_from
 
         for entry in entries_from(data):
             self.record.add_pipeline(entry)
@@ -443,7 +439,7 @@ class Runtime:
         wanted = self.attachments()
         if xmlpath and wanted:
             try:
-                attach_logs(xmlpath, wanted, junit_prefix=self.config.getini("junit_prefix") or None)
+                attach_logs(xmlpath, wanted, junit_prefix=getattr(self.config.option, "junitprefix", None))
             except SemaphoreError as exc:
                 problems.append(f"could not attach job logs to {xmlpath}: {exc}")
         report = self.settings.path("report")
@@ -491,7 +487,7 @@ def _status(exitstatus: int) -> str:
 def _bundled_scenario() -> str:
     from pathlib import Path
 
-    return str(Path(__file__).with_name("simulator") / "examples" / "release-train" / "scenario.yml")
+    return str(Path(__file__).parents[1] / "simulator" / "examples" / "release-train" / "scenario.yml")
 
 
 def _new_record(client: SemaphoreClient, ppl_id: str, name: str, before: Sequence[Promotion]) -> Promotion | None:
@@ -526,7 +522,7 @@ class RuntimeHooks:
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is None:
             return lambda line: None
-        return lambda line: reporter.write_line(line)  # type: ignore[no-any-return]
+        return lambda line: reporter.write_line(line)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
