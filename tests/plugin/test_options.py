@@ -44,7 +44,10 @@ def test_command_line_beats_ini(pytester: pytest.Pytester) -> None:
     lines = header(result)
     assert lines[0] == "semaphore: url: https://cli-org.semaphoreci.com (--semaphore-url)"
     assert "token: set (--semaphore-token)" in lines
-    assert "timeout: 90.0 (semaphore_timeout in tox.ini)" in lines or "timeout: 90.0 (semaphore_timeout in pytest.ini)" in lines
+    assert (
+        "timeout: 90.0 (semaphore_timeout in tox.ini)" in lines
+        or "timeout: 90.0 (semaphore_timeout in pytest.ini)" in lines
+    )
     assert "log lines: 5 (--semaphore-log-lines)" in lines
     assert CANARY not in result.stdout.str()
 
