@@ -265,6 +265,9 @@ class Runtime:
                     raise SemaphoreError(f"promotion {name!r} of pipeline {source} was triggered but not listed")
                 self._promoted(client, source, name, params, override, record, None)
                 return record
+            parent = waiting.wait_for_pipeline(client, source, timeout=options["timeout"], pacing=pacing)
+            if not override and waiting.outcome(parent) is not waiting.Outcome.PASSED:
+                raise SemaphoreError(f"not promoting {name!r}: pipeline {source} ended {waiting.outcome(parent).value}")
             result = waiting.wait_for_promotion(
                 client,
                 source,
@@ -549,11 +552,16 @@ class RuntimeHooks:
         runtime = self.runtime
         if runtime.worker:
             return
+        session_logs = [e for entry in runtime.record.latest() if entry.nodeid is None for e in entry.excerpts]
+        if session_logs:  # a test's excerpts are in its failure section; the session actions' go here
+            terminalreporter.section(SECTION_TITLE)
+            for excerpt in session_logs:
+                terminalreporter.line(excerpt.render())
         lines = runtime.record.summary_lines(runtime.base_url) + runtime.notes + runtime.report_problems
         if lines:
             terminalreporter.section("semaphore")
             for line in lines:
-                terminalreporter.write_line(line)
+                terminalreporter.line(line)
         if runtime.failure is not None:
             terminalreporter.stats.setdefault(f"semaphore {runtime.failure[0]}", []).append(_Stat())
 
