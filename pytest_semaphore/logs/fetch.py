@@ -74,7 +74,7 @@ def fetch_excerpt(
     except ModelError as exc:
         # A malformed event found where the builder read it: the same error ``client.job_log`` raises for one
         # (an APIError naming the request), so callers such as fetch_failed_excerpts need not know which path ran.
-        from ..baseurl import API_PREFIX
+        from ..client.baseurl import API_PREFIX
         from ..errors import APIError
 
         detail = f"the log could not be read: {redactor(str(exc))}"

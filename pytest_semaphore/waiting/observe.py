@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import TYPE_CHECKING
 
-from ..baseurl import API_PREFIX
+from ..client.baseurl import API_PREFIX
 from ..errors import APIError, PipelineFailed
 
 if TYPE_CHECKING:

@@ -86,7 +86,7 @@ def test_a_failed_promotion_raises_saying_why() -> None:
             wait_for_promotion(s.client, ppl_id, "broken", pacing=s.pacing)
         assert s.sim.world.promotions(ppl_id)[0].status == "failed"
         assert caught.value.name == "broken"
-        assert caught.value.pipeline_id == ppl_id
+        assert caught.value.ppl_id == ppl_id
         assert "parameter" in str(caught.value)
         assert "broken" in str(caught.value)
 

@@ -54,3 +54,16 @@ def test_the_version_falls_back_when_the_package_is_not_installed(monkeypatch: p
 
     monkeypatch.setattr(pytest_semaphore, "DISTRIBUTION", "pytest-semaphore-not-installed")
     assert pytest_semaphore._version() == pytest_semaphore.UNKNOWN_VERSION == "0+unknown"
+
+
+def test_the_cheap_parts_of_the_client_load_no_http_library() -> None:
+    code = (
+        "import sys\n"
+        "from pytest_semaphore.client import API_PREFIX, iter_events, normalise_base_url, strip_queries\n"
+        "from pytest_semaphore.client.baseurl import is_loopback\n"
+        "print(','.join(m for m in ('requests', 'urllib3') if m in sys.modules))\n"
+        "from pytest_semaphore.client import SemaphoreClient\n"
+        "print(SemaphoreClient.__module__, 'requests' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.splitlines() == ["", "pytest_semaphore.client.semaphore True"]
