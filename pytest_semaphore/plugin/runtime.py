@@ -61,6 +61,8 @@ class Runtime:
         self._previous_sigterm: Any = None
         self.notes: list[str] = []
         self.report_problems: list[str] = []
+        self.started: list[str] = []  # workflows the fixtures started, for cancel-on-interrupt outside a wait
+        self._done: set[str] = set()
 
     # ------------------------------------------------------------------------------------------- setting up
 
@@ -85,7 +87,7 @@ class Runtime:
             self.url, self.token, self.speed = self.simulator.url, self.simulator.token, SIMULATION_SPEED
             pipelines = self.simulator.world.pipelines()
             self.default_pipeline = pipelines[0].ppl_id if pipelines else None
-        if not self.worker and self.settings.flag("cancel_on_interrupt"):
+        if not self.worker:
             self._install_sigterm()
 
     def worker_input(self) -> dict[str, Any]:
@@ -187,10 +189,10 @@ class Runtime:
         except PipelineFailed as exc:  # failed fast, while it was still running
             pipeline, found = self.excerpts(client, exc.pipeline)
             self._remember(PipelineEntry(role, pipeline, found, nodeid=_nodeid(item)), item)
-            raise
+            raise exc.with_traceback(None) from None
         except (WaitTimeout, APIUnavailable) as exc:
             exc.args = (error_message(exc),)
-            raise
+            raise exc.with_traceback(None) from None  # the message says it all; the engine's frames are noise
         return self.judge(client, done, expected, role=role, item=item)
 
     def judge(
@@ -205,6 +207,7 @@ class Runtime:
     ) -> Pipeline:
         """Record a done pipeline (with excerpts when it did not pass), call the hook, raise if not expected."""
         __tracebackhide__ = True
+        self._done.add(done.ppl_id)
         verdict = waiting.outcome(done)
         problem = verdict_error(done, expected)
         found: tuple[Excerpt, ...] = ()
@@ -282,7 +285,7 @@ class Runtime:
             )
         except (WaitTimeout, APIUnavailable) as exc:
             exc.args = (error_message(exc),)
-            raise
+            raise exc.with_traceback(None) from None  # the message says it all; the engine's frames are noise
         self._promoted(client, source, name, params, override, result.promotion, result)
         for done in result.pipelines:
             self.judge(client, done, expected_outcomes("passed"), role="promoted", item=item, promotion=name)
@@ -340,9 +343,23 @@ class Runtime:
             reconcile=True,
         )
         waiting.mark_started(started.ppl_id)
+        with self._lock:
+            self.started.append(started.ppl_id)
         if not wait:
             return started
         return self.wait(client, started.ppl_id, pacing=pacing, timeout=timeout, expect=expect, item=item)
+
+    def cancel_started(self) -> list[str]:
+        """On an interrupt with ``--semaphore-cancel-on-interrupt``: terminate what the fixtures started and nobody
+        saw finish. A wait that is interrupted terminates its own pipeline; this covers an interrupt that comes
+        between starting a workflow and waiting for it. Best effort, like every cancel."""
+        from ..waiting.started import cancel
+
+        if not self.settings.flag("cancel_on_interrupt") or self._client is None:
+            return []
+        with self._lock:
+            pending = [ppl_id for ppl_id in self.started if ppl_id not in self._done]
+        return cancel(self._client, pending, cancel_foreign=False)
 
     # ------------------------------------------------------------------------------------------- session actions
 
@@ -534,6 +551,9 @@ class RuntimeHooks:
             return None
         runtime.run_wait_for(self._write(session.config))
         return True if runtime.failure is not None else None  # True: no test runs
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.runtime.cancel_started()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

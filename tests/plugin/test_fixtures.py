@@ -93,14 +93,46 @@ def test_an_unknown_expectation_names_the_accepted_values(pytester: pytest.Pytes
     )
 
 
-def test_a_timeout_is_not_reported_as_a_failed_pipeline(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        test_inner="""
-        def test_release(wait_for_pipeline, semaphore_ppl_id):
-            wait_for_pipeline(semaphore_ppl_id, timeout=5)
+def manual_clock(pytester: pytest.Pytester, scenario: object) -> None:
+    """An inner conftest giving the fixtures a simulator on a manual clock: waits move its time, so a timeout or
+    an outage is reached exactly, however loaded the machine is."""
+    pytester.makeconftest(
+        f"""
+        import pytest
+        from pytest_semaphore import SemaphoreClient
+        from pytest_semaphore.waiting import Pacing
+
+        @pytest.fixture
+        def semaphore_simulator_scenario():
+            return {str(scenario)!r}
+
+        @pytest.fixture
+        def semaphore_client(semaphore_simulator):
+            sim = semaphore_simulator
+            with SemaphoreClient(sim.url, sim.token, sleep=sim.advance, monotonic=sim.monotonic) as client:
+                yield client
+
+        @pytest.fixture
+        def semaphore_pacing(semaphore_simulator, semaphore_settings):
+            sim = semaphore_simulator
+            return Pacing(sleep=sim.advance, monotonic=sim.monotonic, patience=semaphore_settings.patience)
+
+        @pytest.fixture
+        def first_ppl_id(semaphore_client):
+            return semaphore_client.list_pipelines(project="release-train")[0].ppl_id
         """
     )
-    result = run(pytester, RELEASE_TRAIN)
+
+
+def test_a_timeout_is_not_reported_as_a_failed_pipeline(pytester: pytest.Pytester) -> None:
+    manual_clock(pytester, RELEASE_TRAIN)
+    pytester.makepyfile(
+        test_inner="""
+        def test_release(wait_for_pipeline, first_ppl_id):
+            wait_for_pipeline(first_ppl_id, timeout=5)
+        """
+    )
+    result = pytester.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         ["E   *WaitTimeout: not a pipeline verdict: timed out after 5 s waiting for pipeline *"]
@@ -109,14 +141,32 @@ def test_a_timeout_is_not_reported_as_a_failed_pipeline(pytester: pytest.Pyteste
 
 
 def test_the_timeout_option_applies_to_every_wait(pytester: pytest.Pytester) -> None:
+    manual_clock(pytester, RELEASE_TRAIN)
     pytester.makepyfile(
         test_inner="""
-        def test_release(wait_for_pipeline, semaphore_ppl_id):
-            wait_for_pipeline(semaphore_ppl_id)
+        def test_release(wait_for_pipeline, first_ppl_id):
+            wait_for_pipeline(first_ppl_id)
         """
     )
-    result = run(pytester, RELEASE_TRAIN, "--semaphore-timeout=7")
+    result = pytester.runpytest("--semaphore-timeout=7")
     result.stdout.fnmatch_lines(["*not a pipeline verdict: timed out after 7 s*"])
+
+
+def test_an_api_outage_is_not_reported_as_a_failed_pipeline(pytester: pytest.Pytester) -> None:
+    manual_clock(pytester, RELEASE_TRAIN)
+    pytester.makepyfile(
+        test_inner="""
+        from pytest_semaphore.simulator.definitions import FaultDef
+
+        def test_release(wait_for_pipeline, first_ppl_id, semaphore_simulator):
+            semaphore_simulator.add_fault(FaultDef(route="GET /api/v1alpha/pipelines/*", kind="status", status=503))
+            wait_for_pipeline(first_ppl_id)
+        """
+    )
+    result = pytester.runpytest("--semaphore-patience=30")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E   *APIUnavailable: not a pipeline verdict: *503*"])
+    assert "PipelineFailed" not in result.stdout.str()
 
 
 def test_run_workflow_starts_and_waits(pytester: pytest.Pytester) -> None:
@@ -157,31 +207,11 @@ def test_no_configuration_errors_the_test_naming_how_to_configure(pytester: pyte
 
 def test_configuration_fixtures_can_be_overridden_in_conftest(pytester: pytest.Pytester) -> None:
     """A user's own simulator (manual clock) through overridden ``semaphore_client`` and ``semaphore_pacing``."""
-    pytester.makeconftest(
-        f"""
-        import pytest
-        from pytest_semaphore import SemaphoreClient
-        from pytest_semaphore.waiting import Pacing
-
-        @pytest.fixture
-        def semaphore_simulator_scenario():
-            return {str(FAILING_TRAIN)!r}
-
-        @pytest.fixture
-        def semaphore_client(semaphore_simulator):
-            with SemaphoreClient(semaphore_simulator.url, semaphore_simulator.token) as client:
-                yield client
-
-        @pytest.fixture
-        def semaphore_pacing(semaphore_simulator):
-            return Pacing(sleep=semaphore_simulator.advance, monotonic=semaphore_simulator.monotonic)
-        """
-    )
+    manual_clock(pytester, FAILING_TRAIN)
     pytester.makepyfile(
         test_inner="""
-        def test_release(wait_for_pipeline, semaphore_client, semaphore_simulator):
-            ppl_id = semaphore_client.list_pipelines(project="release-train")[0].ppl_id
-            assert wait_for_pipeline(ppl_id, expect="failed").result == "failed"
+        def test_release(wait_for_pipeline, first_ppl_id, semaphore_simulator):
+            assert wait_for_pipeline(first_ppl_id, expect="failed").result == "failed"
             assert semaphore_simulator.monotonic() > 60  # the wait moved the manual clock
         """
     )
