@@ -16,7 +16,7 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from .logs import Excerpt
 from .models import Pipeline
 from .waiting import outcome
 
-__all__ = ["JSON_VERSION", "GateRecord", "PipelineEntry", "PromotionEntry", "duration_text"]
+__all__ = ["JSON_VERSION", "GateRecord", "PipelineEntry", "duration_text"]
 
 #: Version of the ``--json`` document; bumped when a field changes meaning or disappears.
 JSON_VERSION = 1
@@ -75,36 +75,23 @@ class PipelineEntry:
         )
 
 
-@dataclass(frozen=True)
-class PromotionEntry:
-    """A promotion a gate triggered (or found already triggered and reused), and what became of it."""
-
-    name: str
-    ppl_id: str
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    override: bool = False
-    reused: bool = False
-    scheduled_pipeline_id: str | None = None
-    outcome: str | None = None
-    note: str | None = None
-
-
 class GateRecord:
     """Thread-safe record of one gate run (a pytest session, a ``semaphore-gate`` invocation)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.pipelines: list[PipelineEntry] = []
-        self.promotions: list[PromotionEntry] = []
+        self.promotions: list[dict[str, Any]] = []
         self.errors: list[tuple[str, str]] = []
 
     def add_pipeline(self, entry: PipelineEntry) -> None:
         with self._lock:
             self.pipelines.append(entry)
 
-    def add_promotion(self, entry: PromotionEntry) -> None:
+    def add_promotion(self, summary: Mapping[str, Any]) -> None:
+        """A promotion, as the gate's ``PromoteResult.to_dict()`` describes it (action, ids, outcome, notes)."""
         with self._lock:
-            self.promotions.append(entry)
+            self.promotions.append(dict(summary))
 
     def add_error(self, kind: str, message: str) -> None:
         """An error that ended a gate action: ``kind`` from :data:`pytest_semaphore.verdicts.ERROR_KINDS`."""
@@ -139,15 +126,14 @@ class GateRecord:
                 line += f" {pipeline_url(base_url, ppl.wf_id, ppl.ppl_id)}"
             lines.append(" ".join(line.split()))
         for promo in self.promotions:
-            verb = "reused" if promo.reused else "triggered"
-            line = f"PROMOTION {promo.name!r} of {promo.ppl_id} {verb}"
-            if promo.scheduled_pipeline_id:
-                line += f" -> {promo.scheduled_pipeline_id}"
-            if promo.outcome:
-                line += f" ({promo.outcome})"
-            if promo.note:
-                line += f": {promo.note}"
+            line = f"PROMOTION {promo['name']!r} of {promo['ppl_id']}: {promo['action']}"
+            scheduled = (promo.get("promotion") or {}).get("scheduled_pipeline_id")
+            if scheduled:
+                line += f" -> {scheduled}"
+            if promo.get("outcome"):
+                line += f" ({promo['outcome']})"
             lines.append(line)
+            lines += [f"  {note}" for note in promo.get("notes", ())]
         lines += [f"ERROR ({kind}) {message}" for kind, message in self.errors]
         return lines
 
@@ -183,7 +169,7 @@ class GateRecord:
             "version": JSON_VERSION,
             **(extra or {}),
             "pipelines": pipelines,
-            "promotions": [dataclasses.asdict(p) | {"parameters": dict(p.parameters)} for p in self.promotions],
+            "promotions": list(self.promotions),
             "errors": [{"kind": kind, "message": message} for kind, message in self.errors],
         }
 

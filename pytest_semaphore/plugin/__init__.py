@@ -18,9 +18,9 @@ from ..settings import Face, Settings, SettingsError, add_options
 
 if TYPE_CHECKING:
     from ..client import SemaphoreClient
-    from ..models import Pipeline, Promotion, WorkflowStarted
+    from ..models import Pipeline, WorkflowStarted
     from ..simulator import SemaphoreSimulator
-    from ..waiting import Pacing, PromotionResult
+    from ..waiting import Pacing, PromoteResult
     from .runtime import Runtime
 
 #: How the plugin spells the settings: ``--semaphore-NAME`` options and ``semaphore_NAME`` ini keys.
@@ -253,12 +253,14 @@ def wait_for_pipeline(
 @pytest.fixture
 def semaphore_promote(
     request: pytest.FixtureRequest, semaphore_client: SemaphoreClient, semaphore_pacing: Pacing
-) -> Callable[..., PromotionResult | Promotion]:
+) -> Callable[..., PromoteResult]:
     """``semaphore_promote(name, *, pipeline=None, parameters=None, override=False, wait=True, timeout=None)``.
 
-    Promotes ``pipeline`` (default: the current one, ``--semaphore-pipeline`` / ``SEMAPHORE_PIPELINE_ID``) and
-    returns the core's :class:`~pytest_semaphore.waiting.PromotionResult` (the promoted pipeline done) when
-    ``wait``, else the promotion record. A promoted pipeline that does not pass fails the test.
+    Promotes ``pipeline`` (default: the current one, ``--semaphore-pipeline`` / ``SEMAPHORE_PIPELINE_ID``) with the
+    core's gate and returns its :class:`~pytest_semaphore.waiting.PromoteResult`: ``.promotion`` is the record
+    triggered (or reused), ``.pipeline`` the promoted pipeline, done, when ``wait``. The pipeline running this job
+    is promoted by its own rules (see docs/plugin.md). A promoted pipeline that does not pass, or a promotion that
+    was not made because something did not pass, fails the test.
     """
     runtime = _runtime(request.config)
 
@@ -270,7 +272,7 @@ def semaphore_promote(
         override: bool = False,
         wait: bool = True,
         timeout: float | None = None,
-    ) -> PromotionResult | Promotion:
+    ) -> PromoteResult:
         __tracebackhide__ = True
         return runtime.promote(
             semaphore_client,

@@ -10,29 +10,32 @@ reports, once, in the process that owns the session (the xdist controller, or th
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .. import waiting
-from ..errors import APIUnavailable, PipelineFailed, SemaphoreError, WaitTimeout
+from ..errors import APIUnavailable, ConfigurationError, PipelineFailed, PromotionFailed, SemaphoreError, WaitTimeout
 from ..junit import LogAttachment, attach_logs, attachment_for
 from ..logs import Excerpt, fetch_failed_excerpts
-from ..record import GateRecord, PipelineEntry, PromotionEntry
+from ..record import GateRecord, PipelineEntry
 from ..settings import Settings, SettingsError
 from ..verdicts import error_kind, error_message, expected_outcomes, verdict_error
 
 if TYPE_CHECKING:
     from ..client import SemaphoreClient
-    from ..models import Pipeline, Promotion, WorkflowStarted
+    from ..models import Pipeline, WorkflowStarted
     from ..simulator import SemaphoreSimulator
 
 #: Simulated seconds per real second for ``--semaphore-simulate``: a 10-minute pipeline takes about a second.
 SIMULATION_SPEED = 600.0
+#: The kind a promotion that was not made is reported as, by the verdict that stopped it.
+_KINDS = {"failed": "failed", "stopped": "stopped", "canceled": "stopped"}
 #: Report attribute carrying the pipelines a test waited on (plain dicts: they cross from xdist workers).
 REPORT_ATTRIBUTE = "semaphore_entries"
 #: Title of the report section that shows a failed test's job excerpts in the terminal.
@@ -56,6 +59,7 @@ class Runtime:
         self._lock = threading.Lock()
         self.failure: tuple[str, str] | None = None  # (kind, message) of a failed session action
         self.tests_ran = 0
+        self.usage_error = False
         self._attachments: dict[str, list[PipelineEntry]] = {}
         self._failed_nodes: set[str] = set()
         self._previous_sigterm: Any = None
@@ -248,74 +252,63 @@ class Runtime:
         override: bool = False,
         wait: bool = True,
         timeout: float | None = None,
+        force: bool | None = None,
+        on_event: Callable[[waiting.PromoteEvent], object] | None = None,
         item: pytest.Item | None = None,
-    ) -> waiting.PromotionResult | Promotion:
-        """Promote ``pipeline`` (default: the current one): the promoted pipeline done when ``wait``, else the
-        promotion record. The promoted pipeline must pass, like any pipeline a test waits on."""
+    ) -> waiting.PromoteResult:
+        """Promote ``pipeline`` (default: the current one) with the core's gate: the pipeline running this job by
+        its rules, any other once done. Promoted pipelines are recorded and must pass; a promotion that was not made
+        because something did not pass raises :class:`~pytest_semaphore.errors.PromotionFailed`."""
         __tracebackhide__ = True
         source = pipeline or self.current_pipeline
         if source is None:
             self.settings.require(("pipeline",), f"promoting {name!r}")
         assert source is not None
-        params = dict(parameters or {})
         options = self._wait_options(timeout)
         try:
-            if not wait:
-                before = client.list_promotions(source)
-                client.trigger_promotion(source, name, override=override, parameters=params)
-                record = _new_record(client, source, name, before)
-                if record is None:
-                    raise SemaphoreError(f"promotion {name!r} of pipeline {source} was triggered but not listed")
-                self._promoted(client, source, name, params, override, record, None)
-                return record
-            parent = waiting.wait_for_pipeline(client, source, timeout=options["timeout"], pacing=pacing)
-            if not override and waiting.outcome(parent) is not waiting.Outcome.PASSED:
-                raise SemaphoreError(f"not promoting {name!r}: pipeline {source} ended {waiting.outcome(parent).value}")
-            result = waiting.wait_for_promotion(
+            result = waiting.promote(
                 client,
                 source,
                 name,
+                parameters=dict(parameters or {}),
                 override=override,
-                parameters=params,
-                timeout=options["timeout"],
-                fail_fast=options["fail_fast"],
-                cancel_on_timeout=options["cancel_on_timeout"],
-                cancel_on_interrupt=options["cancel_on_interrupt"],
+                wait=wait,
+                force=self.settings.flag("promote_force") if force is None else force,
+                job=self.job(),
+                on_event=on_event,
                 pacing=pacing,
+                **options,
             )
         except (WaitTimeout, APIUnavailable) as exc:
             exc.args = (error_message(exc),)
-            raise exc.with_traceback(None) from None  # the message says it all; the engine's frames are noise
-        self._promoted(client, source, name, params, override, result.promotion, result)
-        for done in result.pipelines:
-            self.judge(client, done, expected_outcomes("passed"), role="promoted", item=item, promotion=name)
+            raise exc.with_traceback(None) from None
+        self.record.add_promotion(result.to_dict())
+        if result.action in (waiting.PromoteAction.TRIGGERED, waiting.PromoteAction.REUSED):
+            self._announce(client, result)
+        if result.action is waiting.PromoteAction.NOT_PROMOTED:
+            reasons = [str(b) for b in result.blockers] or list(result.notes)
+            raise PromotionFailed(source, name, "not promoted: " + "; ".join(reasons))
+        if result.promoted is not None:
+            for done in result.promoted.pipelines:
+                self.judge(client, done, expected_outcomes("passed"), role="promoted", item=item, promotion=name)
         return result
 
-    def _promoted(
-        self,
-        client: SemaphoreClient,
-        source: str,
-        name: str,
-        parameters: Mapping[str, str],
-        override: bool,
-        record: Promotion | None,
-        result: waiting.PromotionResult | None,
-    ) -> None:
-        self.record.add_promotion(
-            PromotionEntry(
-                name=name,
-                ppl_id=source,
-                parameters=dict(parameters),
-                override=override,
-                scheduled_pipeline_id=record.scheduled_pipeline_id if record is not None else None,
-                outcome=result.outcome.value if result is not None else None,
-            )
-        )
+    def job(self) -> waiting.JobIdentity | None:
+        """The Semaphore job this process runs in (``SEMAPHORE_JOB_ID`` and its shard), read when a promotion needs
+        it; a malformed value is a usage error naming the variable."""
         try:
-            described = client.describe_pipeline(source)
+            return waiting.JobIdentity.from_env(os.environ)
+        except ConfigurationError as exc:
+            raise SettingsError(str(exc)) from None
+
+    def _announce(self, client: SemaphoreClient, result: waiting.PromoteResult) -> None:
+        try:
+            described = client.describe_pipeline(result.ppl_id)
         except SemaphoreError:
             return
-        self.config.hook.pytest_semaphore_promotion_triggered(pipeline=described, name=name, parameters=parameters)
+        self.config.hook.pytest_semaphore_promotion_triggered(
+            pipeline=described, name=result.name, parameters=dict(result.parameters)
+        )
 
     def run_workflow(
         self,
@@ -363,9 +356,13 @@ class Runtime:
 
     # ------------------------------------------------------------------------------------------- session actions
 
-    def fail_session(self, exc: BaseException) -> None:
-        kind = error_kind(exc)
+    def fail_session(self, exc: BaseException, *, kind: str | None = None) -> None:
+        """A session action failed: the session's exit status becomes 1 (4 for a usage error) and the last line
+        names ``kind`` (by default, the kind of ``exc``)."""
+        kind = kind or error_kind(exc)
         message = error_message(exc)
+        if isinstance(exc, ConfigurationError):
+            self.usage_error = True
         self.failure = (kind, message)
         self.record.add_error(kind, message)
 
@@ -409,13 +406,15 @@ class Runtime:
                     parameters=self.settings.promote_parameters,
                     override=self.settings.flag("promote_override"),
                     wait=not self.settings.flag("promote_no_wait"),
+                    on_event=lambda event: write(f"semaphore: {event.message}"),
                 )
+            except PromotionFailed as exc:
+                verdict = self.record.promotions[-1].get("outcome") if self.record.promotions else None
+                self.fail_session(exc, kind=_KINDS.get(verdict or "", "error"))
+                return
             except (SemaphoreError, ValueError) as exc:
                 self.fail_session(exc)
                 return
-            except KeyboardInterrupt:
-                self.fail_session(SemaphoreError(f"interrupted while promoting {name!r}"))
-                raise
 
     # ------------------------------------------------------------------------------------------- reports
 
@@ -510,14 +509,6 @@ def _bundled_scenario() -> str:
     return str(Path(__file__).parents[1] / "simulator" / "examples" / "release-train" / "scenario.yml")
 
 
-def _new_record(client: SemaphoreClient, ppl_id: str, name: str, before: Sequence[Promotion]) -> Promotion | None:
-    known = {r.identity for r in before}
-    for record in client.list_promotions(ppl_id):
-        if record.name == name and record.identity not in known:
-            return record
-    return None
-
-
 def describe_failure(runtime: Runtime) -> str | None:
     """The line that ends the terminal summary when a session action failed: its kind first."""
     if runtime.failure is None:
@@ -566,7 +557,8 @@ class RuntimeHooks:
             session.exitstatus = pytest.ExitCode.INTERRUPTED
             return
         if runtime.failure is not None:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            failed = pytest.ExitCode.USAGE_ERROR if runtime.usage_error else pytest.ExitCode.TESTS_FAILED
+            session.exitstatus = failed
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         runtime = self.runtime

@@ -53,6 +53,8 @@ def test_workers_excerpts_reach_the_terminal_and_the_junit_report(pytester: pyte
 def test_session_actions_happen_once_on_the_controller(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(WORLD_PROBE)
     pytester.makepyfile(test_inner="def test_a():\n    pass\n\ndef test_b():\n    pass\n")
-    result = pytester.runpytest_subprocess("-n", "2", "--semaphore-simulate", "--semaphore-promote=Staging")
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "--semaphore-simulate", "--semaphore-promote=Production", "--semaphore-promote-param=REGION=eu-west-1"
+    )
     assert result.ret == 0
-    assert [p["name"] for p in manual_promotions(pytester)] == ["Staging"]
+    assert [p["name"] for p in manual_promotions(pytester)] == ["Production"]
