@@ -47,8 +47,6 @@ __all__ = [
 #: Where a value came from, as shown in the pytest header and in errors.
 Origin = Literal["command line", "environment", "ini", "default"]
 
-#: Environment variables that point at the running Semaphore job (set by Semaphore in every job).
-JOB_ENV = ("SEMAPHORE_JOB_ID", "SEMAPHORE_JOB_INDEX", "SEMAPHORE_JOB_COUNT")
 
 
 class SettingsError(ConfigurationError):
@@ -223,18 +221,6 @@ FIELDS: dict[str, Field] = {
             "the current pipeline (what promotions start from)",
             env="SEMAPHORE_PIPELINE_ID",
             metavar="ID",
-        ),
-        # --- the running job (Semaphore sets these; used by the gate that promotes its own pipeline)
-        Field("job_id", _identifier, "a job id", "the job running this process", env="SEMAPHORE_JOB_ID"),
-        Field(
-            "job_index",
-            _positive,
-            "a whole number >= 1",
-            "this job's index among parallel shards",
-            env="SEMAPHORE_JOB_INDEX",
-        ),
-        Field(
-            "job_count", _positive, "a whole number >= 1", "the number of parallel shards", env="SEMAPHORE_JOB_COUNT"
         ),
         # --- waiting
         Field(

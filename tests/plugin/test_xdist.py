@@ -54,7 +54,11 @@ def test_session_actions_happen_once_on_the_controller(pytester: pytest.Pytester
     pytester.makeconftest(WORLD_PROBE)
     pytester.makepyfile(test_inner="def test_a():\n    pass\n\ndef test_b():\n    pass\n")
     result = pytester.runpytest_subprocess(
-        "-n", "2", "--semaphore-simulate", "--semaphore-promote=Production", "--semaphore-promote-param=REGION=eu-west-1"
+        "-n",
+        "2",
+        "--semaphore-simulate",
+        "--semaphore-promote=Production",
+        "--semaphore-promote-param=REGION=eu-west-1",
     )
     assert result.ret == 0
     assert [p["name"] for p in manual_promotions(pytester)] == ["Production"]
