@@ -101,15 +101,16 @@ class GateRecord:
     # --------------------------------------------------------------------------------------------------- output
 
     def latest(self) -> list[PipelineEntry]:
-        """One entry per pipeline (the last one recorded), in the order first seen."""
+        """One entry per pipeline, in the order first seen: the richest (with excerpts, else described in detail,
+        else the last), since the same pipeline waited on by several tests is described in several ways."""
         with self._lock:
             entries = list(self.pipelines)
         by_id: dict[str, PipelineEntry] = {}
         for entry in entries:
-            by_id.pop(entry.pipeline.ppl_id, None)
-            by_id[entry.pipeline.ppl_id] = entry
-        order = list(dict.fromkeys(e.pipeline.ppl_id for e in entries))
-        return [by_id[ppl_id] for ppl_id in order]
+            known = by_id.get(entry.pipeline.ppl_id)
+            if known is None or _richness(entry) >= _richness(known):
+                by_id[entry.pipeline.ppl_id] = entry
+        return list(by_id.values())
 
     def summary_lines(self, base_url: str | None = None) -> list[str]:
         """One line per pipeline (verdict, duration, role, URL) and per promotion, then each error."""
@@ -187,6 +188,10 @@ class GateRecord:
         entries = self.latest()
         excerpts = {e.job_id: e for entry in entries for e in entry.excerpts}
         return write_summary(path, [e.pipeline for e in entries], excerpts=excerpts, **kwargs)
+
+
+def _richness(entry: PipelineEntry) -> int:
+    return 2 if entry.excerpts else 1 if entry.pipeline.blocks else 0
 
 
 def _iso(moment: _dt.datetime | None) -> str | None:

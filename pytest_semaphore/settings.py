@@ -48,7 +48,6 @@ __all__ = [
 Origin = Literal["command line", "environment", "ini", "default"]
 
 
-
 class SettingsError(ConfigurationError):
     """A setting's value is unusable. The message names the option as the face spells it, its source, and what is
     accepted; the plugin turns it into a pytest usage error (exit 4), the command into exit 2."""
