@@ -203,7 +203,7 @@ class ExcerptBuilder:
     ) -> None:
         options = options if options is not None else DEFAULT_OPTIONS
         self._redactor = redactor if redactor is not None else options.redactor()
-        self.job_name = clean_line(self._redactor(job_name)) if job_name else ""
+        self.job_name = self._redactor(clean_line(job_name)) if job_name else ""
         self.job_id = clean_line(job_id)
         self._tail_lines = options.tail_lines
         self._sink = sink
@@ -229,12 +229,12 @@ class ExcerptBuilder:
                 self._output(event.output)
         elif kind == "cmd_started":
             self._end_command()
-            directive = clean_line(self._redactor(event.directive or ""))
+            directive = self._redactor(clean_line(event.directive or ""))
             self._current = _Command(directive, self._tail_lines)
             self._write_full(f"$ {directive}\n")
         elif kind == "cmd_finished":
             if self._current is None:  # a finish without a start: keep its facts anyway
-                self._current = _Command(clean_line(self._redactor(event.directive or "")), self._tail_lines)
+                self._current = _Command(self._redactor(clean_line(event.directive or "")), self._tail_lines)
             self._flush_line()
             self._current.exit_code = event.exit_code
             self._current.finished = True
