@@ -7,7 +7,8 @@ user may pass their own template file, which receives the same context (document
 Log text is untrusted input: a job can print ``<script>``. The HTML template is rendered with autoescaping on
 (always, whatever a user template is called), links are only emitted for ``http``/``https`` URLs, and the page
 loads nothing from the network. Markdown puts excerpts in fences longer than any backtick run they contain, and
-escapes table cells, so a log cannot break out of its block.
+escapes table cells, so a log cannot break out of its block; ``@`` mentions in names are neutralised, so posting a
+summary to a pull request notifies no one.
 
 jinja2 is imported inside the functions here, and this module is imported only when a summary is rendered.
 """
@@ -159,10 +160,16 @@ def summary_context(
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 
 
+#: Put after every ``@`` of Markdown text: a zero-width space, so that a job called ``deploy @org/team`` does not
+#: notify that team when the summary is posted to a pull request (backslash escapes do not stop a mention).
+_NO_MENTION = "@\u200b"
+
+
 def _md(value: object) -> str:
-    """Escape inline Markdown (table cells, headings): a job named ``a|b`` or ``<img>`` stays text."""
+    """Escape inline Markdown (table cells, headings): a job named ``a|b`` or ``<img>`` stays text, and
+    ``@name`` mentions no one."""
     text = " ".join(clean_text("" if value is None else str(value)).split())
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("@", _NO_MENTION)
 
 
 def _fence(text: str) -> str:
