@@ -136,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
         # it as one; 5,000 digits would also be past int()'s limit): anything else is the edge's 400.
         if not (raw.isascii() and raw.isdigit()) or len(raw.lstrip("0")) > _MAX_LENGTH_DIGITS:
             raise _BodyRefused(Response(400, b"Bad Request", TEXT))
-        length = int(raw)
+        length = int(raw.lstrip("0") or "0")
         if length > MAX_BODY:
             raise _BodyRefused(_too_large())
         return self.rfile.read(length) if length else b""
