@@ -103,7 +103,7 @@ from pathlib import Path
 mode, body, out_dir = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 secrets = json.loads(sys.argv[4])
 from pytest_semaphore.logs import ExcerptOptions, Redactor, excerpt_from_events
-from pytest_semaphore.logstream import iter_events, iter_raw_events
+from pytest_semaphore.client.logstream import iter_events, iter_raw_events
 def rss() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 base = rss()

@@ -22,12 +22,9 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from pytest_semaphore.client import SemaphoreClient
-from pytest_semaphore.schedule import SPARSE_CAP, PollSchedule
 from pytest_semaphore.simulator import SemaphoreSimulator
 from pytest_semaphore.simulator.definitions import (
     BlockDef,
@@ -37,7 +34,7 @@ from pytest_semaphore.simulator.definitions import (
     ProjectDef,
     ScenarioDef,
 )
-from pytest_semaphore.waiting import wait_for_pipeline, wait_for_pipelines
+from pytest_semaphore.waiting import SPARSE_CAP, Pacing, PollSchedule, wait_for_pipeline, wait_for_pipelines
 
 MAIN = ".semaphore/semaphore.yml"
 PIPELINES = "/api/v1alpha/pipelines"
@@ -65,6 +62,24 @@ class LinearSchedule(PollSchedule):
         return max(delay, retry_after or 0.0)
 
 
+@dataclass(frozen=True)
+class FixedPacing(Pacing):
+    """(a): a fixed 3 s, the way ``gh run watch`` and ``sem get ppl --follow`` poll."""
+
+    start: float = 3.0
+    growth: float = 1.0
+    cap: float = 3.0
+    jitter: float = 0.0
+
+
+@dataclass(frozen=True)
+class LinearPacing(Pacing):
+    """(d): CircleCI's schedule (a pacing may bring a schedule of its own)."""
+
+    def schedule(self) -> PollSchedule:
+        return LinearSchedule()
+
+
 @dataclass
 class Run:
     requests: int
@@ -82,7 +97,7 @@ def run_one(
     duration: float,
     *,
     seed: int,
-    schedule: Callable[[random.Random], PollSchedule] | None,
+    pacing: type[Pacing] = Pacing,
     history: list[float] | None = None,
 ) -> Run:
     """Wait for one pipeline lasting ``duration`` and measure it; ``history`` runs first when given."""
@@ -94,12 +109,12 @@ def run_one(
                 sim.advance(past + 60)
             ppl_id = _start(sim, duration)
             sim.clear_requests()
-            rng = random.Random(seed)
-            kwargs: dict[str, Any] = {"expected_duration": history is not None}
-            if schedule is not None:
-                kwargs["schedule"] = schedule(rng)
             wait_for_pipeline(
-                client, ppl_id, timeout=4 * 3600, sleep=sim.advance, monotonic=sim.monotonic, rng=rng, **kwargs
+                client,
+                ppl_id,
+                timeout=4 * 3600,
+                expected_duration=history is not None,
+                pacing=pacing(sleep=sim.advance, monotonic=sim.monotonic, rng=random.Random(seed)),
             )
             done_at = sim.world.pipeline(ppl_id).done_at
             assert done_at is not None
@@ -132,9 +147,7 @@ def many(n: int = 100, *, seed: int = 1) -> dict[str, dict[str, float]]:
                         client,
                         ids,
                         project="app" if mode == "project" else None,
-                        sleep=sim.advance,
-                        monotonic=sim.monotonic,
-                        rng=random.Random(seed),
+                        pacing=Pacing(sleep=sim.advance, monotonic=sim.monotonic, rng=random.Random(seed)),
                     )
                     rounds = _rounds(sim)
                 last_done = max(sim.world.pipeline(p).done_at or 0 for p in ids)
@@ -199,9 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         duration = minutes * 60.0
         # the pipeline's length varies over a whole 30 s cycle per seed, so that no schedule is lucky with its phase
         lengths = [duration + random.Random(s).uniform(0, 30) for s in range(seeds)]
-        fixed_runs = [run_one(lengths[s], seed=s, schedule=lambda _rng: PollSchedule.fixed(3.0)) for s in range(seeds)]
-        ours = [run_one(lengths[s], seed=s, schedule=None) for s in range(seeds)]
-        circle_runs = [run_one(lengths[s], seed=s, schedule=lambda _rng: LinearSchedule()) for s in range(seeds)]
+        fixed_runs = [run_one(lengths[s], seed=s, pacing=FixedPacing) for s in range(seeds)]
+        ours = [run_one(lengths[s], seed=s) for s in range(seeds)]
+        circle_runs = [run_one(lengths[s], seed=s, pacing=LinearPacing) for s in range(seeds)]
         draws = []
         half = []
         twice = []
@@ -211,15 +224,15 @@ def main(argv: list[str] | None = None) -> int:
             rng = random.Random(1000 + s)
             history = _history(rng, duration)
             actual = duration * rng.uniform(0.9, 1.1)
-            draws.append(run_one(actual, seed=s, schedule=None, history=history))
+            draws.append(run_one(actual, seed=s, history=history))
             # the wrong lengths vary over a whole sparse interval per seed, so that the late notice of an early end is
             # measured at every phase of the sparse polls, not at one lucky one
             shorter = duration / 2 + rng.uniform(0, SPARSE_CAP)
             longer = duration * 2 + rng.uniform(0, SPARSE_CAP)
-            half.append(run_one(shorter, seed=s, schedule=None, history=history))
-            twice.append(run_one(longer, seed=s, schedule=None, history=history))
-            ours_half.append(run_one(shorter, seed=s, schedule=None))
-            ours_twice.append(run_one(longer, seed=s, schedule=None))
+            half.append(run_one(shorter, seed=s, history=history))
+            twice.append(run_one(longer, seed=s, history=history))
+            ours_half.append(run_one(shorter, seed=s))
+            ours_twice.append(run_one(longer, seed=s))
 
         def med(runs: list[Run], attr: str) -> float:
             return float(statistics.median(getattr(r, attr) for r in runs))

@@ -9,8 +9,9 @@ It does what a release engineer's gate job does, with the same library calls it 
 5. write a Markdown summary and exit with the gate's code: 0 passed, 1 failed, 3 stopped or canceled, 4 another
    failure, 5 API unavailable, 6 authentication, 124 timeout.
 
-The simulator's clock is the gate's clock (``sleep=sim.advance``), so a release train of several simulated minutes
-runs at once. ``--failing`` uses the bundled scenario in which one unit-test shard fails.
+The simulator's clock is the gate's clock (``Pacing(sleep=sim.advance, monotonic=sim.monotonic)``), so a release
+train of several simulated minutes runs at once. ``--failing`` uses the bundled scenario in which one unit-test
+shard fails.
 
     python examples/gate_demo.py [--failing] [--summary gate-summary.md]
 """
@@ -26,10 +27,17 @@ from pytest_semaphore import errors
 from pytest_semaphore.client import SemaphoreClient
 from pytest_semaphore.logs import ExcerptOptions, fetch_failed_excerpts
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.outcomes import Outcome, outcome, worst_outcome
 from pytest_semaphore.report import write_summary
 from pytest_semaphore.simulator import SemaphoreSimulator
-from pytest_semaphore.waiting import find_pipeline, wait_for_pipeline, wait_for_promotion
+from pytest_semaphore.waiting import (
+    Outcome,
+    Pacing,
+    find_pipeline,
+    outcome,
+    wait_for_pipeline,
+    wait_for_promotion,
+    worst_outcome,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "pytest_semaphore" / "simulator" / "examples" / "release-train"
 PROJECT = "release-train"
@@ -50,15 +58,11 @@ def run_gate(scenario: Path, summary_path: Path, log_dir: Path) -> int:
     """
     excerpt_options = ExcerptOptions(log_dir=log_dir, tail_lines=20)
     with SemaphoreSimulator(scenario) as sim:
-        sleep, monotonic = sim.advance, sim.monotonic
-        with SemaphoreClient(sim.url, sim.token, sleep=sleep, monotonic=monotonic) as client:
+        pacing = Pacing(sleep=sim.advance, monotonic=sim.monotonic)  # the gate runs on the simulator's clock
+        with SemaphoreClient(sim.url, sim.token, sleep=sim.advance, monotonic=sim.monotonic) as client:
             print(f"Semaphore simulator at {sim.url}; waiting for the push to master of {PROJECT!r}")
-            first = find_pipeline(
-                client, PROJECT, branch="master", appear_timeout=120, sleep=sleep, monotonic=monotonic
-            )
-            done = wait_for_pipeline(
-                client, first.ppl_id, timeout=3600, on_change=_progress, sleep=sleep, monotonic=monotonic
-            )
+            first = find_pipeline(client, PROJECT, branch="master", appear_timeout=120, pacing=pacing)
+            done = wait_for_pipeline(client, first.ppl_id, timeout=3600, on_change=_progress, pacing=pacing)
             pipelines = [done]
             if outcome(pipelines[0]) is Outcome.PASSED:
                 print("Build passed: promoting to Production (REGION=eu-west-1)")
@@ -69,8 +73,7 @@ def run_gate(scenario: Path, summary_path: Path, log_dir: Path) -> int:
                     parameters={"REGION": "eu-west-1", "RELEASE_NOTE": "gate demo"},
                     timeout=3600,
                     on_change=_progress,
-                    sleep=sleep,
-                    monotonic=monotonic,
+                    pacing=pacing,
                 )
                 pipelines.extend(promoted.pipelines)
             detailed = [client.describe_pipeline(p.ppl_id, detailed=True) for p in pipelines]

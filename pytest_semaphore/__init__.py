@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from . import errors as errors
     from .client import SemaphoreClient as SemaphoreClient
+    from .waiting import Pacing as Pacing
     from .waiting import outcome as outcome
     from .waiting import wait_for_pipeline as wait_for_pipeline
 
     __version__: str
 
-__all__ = ["SemaphoreClient", "errors", "outcome", "wait_for_pipeline"]
+__all__ = ["Pacing", "SemaphoreClient", "errors", "outcome", "wait_for_pipeline"]
 
 #: The distribution whose metadata holds the version (pyproject.toml's ``version``, its one literal).
 DISTRIBUTION = "pytest-semaphore"
@@ -28,6 +29,7 @@ UNKNOWN_VERSION = "0+unknown"
 _LAZY = {
     "SemaphoreClient": ("pytest_semaphore.client", "SemaphoreClient"),
     "wait_for_pipeline": ("pytest_semaphore.waiting", "wait_for_pipeline"),
+    "Pacing": ("pytest_semaphore.waiting", "Pacing"),
     "outcome": ("pytest_semaphore.waiting", "outcome"),
     "errors": ("pytest_semaphore.errors", None),
 }

@@ -33,8 +33,9 @@ def semaphore_simulator(semaphore_simulator_scenario: object) -> Iterator[Semaph
     """A running local Semaphore simulator with a manual clock, new for each test.
 
     Point a client at ``semaphore_simulator.url`` with ``semaphore_simulator.token``; move time with
-    ``semaphore_simulator.advance(seconds)`` (or pass ``sleep=semaphore_simulator.advance`` and
-    ``monotonic=semaphore_simulator.monotonic`` to waiting functions); read the truth from ``.world``.
+    ``semaphore_simulator.advance(seconds)`` (or pass
+    ``pacing=Pacing(sleep=semaphore_simulator.advance, monotonic=semaphore_simulator.monotonic)`` to waiting
+    functions); read the truth from ``.world``.
     """
     from pytest_semaphore.simulator import SemaphoreSimulator
     from pytest_semaphore.simulator.definitions import ScenarioDef

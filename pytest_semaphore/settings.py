@@ -110,7 +110,7 @@ def _bool(text: str) -> bool:
 
 
 def _url(text: str) -> str:
-    from .baseurl import normalise_base_url
+    from .client.baseurl import normalise_base_url
 
     try:
         return normalise_base_url(text)

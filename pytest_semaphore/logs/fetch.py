@@ -84,7 +84,7 @@ def fetch_excerpt(
         # nested past the recursion limit where the stream decodes it. The same error ``client.job_log`` raises for
         # a malformed body (an APIError naming the request), so callers such as fetch_failed_excerpts need not
         # know which path ran, and one bad log costs its own excerpt only.
-        from ..baseurl import API_PREFIX
+        from ..client.baseurl import API_PREFIX
         from ..errors import APIError
 
         what = str(exc) if isinstance(exc, ModelError) else f"{type(exc).__name__}: {str(exc)[:200]}"

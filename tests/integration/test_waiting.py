@@ -8,10 +8,16 @@ import pytest
 
 from pytest_semaphore.errors import APIUnavailable, NotFoundError, PipelineFailed, WaitTimeout
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.outcomes import Outcome, outcome
-from pytest_semaphore.schedule import PollSchedule, Prediction, RequestBudget
 from pytest_semaphore.simulator.definitions import BlockDef, FaultDef
-from pytest_semaphore.waiting import mark_started, started_here, wait_for_pipeline
+from pytest_semaphore.waiting import (
+    Outcome,
+    Prediction,
+    RequestBudget,
+    mark_started,
+    outcome,
+    started_here,
+    wait_for_pipeline,
+)
 
 from .waiting_support import Sim, job, pipeline, project, simulated
 
@@ -21,7 +27,7 @@ from .waiting_support import Sim, job, pipeline, project, simulated
 def test_a_passing_pipeline_is_returned_done_and_passed() -> None:
     with simulated() as s:
         ppl_id = s.start()
-        done = wait_for_pipeline(s.client, ppl_id, **s.clocks)
+        done = wait_for_pipeline(s.client, ppl_id, pacing=s.pacing)
         assert done.done
         assert done.ppl_id == ppl_id
         assert s.sim.world.pipeline(ppl_id).done  # really done in the world, not just in our reading
@@ -33,7 +39,7 @@ def test_a_passing_pipeline_is_returned_done_and_passed() -> None:
 def test_a_failing_pipeline_is_returned_not_raised() -> None:
     with simulated(project(main=pipeline(job(duration=40, exit_code=2)))) as s:
         ppl_id = s.start()
-        done = wait_for_pipeline(s.client, ppl_id, **s.clocks)
+        done = wait_for_pipeline(s.client, ppl_id, pacing=s.pacing)
         assert (done.result, done.result_reason) == ("failed", "test")
         assert outcome(done) is Outcome.FAILED is s.truth(ppl_id)
 
@@ -41,7 +47,7 @@ def test_a_failing_pipeline_is_returned_not_raised() -> None:
 def test_a_malformed_pipeline_is_an_error_noticed_at_once() -> None:
     with simulated(project(main=pipeline(malformed="unknown key 'blox'"))) as s:
         ppl_id = s.start()
-        done = wait_for_pipeline(s.client, ppl_id, **s.clocks)
+        done = wait_for_pipeline(s.client, ppl_id, pacing=s.pacing)
         assert (done.result, done.result_reason) == ("failed", "malformed")
         assert outcome(done) is Outcome.ERROR is s.truth(ppl_id)
         assert s.sim.monotonic() < 10
@@ -50,7 +56,7 @@ def test_a_malformed_pipeline_is_an_error_noticed_at_once() -> None:
 def test_a_job_killed_by_its_time_limit_is_an_error() -> None:
     with simulated(project(main=pipeline(job(duration=30, result="stopped")))) as s:
         ppl_id = s.start()
-        done = wait_for_pipeline(s.client, ppl_id, **s.clocks)
+        done = wait_for_pipeline(s.client, ppl_id, pacing=s.pacing)
         world = s.sim.world.pipeline(ppl_id)
         assert (done.result, done.result_reason) == (world.result, world.result_reason) == ("stopped", "timeout")
         assert outcome(done) is Outcome.ERROR is s.truth(ppl_id)  # a time limit is not "someone stopped it"
@@ -60,7 +66,7 @@ def test_a_pipeline_stopped_while_running_is_stopped() -> None:
     with simulated(project(main=pipeline(job(duration=600)))) as s:
         ppl_id = s.start()
         s.at(60, lambda: s.sim.world.terminate_pipeline(ppl_id))
-        done = wait_for_pipeline(s.client, ppl_id, **s.clocks)
+        done = wait_for_pipeline(s.client, ppl_id, pacing=s.pacing)
         assert (done.result, done.result_reason) == ("stopped", "user")
         assert outcome(done) is Outcome.STOPPED is s.truth(ppl_id)
 
@@ -69,7 +75,7 @@ def test_a_pipeline_canceled_before_running_is_canceled() -> None:
     with simulated() as s:
         ppl_id = s.start()
         s.sim.world.terminate_pipeline(ppl_id)  # still initializing: canceled
-        done = wait_for_pipeline(s.client, ppl_id, **s.clocks)
+        done = wait_for_pipeline(s.client, ppl_id, pacing=s.pacing)
         assert (done.result, done.result_reason) == ("canceled", "user")
         assert outcome(done) is Outcome.CANCELED is s.truth(ppl_id)
 
@@ -80,7 +86,7 @@ def test_a_pipeline_canceled_before_running_is_canceled() -> None:
 def test_plain_describe_unless_jobs_are_needed() -> None:
     with simulated() as s:
         ppl_id = s.start()
-        wait_for_pipeline(s.client, ppl_id, expected_duration=False, **s.clocks)
+        wait_for_pipeline(s.client, ppl_id, expected_duration=False, pacing=s.pacing)
         polls = s.pipeline_requests(ppl_id)
         assert polls
         assert all(r.query.get("detailed", "false") != "true" for r in polls)
@@ -90,7 +96,7 @@ def test_plain_describe_unless_jobs_are_needed() -> None:
 def test_polls_follow_the_schedule_not_a_fixed_interval() -> None:
     with simulated(project(main=pipeline(job(duration=3600)))) as s:
         ppl_id = s.start()
-        wait_for_pipeline(s.client, ppl_id, timeout=7200, expected_duration=False, **s.clocks)
+        wait_for_pipeline(s.client, ppl_id, timeout=7200, expected_duration=False, pacing=s.pacing)
         polls = len(s.pipeline_requests(ppl_id))
         assert polls <= 180  # fixed 3 s polling would have made 1,200
         assert max(s.delays) <= 30.0
@@ -101,7 +107,9 @@ def test_on_change_sees_each_new_state_once_in_order() -> None:
     seen: list[Pipeline] = []
     with simulated() as s:
         ppl_id = s.start()
-        wait_for_pipeline(s.client, ppl_id, on_change=seen.append, detailed=True, expected_duration=False, **s.clocks)
+        wait_for_pipeline(
+            s.client, ppl_id, on_change=seen.append, detailed=True, expected_duration=False, pacing=s.pacing
+        )
     states = [p.state for p in seen]
     assert states[-1] == "done"
     assert "running" in states
@@ -122,7 +130,7 @@ def test_a_change_resets_the_schedule_to_the_start() -> None:
     )
     with simulated(project(main=definition)) as s:
         ppl_id = s.start()
-        wait_for_pipeline(s.client, ppl_id, detailed=True, expected_duration=False, **s.clocks)
+        wait_for_pipeline(s.client, ppl_id, detailed=True, expected_duration=False, pacing=s.pacing)
         # the capped delays are interrupted by a short one after the first block finished
         capped_then_short = [
             i for i in range(1, len(s.delays)) if s.delays[i - 1] >= 24.0 and s.delays[i] <= 2.0 + 1e-9
@@ -137,7 +145,7 @@ def test_timeout_raises_with_the_last_pipeline_seen() -> None:
     with simulated(project(main=pipeline(job(duration=7200)))) as s:
         ppl_id = s.start()
         with pytest.raises(WaitTimeout) as caught:
-            wait_for_pipeline(s.client, ppl_id, timeout=600, **s.clocks)
+            wait_for_pipeline(s.client, ppl_id, timeout=600, pacing=s.pacing)
         assert caught.value.last_seen is not None
         assert caught.value.last_seen.ppl_id == ppl_id
         assert caught.value.last_seen.state == "running"
@@ -148,7 +156,7 @@ def test_timeout_raises_with_the_last_pipeline_seen() -> None:
 
 def test_timeout_must_be_finite() -> None:
     with simulated() as s, pytest.raises(ValueError, match="finite"):
-        wait_for_pipeline(s.client, "x", timeout=float("inf"), **s.clocks)
+        wait_for_pipeline(s.client, "x", timeout=float("inf"), pacing=s.pacing)
 
 
 def test_cancel_on_timeout_terminates_a_pipeline_we_started() -> None:
@@ -156,7 +164,7 @@ def test_cancel_on_timeout_terminates_a_pipeline_we_started() -> None:
         ppl_id = s.start()
         mark_started(ppl_id)
         with pytest.raises(WaitTimeout) as caught:
-            wait_for_pipeline(s.client, ppl_id, timeout=300, cancel_on_timeout=True, **s.clocks)
+            wait_for_pipeline(s.client, ppl_id, timeout=300, cancel_on_timeout=True, pacing=s.pacing)
         assert caught.value.canceled == (ppl_id,)
         s.sim.advance(10)
         truth = s.sim.world.pipeline(ppl_id)
@@ -169,7 +177,7 @@ def test_cancel_on_timeout_leaves_a_foreign_pipeline_alone() -> None:
         ppl_id = s.start()  # started by "someone else": never marked
         assert not started_here(ppl_id)
         with pytest.raises(WaitTimeout) as caught:
-            wait_for_pipeline(s.client, ppl_id, timeout=300, cancel_on_timeout=True, **s.clocks)
+            wait_for_pipeline(s.client, ppl_id, timeout=300, cancel_on_timeout=True, pacing=s.pacing)
         assert caught.value.canceled == ()
         s.sim.advance(10)
         assert s.sim.world.pipeline(ppl_id).state == "running"
@@ -180,7 +188,9 @@ def test_cancel_foreign_is_the_explicit_override() -> None:
     with simulated(project(main=pipeline(job(duration=7200)))) as s:
         ppl_id = s.start()
         with pytest.raises(WaitTimeout):
-            wait_for_pipeline(s.client, ppl_id, timeout=300, cancel_on_timeout=True, cancel_foreign=True, **s.clocks)
+            wait_for_pipeline(
+                s.client, ppl_id, timeout=300, cancel_on_timeout=True, cancel_foreign=True, pacing=s.pacing
+            )
         s.sim.advance(10)
         assert s.sim.world.pipeline(ppl_id).result == "stopped"
 
@@ -198,7 +208,7 @@ def test_cancel_on_interrupt_terminates_then_reraises() -> None:
         mark_started(ppl_id)
         s.at(120, _interrupt)
         with pytest.raises(KeyboardInterrupt):
-            wait_for_pipeline(s.client, ppl_id, cancel_on_interrupt=True, **s.clocks)
+            wait_for_pipeline(s.client, ppl_id, cancel_on_interrupt=True, pacing=s.pacing)
         s.sim.advance(10)
         assert s.sim.world.pipeline(ppl_id).result == "stopped"
 
@@ -209,7 +219,7 @@ def test_interrupt_without_the_option_leaves_the_pipeline_running() -> None:
         mark_started(ppl_id)
         s.at(120, _interrupt)
         with pytest.raises(KeyboardInterrupt):
-            wait_for_pipeline(s.client, ppl_id, **s.clocks)
+            wait_for_pipeline(s.client, ppl_id, pacing=s.pacing)
         s.sim.advance(10)
         assert s.sim.world.pipeline(ppl_id).state == "running"
 
@@ -220,7 +230,7 @@ def test_cancel_on_interrupt_leaves_a_foreign_pipeline_alone() -> None:
         assert not started_here(ppl_id)
         s.at(120, _interrupt)
         with pytest.raises(KeyboardInterrupt):
-            wait_for_pipeline(s.client, ppl_id, cancel_on_interrupt=True, **s.clocks)
+            wait_for_pipeline(s.client, ppl_id, cancel_on_interrupt=True, pacing=s.pacing)
         s.sim.advance(10)
         assert s.sim.world.pipeline(ppl_id).state == "running"
 
@@ -233,7 +243,7 @@ def test_fail_fast_raises_at_the_first_finished_failed_job_while_the_pipeline_ru
     with simulated(project(main=definition)) as s:
         ppl_id = s.start()
         with pytest.raises(PipelineFailed) as caught:
-            wait_for_pipeline(s.client, ppl_id, fail_fast=True, **s.clocks)
+            wait_for_pipeline(s.client, ppl_id, fail_fast=True, pacing=s.pacing)
         assert [j.name for j in caught.value.failed_jobs] == ["quick-fail"]
         assert all(j.status == "finished" and j.result == "failed" for j in caught.value.failed_jobs)
         assert caught.value.pipeline.ppl_id == ppl_id
@@ -246,7 +256,7 @@ def test_fail_fast_does_not_trust_an_unfinished_job() -> None:
     # a passing pipeline: its jobs say PASSED while running (the server's proto default), and fail fast must not care
     with simulated(project(main=pipeline(job("a", duration=100), job("b", duration=200)))) as s:
         ppl_id = s.start()
-        done = wait_for_pipeline(s.client, ppl_id, fail_fast=True, **s.clocks)
+        done = wait_for_pipeline(s.client, ppl_id, fail_fast=True, pacing=s.pacing)
         assert outcome(done) is Outcome.PASSED is s.truth(ppl_id)
 
 
@@ -254,7 +264,7 @@ def test_without_fail_fast_a_failed_job_does_not_end_the_wait() -> None:
     definition = pipeline(job("quick-fail", duration=30, exit_code=1), job("slow", duration=600))
     with simulated(project(main=definition)) as s:
         ppl_id = s.start()
-        done = wait_for_pipeline(s.client, ppl_id, **s.clocks)
+        done = wait_for_pipeline(s.client, ppl_id, pacing=s.pacing)
         assert done.done
         assert outcome(done) is Outcome.FAILED is s.truth(ppl_id)
         assert s.sim.monotonic() >= 600
@@ -267,7 +277,7 @@ def test_a_just_created_id_that_answers_404_is_waited_for() -> None:
     with simulated() as s:
         ppl_id = s.start()
         s.sim.add_fault(FaultDef(f"GET /api/v1alpha/pipelines/{ppl_id}", "status", status=404, count=3))
-        done = wait_for_pipeline(s.client, ppl_id, **s.clocks)
+        done = wait_for_pipeline(s.client, ppl_id, pacing=s.pacing)
         assert done.done
         assert outcome(done) is s.truth(ppl_id)
         assert [r.status for r in s.pipeline_requests(ppl_id)][:3] == [404, 404, 404]
@@ -276,7 +286,7 @@ def test_a_just_created_id_that_answers_404_is_waited_for() -> None:
 def test_an_id_that_never_appears_is_not_found_after_the_appear_timeout() -> None:
     with simulated() as s:
         with pytest.raises(NotFoundError):
-            wait_for_pipeline(s.client, "00000000-0000-4000-8000-000000000000", appear_timeout=45, **s.clocks)
+            wait_for_pipeline(s.client, "00000000-0000-4000-8000-000000000000", appear_timeout=45, pacing=s.pacing)
         assert 45 <= s.sim.monotonic() < 80
 
 
@@ -295,7 +305,7 @@ def test_an_outage_shorter_than_patience_is_never_a_verdict(fault: FaultDef) -> 
     with simulated(project(main=pipeline(job(duration=900)))) as s:
         ppl_id = s.start()
         s.sim.add_fault(fault)
-        done = wait_for_pipeline(s.client, ppl_id, patience=3600, **s.clocks)
+        done = wait_for_pipeline(s.client, ppl_id, pacing=s.paced(patience=3600))
         assert outcome(done) is Outcome.PASSED is s.truth(ppl_id)
         assert any(r.fault for r in s.sim.requests)  # the fault really fired
 
@@ -315,7 +325,7 @@ def test_an_outage_beyond_patience_is_api_unavailable(fault: FaultDef) -> None:
         ppl_id = s.start()
         s.sim.add_fault(fault)
         with pytest.raises(APIUnavailable) as caught:
-            wait_for_pipeline(s.client, ppl_id, patience=120, **s.clocks)
+            wait_for_pipeline(s.client, ppl_id, pacing=s.paced(patience=120))
         assert "patience" in str(caught.value)
         assert s.sim.token not in str(caught.value)
         assert s.sim.token not in repr(caught.value.__cause__)
@@ -327,7 +337,7 @@ def test_retry_after_is_honoured_by_the_wait() -> None:
     with simulated(project(main=pipeline(job(duration=600)))) as s:
         ppl_id = s.start()
         s.sim.add_fault(FaultDef("GET /api/v1alpha/pipelines/*", "rate_limit", retry_after=45, count=30, after=2))
-        wait_for_pipeline(s.client, ppl_id, patience=3600, expected_duration=False, **s.clocks)
+        wait_for_pipeline(s.client, ppl_id, expected_duration=False, pacing=s.paced(patience=3600))
         limited = [r.time for r in s.sim.requests if r.status == 429]
         assert limited
         gaps = [b - a for a, b in itertools.pairwise(limited)]
@@ -358,14 +368,14 @@ def test_expected_duration_costs_one_history_request_and_polls_less() -> None:
         s.sim.world.project("app").definition = project(main=pipeline(job(duration=3600)))  # the history's median
         ppl_id = s.start()
         s.sim.clear_requests()
-        done = wait_for_pipeline(s.client, ppl_id, timeout=7200, **s.clocks)
+        done = wait_for_pipeline(s.client, ppl_id, timeout=7200, pacing=s.pacing)
         assert outcome(done) is Outcome.PASSED is s.truth(ppl_id)
         assert len(s.list_requests()) == 1
         with_history = len(s.pipeline_requests(ppl_id))
         latency = s.sim.monotonic() - (s.sim.world.pipeline(ppl_id).done_at or 0)
     with simulated(project(main=pipeline(job(duration=3600)))) as s:
         ppl_id = s.start()
-        wait_for_pipeline(s.client, ppl_id, timeout=7200, **s.clocks)  # no history: the ordinary schedule
+        wait_for_pipeline(s.client, ppl_id, timeout=7200, pacing=s.pacing)  # no history: the ordinary schedule
         assert len(s.list_requests()) == 1
         without_history = len(s.pipeline_requests(ppl_id))
     assert with_history < without_history * 0.5
@@ -376,7 +386,7 @@ def test_a_prediction_can_be_given_and_is_not_learnt() -> None:
     with simulated(project(main=pipeline(job(duration=1200)))) as s:
         ppl_id = s.start()
         prediction = Prediction(expected=1200, window_start=1150, window_end=1260, dense_interval=5)
-        wait_for_pipeline(s.client, ppl_id, expected_duration=prediction, **s.clocks)
+        wait_for_pipeline(s.client, ppl_id, expected_duration=prediction, pacing=s.pacing)
         assert s.list_requests() == []
         assert len(s.pipeline_requests(ppl_id)) < 50
 
@@ -384,7 +394,9 @@ def test_a_prediction_can_be_given_and_is_not_learnt() -> None:
 def test_a_fixed_schedule_can_be_injected() -> None:
     with simulated() as s:
         ppl_id = s.start()
-        wait_for_pipeline(s.client, ppl_id, schedule=PollSchedule.fixed(3.0), expected_duration=False, **s.clocks)
+        wait_for_pipeline(
+            s.client, ppl_id, expected_duration=False, pacing=s.paced(start=3.0, growth=1.0, cap=3.0, jitter=0.0)
+        )
         assert set(s.delays) == {3.0}
 
 
@@ -395,8 +407,8 @@ def test_a_shared_request_budget_paces_every_wait_that_holds_it() -> None:
     with simulated(project(main=pipeline(job(duration=900)))) as s:
         first, second = s.start(), s.start()
         budget = RequestBudget(6, burst=1, monotonic=s.sim.monotonic)  # one request every 10 s, shared
-        wait_for_pipeline(s.client, first, budget=budget, expected_duration=False, **s.clocks)
-        wait_for_pipeline(s.client, second, budget=budget, expected_duration=False, **s.clocks)
+        wait_for_pipeline(s.client, first, expected_duration=False, pacing=s.paced(budget=budget))
+        wait_for_pipeline(s.client, second, expected_duration=False, pacing=s.paced(budget=budget))
         times = sorted(r.time for r in s.pipeline_requests())
         gaps = [b - a for a, b in itertools.pairwise(times)]
         assert min(gaps) >= 10.0 - 1e-6

@@ -8,9 +8,15 @@ import pytest
 
 from pytest_semaphore.errors import PipelineFailed, WaitTimeout
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.outcomes import Outcome, outcome
 from pytest_semaphore.simulator.definitions import FaultDef, ProjectDef
-from pytest_semaphore.waiting import find_pipeline, mark_started, wait_for_pipelines, wait_for_workflow
+from pytest_semaphore.waiting import (
+    Outcome,
+    find_pipeline,
+    mark_started,
+    outcome,
+    wait_for_pipelines,
+    wait_for_workflow,
+)
 
 from .waiting_support import MAIN, Sim, job, pipeline, project, simulated
 
@@ -22,7 +28,7 @@ def test_find_waits_for_a_pipeline_that_does_not_exist_yet() -> None:
     with simulated() as s:
         started: list[str] = []
         s.at(75, lambda: started.append(s.start(commit_sha=sha, branch="release")))
-        found = find_pipeline(s.client, "app", commit_sha=sha[:7], branch="release", **s.clocks)
+        found = find_pipeline(s.client, "app", commit_sha=sha[:7], branch="release", pacing=s.pacing)
         assert started == [found.ppl_id]
         assert found.commit_sha == sha
         assert 75 <= s.sim.monotonic() <= 75 + 30
@@ -35,7 +41,7 @@ def test_find_ignores_other_commits_and_returns_the_newest_match() -> None:
         first = s.start(commit_sha=sha)
         s.sim.advance(5)
         second = s.start(commit_sha=sha)
-        found = find_pipeline(s.client, "app", commit_sha=sha, **s.clocks)
+        found = find_pipeline(s.client, "app", commit_sha=sha, pacing=s.pacing)
         assert found.ppl_id == second != first
 
 
@@ -43,7 +49,7 @@ def test_find_gives_up_after_its_appear_timeout() -> None:
     with simulated() as s:
         s.start(commit_sha="ee" * 20)
         with pytest.raises(WaitTimeout) as caught:
-            find_pipeline(s.client, "app", commit_sha="ff" * 20, appear_timeout=90, **s.clocks)
+            find_pipeline(s.client, "app", commit_sha="ff" * 20, appear_timeout=90, pacing=s.pacing)
         assert caught.value.last_seen is None
         assert 90 <= s.sim.monotonic() < 100
 
@@ -56,7 +62,7 @@ def test_find_respects_created_after() -> None:
         cutoff = dt.datetime.fromtimestamp(s.sim.world.timestamp(s.sim.monotonic()), dt.timezone.utc)
         later: list[str] = []
         s.at(100, lambda: later.append(s.start(commit_sha=sha)))
-        found = find_pipeline(s.client, "app", commit_sha=sha, created_after=cutoff, **s.clocks)
+        found = find_pipeline(s.client, "app", commit_sha=sha, created_after=cutoff, pacing=s.pacing)
         assert [found.ppl_id] == later
 
 
@@ -65,7 +71,7 @@ def test_find_survives_an_outage_shorter_than_patience() -> None:
     with simulated() as s:
         s.sim.add_fault(FaultDef("GET /api/v1alpha/pipelines", "status", status=503, count=20))
         s.at(30, lambda: s.start(commit_sha=sha))
-        found = find_pipeline(s.client, "app", commit_sha=sha, patience=900, appear_timeout=900, **s.clocks)
+        found = find_pipeline(s.client, "app", commit_sha=sha, appear_timeout=900, pacing=s.paced(patience=900))
         assert found.commit_sha == sha
 
 
@@ -97,7 +103,7 @@ def test_many_pipelines_cost_one_list_per_round() -> None:
     with simulated() as s:
         ids = _many_world(s, [60.0 * (1 + i % 7) for i in range(30)])
         s.sim.clear_requests()
-        done = wait_for_pipelines(s.client, ids, **s.clocks)
+        done = wait_for_pipelines(s.client, ids, pacing=s.pacing)
         assert list(done) == ids
         for ppl_id, pipeline_ in done.items():
             assert pipeline_.done
@@ -113,7 +119,7 @@ def test_many_of_a_named_project_cost_one_request_from_the_first_round() -> None
         ids = _many_world(s, [60.0 * (1 + i % 5) for i in range(40)])
         s.start()  # a newer pipeline we do not wait for
         s.sim.clear_requests()
-        done = wait_for_pipelines(s.client, ids, project="app", **s.clocks)
+        done = wait_for_pipelines(s.client, ids, project="app", pacing=s.pacing)
         assert all(outcome(done[p]) is s.truth(p) for p in ids)
         rounds = _rounds(s)
         assert rounds[0] == []  # no describe to learn projects
@@ -126,7 +132,7 @@ def test_many_describes_only_changed_pipelines_when_details_are_needed() -> None
         ids = _many_world(s, [120.0, 120.0, 300.0, 600.0])
         s.sim.clear_requests()
         seen: list[Pipeline] = []
-        wait_for_pipelines(s.client, ids, detailed=True, on_change=seen.append, **s.clocks)
+        wait_for_pipelines(s.client, ids, detailed=True, on_change=seen.append, pacing=s.pacing)
         rounds = _rounds(s)
         for round_ in rounds[1:]:
             assert round_.count("list") == 1
@@ -141,7 +147,7 @@ def test_many_across_projects_lists_each_project_once_per_round() -> None:
     with simulated(project("one"), project("two")) as s:
         ids = [s.start("one"), s.start("two"), s.start("one")]
         s.sim.clear_requests()
-        done = wait_for_pipelines(s.client, ids, **s.clocks)
+        done = wait_for_pipelines(s.client, ids, pacing=s.pacing)
         assert all(p.done for p in done.values())
         lists = [r for r in s.sim.requests if r.path == "/api/v1alpha/pipelines"]
         projects = [r.query.get("project_id") for r in lists]
@@ -152,7 +158,7 @@ def test_many_with_newer_foreign_pipelines_still_sees_every_one_of_ours() -> Non
     with simulated(project(main=pipeline(job(duration=600)))) as s:
         ids = [s.start(), s.start()]
         s.at(30, lambda: [s.start() for _ in range(5)])  # someone pushes five more: ours fall off the page
-        done = wait_for_pipelines(s.client, ids, **s.clocks)
+        done = wait_for_pipelines(s.client, ids, pacing=s.pacing)
         assert all(done[p].done for p in ids)
 
 
@@ -166,7 +172,9 @@ def test_many_fail_fast_raises_at_the_first_pipeline_that_did_not_pass_and_cance
         ours, foreign = s.start(), s.start()
         mark_started(ours)
         with pytest.raises(PipelineFailed) as caught:
-            wait_for_pipelines(s.client, [bad, ours, foreign], fail_fast=True, cancel_rest_on_failure=True, **s.clocks)
+            wait_for_pipelines(
+                s.client, [bad, ours, foreign], fail_fast=True, cancel_rest_on_failure=True, pacing=s.pacing
+            )
         assert caught.value.pipeline.ppl_id == bad
         assert [j.name for j in caught.value.failed_jobs] == ["job"]
         s.sim.advance(10)
@@ -178,7 +186,7 @@ def test_many_timeout_carries_an_unfinished_pipeline() -> None:
     with simulated(project(main=pipeline(job(duration=5000)))) as s:
         ids = [s.start(), s.start()]
         with pytest.raises(WaitTimeout) as caught:
-            wait_for_pipelines(s.client, ids, timeout=300, **s.clocks)
+            wait_for_pipelines(s.client, ids, timeout=300, pacing=s.pacing)
         assert caught.value.last_seen is not None
         assert caught.value.last_seen.ppl_id in ids
 
@@ -189,7 +197,7 @@ def test_many_timeout_carries_an_unfinished_pipeline() -> None:
 def test_wait_for_workflow_returns_every_pipeline_once_done() -> None:
     with simulated() as s:
         wf_id, ppl_id = s.sim.world.start_workflow("app")
-        pipelines = wait_for_workflow(s.client, wf_id, **s.clocks)
+        pipelines = wait_for_workflow(s.client, wf_id, pacing=s.pacing)
         assert [p.ppl_id for p in pipelines] == [ppl_id]
         assert all(p.done for p in pipelines)
         assert outcome(pipelines[0]) is Outcome.PASSED is s.truth(ppl_id)
@@ -199,7 +207,7 @@ def test_wait_for_workflow_times_out_with_an_unfinished_pipeline() -> None:
     with simulated(project(main=pipeline(job(duration=5000)))) as s:
         wf_id, ppl_id = s.sim.world.start_workflow("app")
         with pytest.raises(WaitTimeout) as caught:
-            wait_for_workflow(s.client, wf_id, timeout=200, **s.clocks)
+            wait_for_workflow(s.client, wf_id, timeout=200, pacing=s.pacing)
         assert caught.value.last_seen is not None
         assert caught.value.last_seen.ppl_id == ppl_id
         assert 200 <= s.sim.monotonic() < 240

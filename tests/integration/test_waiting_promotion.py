@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pytest_semaphore.errors import APIError, PromotionFailed, WaitTimeout
-from pytest_semaphore.outcomes import Outcome, outcome
 from pytest_semaphore.simulator.definitions import ParameterDef, ProjectDef, PromotionDef, simple_rule
-from pytest_semaphore.waiting import started_here, wait_for_promotion, wait_for_workflow
+from pytest_semaphore.waiting import Outcome, outcome, started_here, wait_for_promotion, wait_for_workflow
 
 from .waiting_support import job, pipeline, project, simulated
 
@@ -47,7 +46,7 @@ def test_a_manual_promotion_is_triggered_found_and_waited_for() -> None:
         ppl_id = s.start()
         s.sim.advance(120)
         assert s.sim.world.pipeline(ppl_id).result == "passed"
-        result = wait_for_promotion(s.client, ppl_id, "production", parameters={"REGION": "eu"}, **s.clocks)
+        result = wait_for_promotion(s.client, ppl_id, "production", parameters={"REGION": "eu"}, pacing=s.pacing)
         records = s.sim.world.promotions(ppl_id)
         assert [r.name for r in records] == ["production"]
         assert result.promotion.scheduled_pipeline_id == records[0].scheduled_pipeline_id == result.pipeline.ppl_id
@@ -63,8 +62,8 @@ def test_our_promotion_is_the_new_record_not_an_older_one() -> None:
     with simulated(_deploy_world()) as s:
         ppl_id = s.start()
         s.sim.advance(120)
-        first = wait_for_promotion(s.client, ppl_id, "staging", **s.clocks)
-        second = wait_for_promotion(s.client, ppl_id, "staging", **s.clocks)
+        first = wait_for_promotion(s.client, ppl_id, "staging", pacing=s.pacing)
+        second = wait_for_promotion(s.client, ppl_id, "staging", pacing=s.pacing)
         assert first.pipeline.ppl_id != second.pipeline.ppl_id
         records = sorted(s.sim.world.promotions(ppl_id), key=lambda r: r.triggered_at)
         assert [r.scheduled_pipeline_id for r in records] == [first.pipeline.ppl_id, second.pipeline.ppl_id]
@@ -74,7 +73,7 @@ def test_a_promoted_pipeline_that_fails_is_returned_with_its_verdict() -> None:
     with simulated(_deploy_world()) as s:
         ppl_id = s.start()
         s.sim.advance(120)
-        result = wait_for_promotion(s.client, ppl_id, "failing", **s.clocks)
+        result = wait_for_promotion(s.client, ppl_id, "failing", pacing=s.pacing)
         assert outcome(result.pipeline) is Outcome.FAILED is s.truth(result.pipeline.ppl_id)
         assert result.outcome is Outcome.FAILED
 
@@ -84,10 +83,10 @@ def test_a_failed_promotion_raises_saying_why() -> None:
         ppl_id = s.start()
         s.sim.advance(120)
         with pytest.raises(PromotionFailed) as caught:
-            wait_for_promotion(s.client, ppl_id, "broken", **s.clocks)
+            wait_for_promotion(s.client, ppl_id, "broken", pacing=s.pacing)
         assert s.sim.world.promotions(ppl_id)[0].status == "failed"
         assert caught.value.name == "broken"
-        assert caught.value.pipeline_id == ppl_id
+        assert caught.value.ppl_id == ppl_id
         assert "parameter" in str(caught.value)
         assert "broken" in str(caught.value)
 
@@ -97,14 +96,14 @@ def test_a_refused_trigger_is_an_api_error_not_a_wait() -> None:
         ppl_id = s.start()
         s.sim.advance(5)  # not passed yet: Semaphore wants override
         with pytest.raises(APIError, match="override"):
-            wait_for_promotion(s.client, ppl_id, "staging", **s.clocks)
+            wait_for_promotion(s.client, ppl_id, "staging", pacing=s.pacing)
 
 
 def test_follow_auto_promotions_walks_the_whole_tree() -> None:
     with simulated(_deploy_world()) as s:
         ppl_id = s.start()
         s.sim.advance(120)
-        result = wait_for_promotion(s.client, ppl_id, "staging", follow_auto_promotions=True, **s.clocks)
+        result = wait_for_promotion(s.client, ppl_id, "staging", follow_auto_promotions=True, pacing=s.pacing)
         names = [s.sim.world.pipeline(p.ppl_id).yaml_file for p in result.pipelines]
         assert names == [".semaphore/deploy.yml", ".semaphore/smoke.yml", ".semaphore/notify.yml"]
         for p in result.pipelines:
@@ -118,7 +117,7 @@ def test_without_following_auto_promotions_only_the_promoted_pipeline_is_reporte
     with simulated(_deploy_world()) as s:
         ppl_id = s.start()
         s.sim.advance(120)
-        result = wait_for_promotion(s.client, ppl_id, "staging", **s.clocks)
+        result = wait_for_promotion(s.client, ppl_id, "staging", pacing=s.pacing)
         assert len(result.pipelines) == 1
         assert s.sim.world.pipeline(result.pipeline.ppl_id).yaml_file == ".semaphore/deploy.yml"
 
@@ -128,7 +127,7 @@ def test_the_promotion_wait_has_a_timeout() -> None:
         ppl_id = s.start()
         s.sim.advance(120)
         with pytest.raises(WaitTimeout):
-            wait_for_promotion(s.client, ppl_id, "staging", timeout=60, **s.clocks)
+            wait_for_promotion(s.client, ppl_id, "staging", timeout=60, pacing=s.pacing)
         assert s.sim.monotonic() < 120 + 60 + 31
 
 
@@ -136,7 +135,7 @@ def test_wait_for_workflow_includes_pipelines_promotions_schedule() -> None:
     with simulated(_deploy_world()) as s:
         wf_id, ppl_id = s.sim.world.start_workflow("app")
         s.at(70, lambda: s.sim.world.trigger_promotion(ppl_id, "staging"))  # within the grace after the end
-        pipelines = wait_for_workflow(s.client, wf_id, include_promotions=True, **s.clocks)
+        pipelines = wait_for_workflow(s.client, wf_id, include_promotions=True, pacing=s.pacing)
         files = sorted(s.sim.world.pipeline(p.ppl_id).yaml_file for p in pipelines)
         assert files == sorted(
             [".semaphore/semaphore.yml", ".semaphore/deploy.yml", ".semaphore/smoke.yml", ".semaphore/notify.yml"]
@@ -154,7 +153,7 @@ def test_a_promotion_triggered_elsewhere_is_found_from_a_snapshot() -> None:
         s.sim.advance(30)
         snapshot = s.client.list_promotions(ppl_id)
         s.sim.world.trigger_promotion(ppl_id, "staging")  # "ours", triggered by someone else's code
-        result = wait_for_promotion(s.client, ppl_id, "staging", trigger=False, snapshot=snapshot, **s.clocks)
+        result = wait_for_promotion(s.client, ppl_id, "staging", trigger=False, snapshot=snapshot, pacing=s.pacing)
         newest = max(s.sim.world.promotions(ppl_id), key=lambda r: r.triggered_at)
         assert result.pipeline.ppl_id == newest.scheduled_pipeline_id
         assert len(s.sim.world.promotions(ppl_id)) == 2  # nothing triggered by the wait itself
@@ -174,7 +173,7 @@ def test_interrupting_a_promotion_wait_cancels_the_pipeline_it_triggered() -> No
         s.sim.advance(120)
         s.at(400, _interrupt)
         with pytest.raises(KeyboardInterrupt):
-            wait_for_promotion(s.client, ppl_id, "deploy", cancel_on_interrupt=True, **s.clocks)
+            wait_for_promotion(s.client, ppl_id, "deploy", cancel_on_interrupt=True, pacing=s.pacing)
         promoted = s.sim.world.promotions(ppl_id)[0].scheduled_pipeline_id
         s.sim.advance(10)
         assert s.sim.world.pipeline(promoted).result == "stopped"
@@ -193,7 +192,7 @@ def test_an_interrupt_after_the_promotion_scheduled_its_pipeline_but_before_we_s
         # the first sleep that ends after Semaphore processed the promotion: scheduled in the world, not yet seen by us
         s.at(triggered_at + s.sim.world.timings.promotion + 0.001, _interrupt)
         with pytest.raises(KeyboardInterrupt):
-            wait_for_promotion(s.client, ppl_id, "deploy", cancel_on_interrupt=True, **s.clocks)
+            wait_for_promotion(s.client, ppl_id, "deploy", cancel_on_interrupt=True, pacing=s.pacing)
         promoted = s.sim.world.promotions(ppl_id)[0].scheduled_pipeline_id
         assert promoted is not None
         s.sim.advance(10)

@@ -29,9 +29,8 @@ from hypothesis import strategies as st
 
 from pytest_semaphore.errors import APIUnavailable, PipelineFailed
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.outcomes import outcome, outcome_of
 from pytest_semaphore.simulator.definitions import BlockDef, FaultDef, JobDef, PipelineDef, ProjectDef
-from pytest_semaphore.waiting import wait_for_pipeline
+from pytest_semaphore.waiting import outcome, outcome_of, wait_for_pipeline
 
 from .waiting_support import MAIN, Sim, job, simulated
 
@@ -158,11 +157,8 @@ def test_the_verdict_is_the_worlds_truth_and_outages_are_never_verdicts(world: S
                 s.client,
                 ppl_id,
                 timeout=6 * 3600,
-                patience=case.patience,
                 fail_fast=case.fail_fast,
-                sleep=s.sleep,
-                monotonic=s.sim.monotonic,
-                rng=random.Random(0),
+                pacing=s.paced(patience=case.patience, rng=random.Random(0)),
             )
         except (APIUnavailable, PipelineFailed) as exc:
             ended = exc

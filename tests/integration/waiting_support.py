@@ -6,6 +6,7 @@ verdict back through the code under test would prove nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -13,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_semaphore.client import SemaphoreClient
-from pytest_semaphore.outcomes import Outcome, outcome_of
 from pytest_semaphore.simulator import SemaphoreSimulator
 from pytest_semaphore.simulator.definitions import (
     BlockDef,
@@ -24,6 +24,7 @@ from pytest_semaphore.simulator.definitions import (
     PromotionDef,
     ScenarioDef,
 )
+from pytest_semaphore.waiting import Outcome, Pacing, outcome_of
 
 MAIN = ".semaphore/semaphore.yml"
 
@@ -61,7 +62,7 @@ def project(name: str = "app", *, main: PipelineDef | None = None, **files: Pipe
 
 @dataclass
 class Sim:
-    """A running simulator, a client on it, and the clocks to hand to the waiting functions."""
+    """A running simulator, a client on it, and the pacing (clocks, rng) to hand to the waiting functions."""
 
     sim: SemaphoreSimulator
     client: SemaphoreClient
@@ -88,8 +89,13 @@ class Sim:
         self.hooks.append(hook)
 
     @property
-    def clocks(self) -> dict[str, Any]:
-        return {"sleep": self.sleep, "monotonic": self.sim.monotonic, "rng": self.rng}
+    def pacing(self) -> Pacing:
+        """The default pacing on the simulator's clock (this object's recording ``sleep``) with the seeded rng."""
+        return Pacing(sleep=self.sleep, monotonic=self.sim.monotonic, rng=self.rng)
+
+    def paced(self, **fields: Any) -> Pacing:
+        """:attr:`pacing` with some fields changed (``patience=``, ``budget=``, the schedule's numbers)."""
+        return dataclasses.replace(self.pacing, **fields)
 
     def start(self, project_name: str = "app", **kwargs: Any) -> str:
         """Start a workflow in the world (as a push would); returns its first pipeline's id."""

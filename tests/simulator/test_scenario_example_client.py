@@ -16,7 +16,7 @@ import pytest
 import pytest_semaphore.simulator as simulator_package
 from pytest_semaphore.client import SemaphoreClient
 from pytest_semaphore.simulator import SemaphoreSimulator
-from pytest_semaphore.waiting import wait_for_pipeline, wait_for_promotion
+from pytest_semaphore.waiting import Pacing, wait_for_pipeline, wait_for_promotion
 
 EXAMPLE = Path(simulator_package.__file__).parent / "examples" / "release-train"
 
@@ -38,9 +38,8 @@ def test_the_green_train_passes_and_production_is_promoted_with_parameters(
 ) -> None:
     sim, client = rehearsal
     (train,) = client.list_pipelines("release-train")
-    done = wait_for_pipeline(
-        client, train.ppl_id, timeout=3600, sleep=sim.advance, monotonic=sim.monotonic, rng=random.Random(4)
-    )
+    pacing = Pacing(sleep=sim.advance, monotonic=sim.monotonic, rng=random.Random(4))
+    done = wait_for_pipeline(client, train.ppl_id, timeout=3600, pacing=pacing)
     assert (done.state, done.result) == ("done", "passed")
 
     result = wait_for_promotion(
@@ -49,9 +48,7 @@ def test_the_green_train_passes_and_production_is_promoted_with_parameters(
         "Production",
         parameters={"REGION": "us-east-1", "RELEASE_NOTE": "faster checkout"},
         timeout=3600,
-        sleep=sim.advance,
-        monotonic=sim.monotonic,
-        rng=random.Random(5),
+        pacing=Pacing(sleep=sim.advance, monotonic=sim.monotonic, rng=random.Random(5)),
     )
     assert result.outcome.value == "passed"
     assert result.pipeline.name == "Deploy to production"
@@ -65,9 +62,8 @@ def test_the_green_train_passes_and_production_is_promoted_with_parameters(
 def test_the_red_train_fails_on_the_configured_job(rehearsal: tuple[SemaphoreSimulator, SemaphoreClient]) -> None:
     sim, client = rehearsal
     (train,) = client.list_pipelines("release-train")
-    done = wait_for_pipeline(
-        client, train.ppl_id, timeout=3600, detailed=True, sleep=sim.advance, monotonic=sim.monotonic
-    )
+    pacing = Pacing(sleep=sim.advance, monotonic=sim.monotonic)
+    done = wait_for_pipeline(client, train.ppl_id, timeout=3600, detailed=True, pacing=pacing)
     assert (done.result, done.result_reason) == ("failed", "test")
     failed = [job.name for block in done.blocks for job in block.jobs if job.result == "failed"]
     assert failed == ["Unit tests - 2/3"]

@@ -123,10 +123,12 @@ def test_client_survives_injected_5xx(sim: SemaphoreSimulator, client: Semaphore
 
 
 def test_wait_for_pipeline_runs_on_the_simulated_clock(sim: SemaphoreSimulator, client: SemaphoreClient) -> None:
-    from pytest_semaphore.waiting import wait_for_pipeline
+    from pytest_semaphore.waiting import Pacing, wait_for_pipeline
 
     _, ppl_id = sim.world.start_workflow("demo", pipeline_file=".semaphore/failing.yml")
-    pipeline = wait_for_pipeline(client, ppl_id, timeout=3600, sleep=sim.advance, monotonic=sim.monotonic)
+    pipeline = wait_for_pipeline(
+        client, ppl_id, timeout=3600, pacing=Pacing(sleep=sim.advance, monotonic=sim.monotonic)
+    )
     truth = sim.world.pipeline(ppl_id)
     assert (pipeline.state, pipeline.result) == ("done", "failed")
     assert truth.done_at is not None

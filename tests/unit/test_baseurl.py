@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_semaphore.baseurl import is_loopback, normalise_base_url
+from pytest_semaphore.client.baseurl import is_loopback, normalise_base_url
 from pytest_semaphore.errors import ConfigurationError
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_semaphore.logfilter import strip_queries
+from pytest_semaphore.client.logfilter import strip_queries
 
 
 def test_one_query_rule_for_messages_and_log_lines() -> None:

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pytest_semaphore.client.logstream import iter_events, iter_raw_events
 from pytest_semaphore.errors import ConfigurationError
 from pytest_semaphore.logs import (
     DEFAULT_TAIL_LINES,
@@ -32,7 +33,6 @@ from pytest_semaphore.logs import (
     looks_secret,
     safe_log_filename,
 )
-from pytest_semaphore.logstream import iter_events, iter_raw_events
 from pytest_semaphore.models import EnvVar, Job, LogEvent, ModelError
 
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

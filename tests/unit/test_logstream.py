@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_semaphore.logstream import LogStreamError, LogStreamParser, iter_events, iter_raw_events
+from pytest_semaphore.client.logstream import LogStreamError, LogStreamParser, iter_events, iter_raw_events
 from pytest_semaphore.models import LogEvent, ModelError
 
 AGENT_EVENTS: list[dict[str, Any]] = [
@@ -284,7 +284,7 @@ def test_any_chunking_matches_json_loads(events: list[dict[str, Any]], cuts: lis
 
 
 def test_the_fast_constructor_is_in_use_and_agrees_with_the_model() -> None:
-    from pytest_semaphore import logstream
+    from pytest_semaphore.client import logstream
 
     assert logstream._FAST_OK, "LogEvent changed shape: review logstream._to_event (its fast path is now off)"
     for raw in AGENT_EVENTS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.outcomes import Outcome, outcome, outcome_of
+from pytest_semaphore.waiting.outcomes import Outcome, outcome, outcome_of
 
 
 def _pipeline(state: str | None, result: str | None, reason: str | None) -> Pipeline:

@@ -11,16 +11,17 @@ import pytest
 def test_the_contract_names_are_the_documented_objects() -> None:
     import pytest_semaphore
     import pytest_semaphore.waiting  # importing the submodules first must not shadow any exported name
-    from pytest_semaphore import SemaphoreClient, errors, outcome, wait_for_pipeline
+    from pytest_semaphore import Pacing, SemaphoreClient, errors, outcome, wait_for_pipeline
     from pytest_semaphore.client import SemaphoreClient as client_class
     from pytest_semaphore.errors import SemaphoreError
-    from pytest_semaphore.outcomes import outcome as outcome_function
+    from pytest_semaphore.waiting.outcomes import outcome as outcome_function
 
     assert SemaphoreClient is client_class
     assert wait_for_pipeline is pytest_semaphore.waiting.wait_for_pipeline
     assert outcome is outcome_function
+    assert Pacing is pytest_semaphore.waiting.pacing.Pacing
     assert errors.SemaphoreError is SemaphoreError
-    assert sorted(pytest_semaphore.__all__) == ["SemaphoreClient", "errors", "outcome", "wait_for_pipeline"]
+    assert sorted(pytest_semaphore.__all__) == ["Pacing", "SemaphoreClient", "errors", "outcome", "wait_for_pipeline"]
 
 
 def test_importing_the_package_and_the_plugin_loads_no_heavy_dependency() -> None:
@@ -53,3 +54,16 @@ def test_the_version_falls_back_when_the_package_is_not_installed(monkeypatch: p
 
     monkeypatch.setattr(pytest_semaphore, "DISTRIBUTION", "pytest-semaphore-not-installed")
     assert pytest_semaphore._version() == pytest_semaphore.UNKNOWN_VERSION == "0+unknown"
+
+
+def test_the_cheap_parts_of_the_client_load_no_http_library() -> None:
+    code = (
+        "import sys\n"
+        "from pytest_semaphore.client import API_PREFIX, iter_events, normalise_base_url, strip_queries\n"
+        "from pytest_semaphore.client.baseurl import is_loopback\n"
+        "print(','.join(m for m in ('requests', 'urllib3') if m in sys.modules))\n"
+        "from pytest_semaphore.client import SemaphoreClient\n"
+        "print(SemaphoreClient.__module__, 'requests' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.splitlines() == ["", "pytest_semaphore.client.semaphore True"]

@@ -131,7 +131,7 @@ def test_javascript_base_url_never_becomes_a_link() -> None:
 )
 def test_the_summary_verdict_is_the_gates_own(results: list[tuple[str, str]], verdict: str, exit_code: int) -> None:
     """One mapping for both faces: the summary never says "failed" where the gate exits 4, or the reverse."""
-    from pytest_semaphore.outcomes import Outcome, worst_outcome
+    from pytest_semaphore.waiting import Outcome, worst_outcome
 
     pipelines = [pipeline(result, name=f"P{i}", reason=reason) for i, (result, reason) in enumerate(results)]
     assert worst_outcome(pipelines) is Outcome(verdict)

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from pytest_semaphore.retry import Policy, SemaphoreRetry, parse_retry_after, policy_for
+from pytest_semaphore.client.retry import Backoff, Policy, SemaphoreRetry, backoff_delay, parse_retry_after, policy_for
 
 
 @pytest.mark.parametrize(("value", "seconds"), [("0", 0.0), ("12", 12.0), (" 7 ", 7.0), (None, None), ("soon", None)])
@@ -58,3 +58,16 @@ def test_backoff_sequence_and_jitter_bounds() -> None:
         retry = retry.new(history=(*retry.history, object()))
         nominal = min(16.0, 2.0 ** (n - 1))
         assert nominal / 2 <= retry.get_backoff_time() <= nominal
+
+
+def test_the_clients_own_retries_wait_between_attempts_never_before_the_first() -> None:
+    slept: list[float] = []
+    backoff = Backoff(sleep=slept.append, rng=random.Random(5), base=0.5)
+    seen: list[tuple[int, int]] = []
+    for attempt in backoff.attempts(4):
+        seen.append((attempt, len(slept)))
+    assert seen == [(0, 0), (1, 1), (2, 2), (3, 3)]
+    twin = random.Random(5)
+    assert slept == [backoff_delay(n, twin, base=0.5) for n in (1, 2, 3)]
+    assert 0.25 <= slept[0] <= 0.5
+    assert 1.0 <= slept[2] <= 2.0

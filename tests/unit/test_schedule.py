@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pytest_semaphore.schedule import DENSE_MAX, SPARSE_CAP, PollSchedule, Prediction, RequestBudget
+from pytest_semaphore.waiting.schedule import DENSE_MAX, SPARSE_CAP, PollSchedule, Prediction, RequestBudget
 
 
 def _delays(schedule: PollSchedule, n: int) -> list[float]:

@@ -135,3 +135,31 @@ def test_an_empty_page_ends_the_list(httpserver: HTTPServer, client: SemaphoreCl
     httpserver.expect_request(path).respond_with_handler(answer)
     assert [w.wf_id for w in client.list_workflows(P.PROJECT_ID)] == ["w1"]
     assert len(httpserver.log) == 2
+
+
+def test_projects_stop_after_page_100_when_the_server_always_has_more(
+    httpserver: HTTPServer, client: SemaphoreClient
+) -> None:
+    def answer(request: Request) -> Response:
+        page = int(request.args["page"])
+        uuid = f"00000000-0000-0000-0000-{page:012d}"
+        return Response(json.dumps([P.project(f"p{page}", uuid)]), headers={"x-page": str(page), "x-has-more": "true"})
+
+    httpserver.expect_request("/api/v1alpha/projects").respond_with_handler(answer)
+    projects = client.list_projects()
+    assert [p.name for p in projects] == [f"p{n}" for n in range(1, 101)]
+    assert [request.args["page"] for request, _ in httpserver.log] == [str(n) for n in range(1, 101)]
+
+
+def test_jobs_with_a_repeated_page_token_are_a_loop_error(httpserver: HTTPServer, client: SemaphoreClient) -> None:
+    pages = {"": "t2", "t2": "t3", "t3": "t2"}
+
+    def answer(request: Request) -> Response:
+        token = request.args.get("page_token", "")
+        body = {"jobs": [P.job(f"job-{token or 'first'}")], "next_page_token": pages[token]}
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/api/v1alpha/jobs").respond_with_handler(answer)
+    with pytest.raises(APIError, match="repeated a page token"):
+        client.list_jobs(["RUNNING"])
+    assert [request.args.get("page_token", "") for request, _ in httpserver.log] == ["", "t2", "t3"]

@@ -11,8 +11,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from pytest_semaphore.client import SemaphoreClient
+from pytest_semaphore.client.retry import BACKOFF_BASE, BACKOFF_MAX
 from pytest_semaphore.errors import APIError, APIUnavailable, AuthenticationError, ConfigurationError, NotFoundError
-from pytest_semaphore.retry import BACKOFF_BASE, BACKOFF_MAX
 from tests.support import api_payloads as P
 from tests.support.scripted_server import Hang, Reply, Reset, ScriptedServer, Truncated
 

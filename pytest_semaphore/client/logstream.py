@@ -29,7 +29,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .models import LogEvent, ModelError
+from ..models import LogEvent, ModelError
 
 __all__ = ["LogStreamError", "LogStreamParser", "iter_events", "iter_raw_events"]
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 import enum
 import random
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from urllib3.exceptions import MaxRetryError, ResponseError
@@ -40,6 +41,7 @@ __all__ = [
     "BACKOFF_MAX",
     "MAX_RETRY_AFTER",
     "RETRYABLE_STATUSES",
+    "Backoff",
     "Policy",
     "SemaphoreRetry",
     "backoff_delay",
@@ -153,6 +155,31 @@ def backoff_delay(attempt: int, rng: random.Random, *, base: float = BACKOFF_BAS
         return 0.0
     delay = min(float(cap), float(base) * (2.0 ** (attempt - 1)))
     return delay * (0.5 + 0.5 * rng.random())
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """The client's own waits between attempts, for the retries urllib3 cannot make.
+
+    urllib3 retries what it sees (statuses, connections); two retries happen after it has returned: a body cut off in
+    transfer (the transport repeats the request) and a promotion trigger resent after reconciling. Both wait through
+    this object, so they use the same ``sleep``, jitter and ``backoff_base`` as urllib3's retries.
+    """
+
+    sleep: Callable[[float], None]
+    rng: random.Random
+    base: float = BACKOFF_BASE
+
+    def pause(self, attempt: int) -> None:
+        """Wait before retry number ``attempt`` (1-based)."""
+        self.sleep(backoff_delay(attempt, self.rng, base=self.base))
+
+    def attempts(self, count: int) -> Iterator[int]:
+        """``0 .. count-1``, pausing before every attempt but the first: ``for attempt in backoff.attempts(n)``."""
+        for attempt in range(count):
+            if attempt:
+                self.pause(attempt)
+            yield attempt
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .models import Pipeline
+    from ..models import Pipeline
 
 __all__ = ["Outcome", "outcome", "outcome_of", "worst_outcome"]
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
-__all__ = ["API_PREFIX", "is_loopback", "normalise_base_url"]
+__all__ = ["API_PREFIX", "is_loopback", "normalise_base_url", "parse_location", "same_origin"]
 
 API_PREFIX = "/api/v1alpha"
 _ORG_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
@@ -114,3 +114,21 @@ def normalise_base_url(value: str) -> str:
     default_port = 443 if scheme == "https" else 80
     netloc = shown_host if port in (None, default_port) else f"{shown_host}:{port}"
     return f"{scheme}://{netloc}"
+
+
+def parse_location(current: str, location: str) -> tuple[str, SplitResult] | None:
+    """A ``Location`` resolved against the URL that answered, or ``None`` if malformed (``http://[x``, a port that
+    is not a number): urllib raises a ValueError quoting the URL for those, which must not reach the user."""
+    try:
+        target = urljoin(current, location)
+        parts = urlsplit(target)
+        _ = parts.port  # validates the port
+    except ValueError:
+        return None
+    return target, parts
+
+
+def same_origin(url: str, base: str) -> bool:
+    """Same scheme, host and port: the only URLs the API token may be sent to."""
+    a, b = urlsplit(url), urlsplit(base)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)

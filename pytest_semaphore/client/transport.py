@@ -1,0 +1,297 @@
+"""The one HTTP path every request takes: token, retry policy, transport failures turned into our errors.
+
+Why it looks the way it does (``docs/client.md`` is the user-facing version):
+
+* **Retry policies per kind of request** (``retry.py``): requests' ``HTTPAdapter`` applies one ``Retry`` object to
+  everything it sends, so the transport keeps one adapter per policy over one shared connection pool and sends
+  through the adapter directly. That also means requests' ``Session`` is not used at all: no cookie jar shared
+  between threads, no automatic redirects that could carry the token to another host, no environment surprises
+  beyond the proxy and CA-bundle variables that are read explicitly.
+* **Nothing secret in an error**: transport failures become :mod:`~pytest_semaphore.errors` without a URL query or
+  the token in the message *or in a chained exception* (requests' exceptions carry the request, headers included,
+  so they are never chained).
+* **One budget of retries per call**: urllib3 retries statuses and connection failures; a body cut off after the
+  headers is past urllib3, so :meth:`Transport.exchange` repeats the request itself, counting what urllib3 spent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import requests
+import requests.utils
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
+
+from ..errors import APIUnavailable, ConfigurationError, OutcomeUnknown, SemaphoreError
+from .logfilter import install as _install_log_filter
+from .logfilter import strip_queries
+from .replies import Reply
+from .retry import Backoff, Policy, policy_for
+
+__all__ = ["Transport", "retries_used"]
+
+_install_log_filter()  # urllib3 logs request lines, queries (loghub's ?jwt=) included, at DEBUG level
+
+
+class Transport:
+    """Sends requests to one base URL with one token; safe to share between threads (it keeps no per-call state)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float,
+        retries: int,
+        backoff: Backoff,
+        user_agent: str,
+        max_retry_after: float | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._auth = f"Token {token}"
+        self._token = token
+        self._user_agent = user_agent
+        self._verify = _ca_bundle(os.environ)
+        options: dict[str, Any] = {"backoff_base": backoff.base}
+        if max_retry_after is not None:
+            options["max_retry_after"] = max_retry_after
+        self._adapters: dict[Policy, HTTPAdapter] = {}
+        shared: HTTPAdapter | None = None
+        for policy in Policy:
+            adapter = HTTPAdapter(
+                pool_connections=4,
+                pool_maxsize=16,
+                max_retries=policy_for(policy, retries=retries, sleep=backoff.sleep, rng=backoff.rng, **options),
+            )
+            if shared is None:
+                shared = adapter
+            else:  # one pool of connections for every policy
+                adapter.poolmanager.clear()
+                adapter.poolmanager = shared.poolmanager
+            self._adapters[policy] = adapter
+        self._closed = False
+
+    def close(self) -> None:
+        """Close every pooled connection; later requests raise ``SemaphoreError``."""
+        self._closed = True
+        for adapter in self._adapters.values():
+            adapter.close()
+
+    def redact(self, text: str) -> str:
+        """The server may echo what it was sent (a token, a signed URL): drop URL queries and the token."""
+        if not text:
+            return text
+        text = strip_queries(text)
+        return text.replace(self._token, "***") if self._token else text
+
+    def describe(self, exc: BaseException) -> str:
+        """Words for a transport failure, without any URL query and without the token."""
+        return self.redact(_transport_words(exc))
+
+    # ---------------------------------------------------------------------------------------------- requests
+
+    def get(
+        self, path: str, *, params: Sequence[tuple[str, str]] | None = None, policy: Policy = Policy.IDEMPOTENT
+    ) -> Reply:
+        """A GET whose answer is a success (any error status is raised)."""
+        return self.call("GET", path, params=params, policy=policy)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Sequence[tuple[str, str]] | None = None,
+        body: object = None,
+        policy: Policy = Policy.IDEMPOTENT,
+    ) -> Reply:
+        """A request whose answer is a success (any error status is raised); by default one harmless to repeat."""
+        reply = self.exchange(method, path, params=params, body=body, policy=policy)
+        reply.check()
+        return reply
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Sequence[tuple[str, str]] | None = None,
+        body: object = None,
+        policy: Policy = Policy.IDEMPOTENT,
+    ) -> Reply:
+        """Send and read the whole body, whatever its status. A body cut off mid-way is retried for requests that
+        may be repeated; both kinds of retry draw on one budget of ``retries`` per call (what urllib3 used is
+        counted too), so the documented bound holds: not ``retries`` cut-offs times ``retries`` 503s each."""
+        spent = 0
+        while True:
+            response = self.send(method, path, params=params, body=body, policy=policy)
+            spent += retries_used(response)
+            try:
+                return self.drain(response, method, path, policy, spent)
+            except APIUnavailable as broken:
+                if policy is Policy.NOT_IDEMPOTENT:
+                    raise OutcomeUnknown(method, path, broken.reason) from None
+                if spent >= self.retries:
+                    raise
+            spent += 1
+            self.backoff.pause(spent)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        url: str | None = None,
+        params: Sequence[tuple[str, str]] | None = None,
+        body: object = None,
+        policy: Policy = Policy.IDEMPOTENT,
+        stream: bool = False,
+        send_token: bool = True,
+        accept: str | None = None,
+    ) -> requests.Response:
+        """One request (retried by urllib3 per ``policy``); transport failures become our errors, never chained.
+
+        ``url`` replaces ``base_url + path`` for a followed redirect; ``path`` still names the request in errors.
+        """
+        if self._closed:
+            raise SemaphoreError("this SemaphoreClient was closed")
+        target = url or self.base_url + path
+        headers = {"User-Agent": self._user_agent, "Accept": accept or "application/json"}
+        if send_token:
+            headers["Authorization"] = self._auth
+        data: bytes | None = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        prepared = requests.Request(method, target, params=list(params or ()), data=data, headers=headers).prepare()
+        # Plain http is only ever loopback (baseurl.py, redirects.py): never through a proxy, which would carry the
+        # token in clear text over the network to wherever HTTP_PROXY points.
+        proxies = {} if target.startswith("http://") else requests.utils.get_environ_proxies(target)
+        reason: str | None = None
+        not_sent = False
+        local: str | None = None
+        try:
+            return self._adapters[policy].send(
+                prepared,
+                stream=stream,
+                timeout=(min(self.timeout, 10.0), self.timeout),
+                verify=self._verify,
+                proxies=proxies,
+            )
+        except requests.RequestException as exc:
+            reason = self.describe(exc)
+            not_sent = _not_sent(exc)
+        except OSError as exc:  # not a RequestException: local TLS setup (a CA bundle that vanished), nothing sent
+            local = self.redact(str(exc))
+        # Raised outside the except block: requests' exception (which holds the request and its headers) must not
+        # become the __context__ of ours.
+        if local is not None:
+            raise ConfigurationError(f"cannot set up the connection to {self.base_url}: {local}")
+        if policy is Policy.NOT_IDEMPOTENT and not not_sent:
+            raise OutcomeUnknown(method, path, reason or "transport failure")
+        raise APIUnavailable(method, path, reason or "transport failure")
+
+    def drain(
+        self, response: requests.Response, method: str, path: str, policy: Policy = Policy.IDEMPOTENT, retried: int = 0
+    ) -> Reply:
+        """Read the whole body; ``retried`` is how many retries the call has used, reported in error messages."""
+        reason: str | None = None
+        try:
+            body = response.content
+        except requests.RequestException as exc:
+            reason = self.describe(exc)
+        finally:
+            response.close()
+        if reason is not None:
+            raise APIUnavailable(method, path, f"the answer was cut off: {reason}", last_status=response.status_code)
+        return Reply(
+            method=method,
+            path=path,
+            url=self.base_url + path,
+            policy=policy,
+            status=response.status_code,
+            headers=response.headers,
+            body=body,
+            retries=retried,
+            redact=self.redact,
+        )
+
+
+def retries_used(response: requests.Response) -> int:
+    """How many times urllib3 retried before this response (its ``Retry.history``)."""
+    retries = getattr(response.raw, "retries", None)
+    return len(getattr(retries, "history", ()) or ())
+
+
+def _ca_bundle(environ: Mapping[str, str]) -> bool | str:
+    """``verify`` for requests: the CA bundle named by ``REQUESTS_CA_BUNDLE`` (or ``CURL_CA_BUNDLE``), else True.
+
+    A bundle that does not exist is refused here, naming the variable: requests would raise a bare ``OSError`` at
+    the first request, far from the cause.
+    """
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        path = environ.get(name, "").strip()
+        if path:
+            if not os.path.exists(path):
+                raise ConfigurationError(f"{name} is {path!r}, which does not exist: fix or unset it")
+            return path
+    return True
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps, outermost first: requests and urllib3 nest the real failure in ``MaxRetryError
+    .reason``, in ``args`` or in ``__cause__``, depending on where it happened."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        if isinstance(current, MaxRetryError) and current.reason is not None:
+            current = current.reason
+            continue
+        nested = next((a for a in getattr(current, "args", ()) if isinstance(a, BaseException)), None)
+        current = nested if nested is not None else current.__cause__
+
+
+def _not_sent(exc: BaseException) -> bool:
+    """True only when the request provably never left: no connection could be made."""
+    for cause in _causes(exc):
+        if isinstance(cause, (NewConnectionError, requests.exceptions.ConnectTimeout)):
+            return True
+        if isinstance(cause, ConnectTimeoutError) and not isinstance(cause, ReadTimeoutError):
+            return True
+    return False
+
+
+def _transport_words(exc: BaseException) -> str:
+    """A short description of what went wrong on the wire, from the innermost cause."""
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "no answer within the read timeout"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "could not connect within the connect timeout"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS failure (certificate not trusted? set REQUESTS_CA_BUNDLE for a private CA)"
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return "the proxy refused or failed the connection"
+    causes = list(_causes(exc))
+    for cause in causes:
+        if isinstance(cause, NewConnectionError):
+            return "could not connect (connection refused or host unreachable)"
+        if isinstance(cause, ReadTimeoutError):
+            return "no answer within the read timeout"
+        if isinstance(cause, ConnectionResetError):
+            return "the connection was reset by the server"
+        if type(cause).__name__ in ("RemoteDisconnected", "IncompleteRead", "InvalidChunkLength"):
+            return f"the server closed the connection early ({type(cause).__name__})"
+    if any(isinstance(cause, ProtocolError) for cause in causes):
+        return f"the server closed the connection early ({type(causes[-1]).__name__})"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the server closed the connection before the answer was complete"
+    return f"{type(exc).__name__}: {causes[-1]}"
