@@ -26,8 +26,10 @@ TOKEN = "hostile-token-5e1f0c"
 GOOD, DEEP, DIGITS = (f"{n}c88c3a0-1d2e-4f5a-8b9c-0d1e2f3a4b5c" for n in "abd")
 GOOD_LOG = json.dumps(
     {
-        "events": [{"event": "cmd_started", "timestamp": 1, "directive": "make"}]
-        + [{"event": "cmd_finished", "timestamp": 2, "directive": "make", "exit_code": 2}]
+        "events": [
+            {"event": "cmd_started", "timestamp": 1, "directive": "make"},
+            {"event": "cmd_finished", "timestamp": 2, "directive": "make", "exit_code": 2},
+        ]
     }
 ).encode()
 BAD_LOGS = {
