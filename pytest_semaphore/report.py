@@ -26,6 +26,7 @@ from urllib.parse import quote, urlsplit
 from .atomic import AtomicFile
 from .errors import ReportError
 from .logs import Excerpt, clean_text
+from .logs.clean import clean_line
 from .waiting.outcomes import worst_outcome
 
 if TYPE_CHECKING:
@@ -108,11 +109,14 @@ def summary_context(
                             "block": clean_text(block.name),
                             "excerpt": excerpt,
                             "summary": excerpt.summary() if excerpt else f"job {clean_text(job.name)} {job.result}",
-                            "directive": excerpt.directive if excerpt else None,
+                            "directive": clean_line(excerpt.directive)
+                            if excerpt and excerpt.directive is not None
+                            else None,
                             "exit_code": excerpt.exit_code if excerpt else None,
-                            "lines": list(excerpt.lines) if excerpt else [],
+                            # An Excerpt may be built by hand or deserialised: its lines are cleaned again.
+                            "lines": [clean_text(line) for line in excerpt.lines] if excerpt else [],
                             "total_lines": excerpt.total_lines if excerpt else 0,
-                            "log_path": excerpt.log_path if excerpt else None,
+                            "log_path": clean_line(excerpt.log_path) if excerpt and excerpt.log_path else None,
                         }
                     )
             blocks.append(

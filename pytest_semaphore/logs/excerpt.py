@@ -377,7 +377,8 @@ class ExcerptBuilder:
                 rest = stripped[last_cr + 1 :] + rest[len(stripped) :]
         if len(rest) <= self._max_line:
             return rest
-        head = self._redactor.trim_partial(rest[: self._max_line])
+        # Cleaned before trimming: a secret's start cut by a NUL or a colour code is recognisable only once whole.
+        head = self._redactor.trim_partial(clean_text(rest[: self._max_line]))
         self._emit(head + " [... rest of this line cut: longer than the line limit ...]\n")
         self._skip_to_newline = True
         return ""
@@ -429,7 +430,11 @@ def _run(
     A failure while streaming (the connection dropped, a parse error) leaves no half-written full log behind.
     """
     options = options if options is not None else DEFAULT_OPTIONS
-    sink = open_full_log(options.log_dir, job_name, job_id, options.max_log_bytes)
+    redactor = redactor if redactor is not None else options.redactor()
+    # The file is named after the job as the excerpt shows it (cleaned, then redacted): a secret in a job name must
+    # not reach the log's path, which reports print.
+    shown_name = redactor(clean_line(job_name)) if job_name else ""
+    sink = open_full_log(options.log_dir, shown_name, job_id, options.max_log_bytes)
     builder = ExcerptBuilder(
         job_name=job_name, job_id=job_id, job_result=job_result, redactor=redactor, sink=sink, options=options
     )

@@ -155,6 +155,10 @@ LOG_CASES = [
         redacts=True,
     ),
     LogCase(
+        "secret cut by NUL where an over-long line is cut",
+        events(started("x"), output("z" * 3980 + cut("\x00") + "z" * 70_000), output("\n"), finished("x", 1)),
+    ),
+    LogCase(
         "bidi overrides in output",
         events(started("ls"), output("invoice\u202efdp.exe\n\u2066admin\u2069\n"), finished("ls", 1)),
     ),

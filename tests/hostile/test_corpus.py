@@ -66,7 +66,7 @@ def ids(cases: list[Any]) -> list[str]:
 
 
 def clean_and_secret_free(text: str) -> None:
-    assert SECRET not in text
+    assert SECRET[:10] not in text  # not even its start (where a line too long for the excerpt is cut)
     found = FORBIDDEN.search(text)
     assert found is None, f"U+{ord(found.group()):04X} survived at {found.start()}"
 
