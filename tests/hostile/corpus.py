@@ -54,6 +54,11 @@ def events(*items: Any) -> Events:
     return lambda: iter(items)
 
 
+def printed(*texts: str) -> Events:
+    """A failed ``env`` command that printed ``texts``, one ``cmd_output`` event each."""
+    return events(started("env"), *(output(text) for text in texts), finished("env", 1))
+
+
 def huge_line(total: int, piece: int = MiB) -> Events:
     """One line of ``total`` characters arriving in ``piece``-sized events, never held whole by the case."""
 
@@ -115,32 +120,32 @@ LOG_CASES = [
     LogCase("secret cut by BEL in a finish without a start", events(finished("login " + cut("\x07"), 2)), redacts=True),
     LogCase(
         "secret cut by a colour code in output",
-        events(started("env"), output(f"KEY={cut(chr(27) + '[31m')}\n"), finished("env", 1)),
+        printed(f"KEY={cut(chr(27) + '[31m')}\n"),
         redacts=True,
     ),
     LogCase(
         "secret split across two events",
-        events(started("env"), output(SECRET[:5]), output(SECRET[5:] + "\n"), finished("env", 1)),
+        printed(SECRET[:5], SECRET[5:] + "\n"),
         redacts=True,
     ),
     LogCase(
         "secret split across events and by NUL",
-        events(started("env"), output(SECRET[:5] + "\x00"), output(SECRET[5:] + "\n"), finished("env", 1)),
+        printed(SECRET[:5] + "\x00", SECRET[5:] + "\n"),
         redacts=True,
     ),
     LogCase(
         "secret cut by a bidi override",
-        events(started("env"), output(cut("\u202e") + "\n"), finished("env", 1)),
+        printed(cut("\u202e") + "\n"),
         redacts=True,
     ),
     LogCase(
         "secret cut by DEL and a C1 control",
-        events(started("env"), output(cut("\x7f", 3) + "\n" + cut("\x9b", 12) + "\n"), finished("env", 1)),
+        printed(cut("\x7f", 3) + "\n" + cut("\x9b", 12) + "\n"),
         redacts=True,
     ),
     LogCase(
         "secret redrawn by a progress line",
-        events(started("env"), output(f"{SECRET[:4]}\r{SECRET}\n"), finished("env", 1)),
+        printed(f"{SECRET[:4]}\r{SECRET}\n"),
         redacts=True,
     ),
     LogCase(
