@@ -173,9 +173,7 @@ _INT_RANGE = range(-(2**63), 2**64)
 def _int(value: object, name: str) -> int:
     """An integer field, sent as a number or as int64-as-a-string; anything else (or past 64 bits) a ModelError."""
     result: int | None = None
-    if isinstance(value, bool):
-        pass
-    elif isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         result = value
     elif (isinstance(value, str) and _INT_TEXT.fullmatch(value.strip())) or (
         isinstance(value, float) and value.is_integer()

@@ -57,11 +57,10 @@ _WIDE_STARTS = (
     (b"\x00\x3c", "utf-16-be", 0),
 )
 #: Encodings in which the markup (``<``, ``!``, ``?``, letters) is the ASCII bytes, so the prolog read as latin-1
-#: shows exactly the declarations a parser sees. Any other declared encoding (UTF-7, EBCDIC, ISO-2022...) could
-#: hide a DOCTYPE from this check, so it is refused.
+#: shows exactly the declarations a parser sees. Any other declared encoding (UTF-7, EBCDIC, ISO-2022, or UTF-16
+#: and UTF-32 in a file whose first bytes say otherwise) could hide a DOCTYPE from this check, so it is refused.
 _ASCII_MARKUP = re.compile(
-    r"(?:utf-?8|us-ascii|ascii|iso[-_]?8859-\d{1,2}|latin-?1|l1|(?:windows|cp)-?125\d|utf-?(?:16|32)(?:-?[lb]e)?)",
-    re.IGNORECASE,
+    r"(?:utf-?8|us-ascii|ascii|iso[-_]?8859-\d{1,2}|latin-?1|l1|(?:windows|cp)-?125\d)", re.IGNORECASE
 )
 _DECLARED = re.compile(r"<\?xml[^>]*?\bencoding\s*=\s*[\"']([^\"']{0,64})[\"']")
 
@@ -99,9 +98,10 @@ def _open_regular(path: Path) -> BinaryIO:
     """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
-        if stat.S_ISDIR(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
             raise IsADirectoryError(path)
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        if not stat.S_ISREG(mode):
             raise ReportError(f"{path}: not a regular file (a pipe, socket or device); give the report file itself")
         return os.fdopen(fd, "rb")
     except BaseException:

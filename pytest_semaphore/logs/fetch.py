@@ -120,15 +120,14 @@ def fetch_failed_excerpts(
         except SemaphoreError as exc:
             if fallback_redactor is None:  # the job's own variables are unknown here: the token, env and patterns
                 fallback_redactor = _standard_redactor(client, options or DEFAULT_OPTIONS, None)
-            redact = fallback_redactor
             excerpts[job.job_id] = Excerpt(
-                job_name=redact(clean_line(job.name)),
+                job_name=fallback_redactor(clean_line(job.name)),
                 job_id=job.job_id,
                 directive=None,
                 exit_code=None,
                 job_result=job.result,
                 lines=(),
                 total_lines=0,
-                reason=f"log unavailable: {redact(clean_line(str(exc)))[:300]}",
+                reason=f"log unavailable: {fallback_redactor(clean_line(str(exc)))[:300]}",
             )
     return excerpts

@@ -276,6 +276,7 @@ REPORT_CASES = [
     ReportCase("UTF-16 LE, no declaration, DOCTYPE first", (_DTD + _BODY).encode("utf-16-le")),
     ReportCase("UTF-7 hides the DOCTYPE's brackets", declared("UTF-7", "+ADw-!DOCTYPE x+AD4-" + _PLAIN).encode()),
     ReportCase("EBCDIC declared", declared("cp037").encode("ascii")),
+    ReportCase("UTF-16 declared in a file that is ASCII", declared("UTF-16").encode("ascii")),
     ReportCase("an unusual byte order (2143)", b"\x00\x3c\x00\x00" + b"\x00" * 32),
     ReportCase("billion laughs", _LAUGHS.encode()),
     ReportCase("DOCTYPE behind a UTF-8 byte order mark", b"\xef\xbb\xbf" + (_DTD + _BODY).encode()),
