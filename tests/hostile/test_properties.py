@@ -21,6 +21,7 @@ from pytest_semaphore.logs import (
     ExcerptOptions,
     Redactor,
     clean_text,
+    events_to_text,
     excerpt_from_events,
     excerpt_from_text,
 )
@@ -52,7 +53,8 @@ def test_an_interrupted_secret_is_whole_once_cleaned_and_then_redacted(data: st.
 
 @given(st.data(), secrets)
 def test_a_hostile_log_shows_no_secret_anywhere(data: st.DataObject, secret: str) -> None:
-    """Excerpt, saved full log, JUnit report and both summaries, for a log hiding the secret every way at once."""
+    """Excerpt, saved full log, the whole log as text, JUnit report and both summaries, for a log hiding the secret
+    every way at once."""
     from pytest_semaphore.junit import write_pipeline_report
 
     events = data.draw(hostile_log(secret))
@@ -71,6 +73,7 @@ def test_a_hostile_log_shows_no_secret_anywhere(data: st.DataObject, secret: str
         write_pipeline_report(report, _pipeline("build"), excerpts={P.JOB_ID: excerpt})
         _assert_clean(report.read_text(encoding="utf-8"), secret)
     _assert_clean(excerpt.render(), secret)
+    _assert_clean("".join(events_to_text(events, redactor=Redactor([secret]))), secret)
     for fmt in ("markdown", "html"):
         _assert_clean(render_summary([_pipeline("build")], fmt=fmt, excerpts={P.JOB_ID: excerpt}), secret)
 
