@@ -137,6 +137,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not (raw.isascii() and raw.isdigit()) or len(raw.lstrip("0")) > _MAX_LENGTH_DIGITS:
             raise _BodyRefused(Response(400, b"Bad Request", TEXT))
         length = int(raw.lstrip("0") or "0")
+        if length >= 2**64:
+            raise _BodyRefused(Response(400, b"Bad Request", TEXT))
         if length > MAX_BODY:
             raise _BodyRefused(_too_large())
         return self.rfile.read(length) if length else b""
