@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import NotFoundError, SemaphoreError
+from .blocks import BlockTracker, list_history, passed_durations, shared_history
 from .loop import DEFAULT_TIMEOUT, Missing, OutageGuard, Poller, Round, check_timeout, run
 from .observe import EPOCH, age_of, describe_checked, failed_jobs_error, regressed, signature
 from .pacing import Pacing
@@ -43,22 +44,7 @@ def predict_duration(
     (creation to done) of those that passed make the prediction. Failed ones are left out: they end early and would
     pull the window forward. ``None`` when the history is too short (fewer than ``min_samples``).
     """
-    history = client.list_pipelines(
-        pipeline.project_id,
-        branch_name=pipeline.branch_name or None,
-        yml_file_path=pipeline.yml_file_path or None,
-        page_size=size,
-        limit=size,
-    )
-    durations = [
-        (p.done_at - p.created_at).total_seconds()
-        for p in history
-        if p.ppl_id != pipeline.ppl_id
-        and p.done
-        and p.result == "passed"
-        and p.done_at is not None
-        and p.created_at is not None
-    ]
+    durations = passed_durations(list_history(client, pipeline, size), pipeline)
     return Prediction.from_durations(durations, min_samples=min_samples)
 
 
@@ -136,14 +122,19 @@ class _PipelineWait(Poller["Pipeline"]):
     last: Pipeline | None = field(default=None, init=False)
     signature: tuple[object, ...] | None = field(default=None, init=False)
     age_at: tuple[float, float] | None = field(default=None, init=False)  # (monotonic, age) at the first observation
+    tracker: BlockTracker | None = field(default=None, init=False)  # the block-level model, when history has one
     started: float = field(init=False)
+    asked_detailed: bool = field(init=False)
 
     def __post_init__(self) -> None:
         self.started = self.guard.monotonic()
+        self.asked_detailed = self.detailed
 
     def poll(self) -> Round[Pipeline]:
         try:
-            seen = self.guard.call(describe_checked, self.client, self.ppl_id, detailed=self.detailed)
+            # the first describe is detailed when the history is to be learnt: its blocks start the block model
+            detailed = self.detailed or (self.learn_duration and self.age_at is None)
+            seen = self.guard.call(describe_checked, self.client, self.ppl_id, detailed=detailed)
         except NotFoundError:
             if self.last is not None or self.guard.monotonic() - self.started >= self.appear_timeout:
                 raise
@@ -158,17 +149,31 @@ class _PipelineWait(Poller["Pipeline"]):
             self.age_at = (self.guard.monotonic(), age_of(seen))
             if self.learn_duration and not seen.done:
                 self._learn_duration(seen)
+        elif self.tracker is not None and not seen.done:
+            self.schedule.prediction = self.tracker.observe(seen, self.age(self.guard.monotonic()) or 0.0)
+            if self.schedule.prediction is None:  # off the history's path: the ordinary schedule, the asked describe
+                self.tracker, self.detailed = None, self.asked_detailed
         if self.fail_fast and seen.failed_jobs:
             raise failed_jobs_error(seen)
         return Round(seen if seen.done else None, changed=previous is not None and self.signature != previous)
 
     def _learn_duration(self, seen: Pipeline) -> None:
+        """Read the history (shared by the session's waits, see :mod:`.blocks`): with blocks, follow them (detailed
+        polls from now on); otherwise predict from whole runs."""
         try:
-            learnt = self.guard.call(predict_duration, self.client, seen)
+            history = self.guard.call(shared_history, self.client, seen, self.guard.monotonic())
         except SemaphoreError:  # no history is no reason to stop waiting
             return
-        if isinstance(learnt, Prediction):
-            self.schedule.prediction = learnt
+        if isinstance(history, Missing):
+            return
+        if history.blocks is None:
+            self.schedule.prediction = Prediction.from_durations(history.durations)
+        else:
+            self.tracker = BlockTracker(history.blocks)
+            self.detailed = True
+            self.schedule.prediction = self.tracker.observe(seen, self.age_at[1] if self.age_at else 0.0)
+            if self.schedule.prediction is None:
+                self.tracker, self.detailed = None, self.asked_detailed
 
     def age(self, now: float) -> float | None:
         return None if self.age_at is None else self.age_at[1] + (now - self.age_at[0])
