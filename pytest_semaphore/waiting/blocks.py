@@ -51,17 +51,18 @@ __all__ = [
 ]
 
 #: Past passed runs whose blocks are read (each costs one describe plus one request per job).
-HISTORY_RUNS = 5
-#: A history read is reused this long (seconds on the wait's clock) before it is read again.
-HISTORY_TTL = 3600.0
+HISTORY_RUNS = 8
+#: A history read is reused this long (seconds on the wait's clock) before it is read again: a session's waits share
+#: one read, a long-lived process learns of a pipeline file that became slower.
+HISTORY_TTL = 6 * 3600.0
 #: The interval between polls inside the predicted window of the end: a median detection latency of about 4.5 s.
-BLOCK_DENSE = 8.0
+BLOCK_DENSE = 10.0
 #: The likely range of a sum of block durations: this many standard deviations either side of its mean (the hard
 #: range, every block at its extreme at once, is far wider and far less likely).
 SIGMAS = 2.0
 #: The longest pause before the window: a run that leaves the history's path (a failed block, an early end) is
 #: noticed at most this late. Ten minutes cost an hour's wait about five requests.
-BLOCK_SPARSE_CAP = 600.0
+BLOCK_SPARSE_CAP = 900.0
 #: Probing stops once the last block's start is known within this many seconds.
 PROBE_WIDTH = 2 * BLOCK_DENSE
 
@@ -74,8 +75,9 @@ class BlockStats:
 
     @property
     def margin(self) -> float:
-        """The expected gap between neighbouring samples: how far the next run may fall outside the history."""
-        return (self.durations[-1] - self.durations[0]) / len(self.durations)
+        """How far the spread reaches beyond the samples: ``n`` samples of a uniform spread cover on average
+        ``(n - 1) / (n + 1)`` of it, so each side adds ``range / (n - 1)`` (the unbiased estimate of its width)."""
+        return (self.durations[-1] - self.durations[0]) / max(1, len(self.durations) - 1)
 
     @property
     def low(self) -> float:
@@ -288,7 +290,10 @@ class BlockTracker:
         probe = None
         pending = any(d not in self.done_by for d in self.history.dependencies[last])
         if pending and ready_end - ready_start > PROBE_WIDTH:  # a poll can still tell when the last block starts
-            probe = max((ready_start + ready_end) / 2, age + BLOCK_DENSE)
+            # the step trades probes (width / step of them at most) against the dense window they leave (a block
+            # seen done between two probes started anywhere between them): the square root balances the two
+            step = max(PROBE_WIDTH, math.sqrt((ready_end - ready_start) * BLOCK_DENSE))
+            probe = max(ready_start + step, age + BLOCK_DENSE)
         return Prediction(
             expected=ends[last].mean,
             window_start=window_start,
@@ -316,7 +321,8 @@ class BlockTracker:
     def _end(self, name: str, ready: _End) -> _End | None:
         """When block ``name`` ends, given when it could start; ``None`` when what was seen contradicts the history.
 
-        The prior (ready time plus the block's duration) is cut to what the polls saw: after the latest age at which
+        The bounds add the block's shortest and longest likely duration to those of its start; the likely end (mean
+        and variance) adds its mean duration to the start's, cut to what the polls saw: after the latest age at which
         the block was seen running, before the earliest at which it was seen done.
         """
         stats = self.history.stats[name]
