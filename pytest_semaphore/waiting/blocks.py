@@ -220,7 +220,9 @@ def shared_history(
     read: Callable[[SemaphoreClient, Pipeline], RunHistory] = read_history,
 ) -> RunHistory:
     """The history of ``pipeline``'s file, read once per client and file and shared by every wait using that
-    client (re-read after :data:`HISTORY_TTL` seconds of ``now``, the wait's clock). A failed read is not kept."""
+    client (re-read after :data:`HISTORY_TTL` seconds of ``now``, the wait's clock). Only a history with blocks is
+    kept: one without costs a single request, and re-reading it lets a session learn from runs that just ended. A
+    failed read is not kept."""
     with _SHELVES_LOCK:
         shelf = _SHELVES.setdefault(client, _Shelf())
     key = (pipeline.project_id, pipeline.branch_name, pipeline.yml_file_path)
@@ -229,7 +231,8 @@ def shared_history(
         if kept is not None and 0 <= now - kept[0] < HISTORY_TTL:
             return kept[1]
         history = read(client, pipeline)  # an error propagates and nothing is kept
-        shelf.reads[key] = (now, history)
+        if history.blocks is not None:
+            shelf.reads[key] = (now, history)
         return history
 
 
