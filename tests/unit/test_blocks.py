@@ -63,9 +63,11 @@ def test_seeing_the_block_before_the_last_end_narrows_the_window_to_the_last_blo
     first = tracker.observe(_run(0), age=0.0)
     tracker.observe(_run(1), age=1190.0)  # B running just before it ends
     narrow = tracker.observe(_run(2), age=1200.0)  # B seen done 10 s later: C starts within those 10 s
-    assert first is not None and narrow is not None
+    assert first is not None
+    assert narrow is not None
     assert narrow.probe is None  # nothing left to learn before the end
-    assert 1190 + 520 - 1 <= narrow.window_start and narrow.window_end <= 1200 + 680 + 1
+    assert narrow.window_start >= 1190 + 520 - 1
+    assert narrow.window_end <= 1200 + 680 + 1
     width = narrow.window_end - narrow.window_start
     assert width <= (680 - 520) + 10  # C's own spread plus the 10 s in which it started
     assert width < first.window_end - first.window_start  # three blocks' spreads, before
@@ -74,9 +76,11 @@ def test_seeing_the_block_before_the_last_end_narrows_the_window_to_the_last_blo
 def test_a_probe_that_finds_the_block_still_running_moves_the_next_probe_later() -> None:
     tracker = BlockTracker(_history())
     first = tracker.observe(_run(0), age=0.0)
-    assert first is not None and first.probe is not None
+    assert first is not None
+    assert first.probe is not None
     again = tracker.observe(_run(1), age=first.probe)
-    assert again is not None and again.probe is not None
+    assert again is not None
+    assert again.probe is not None
     assert again.probe > first.probe
 
 
