@@ -44,7 +44,7 @@ def _run(done: int, *, last: tuple[str, str | None] = ("running", None), reason:
 def test_stats_widen_the_samples_by_the_unbiased_estimate_of_a_uniform_spread() -> None:
     stats = BlockStats((560.0, 600.0, 640.0))
     assert stats.margin == pytest.approx(40.0)  # range 80 over n - 1 = 2 gaps
-    assert (stats.low, stats.high) == (pytest.approx(520.0), pytest.approx(680.0))
+    assert (stats.low, stats.high) == pytest.approx((520.0, 680.0))
     assert stats.mean == pytest.approx(600.0)
 
 
