@@ -2,7 +2,8 @@
 (:func:`find_pipeline`).
 
 One describe per poll; the end is noticed within the schedule's cap (30 s by default), or sooner around the end the
-pipeline's history predicts (:func:`predict_duration`, one request). A job's result is never trusted before the job
+pipeline's history predicts: from whole runs (:func:`predict_duration`, one request) or, for a file of several blocks,
+block by block (:mod:`.blocks`, a history shared by the session's waits). A job's result is never trusted before the job
 is finished, a stale replica's answer never counts as news, and a just-created id may answer 404 for a while.
 """
 
@@ -73,9 +74,10 @@ def wait_for_pipeline(
     * ``on_change``: called with the first observation and with each one that differs (state, blocks, jobs).
     * ``detailed``: describe with blocks and jobs; default: only when ``fail_fast`` needs them.
     * ``appear_timeout``: a just-created id may answer 404 for a while; after this many seconds a 404 is final.
-    * ``expected_duration``: poll sparsely before the expected end and densely around it; ``True`` learns it with
-      one ``list_pipelines`` request, a :class:`Prediction` is used as given, ``False`` disables it; default: on,
-      unless ``fail_fast`` (sparse polls would notice a failed job late).
+    * ``expected_duration``: poll sparsely before the expected end and densely around it; ``True`` learns it from
+      the history (one ``list_pipelines`` request; for a file of several blocks, each block's durations, read once
+      per client and shared, with detailed polls while the run follows them), a :class:`Prediction` is used as
+      given, ``False`` disables it; default: on, unless ``fail_fast`` (sparse polls would notice a failed job late).
     * ``pacing``: the schedule, request budget, clocks, rng and patience (:class:`Pacing`; default ``Pacing()``).
     """
     timeout = check_timeout("timeout", timeout)
