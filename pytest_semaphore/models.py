@@ -20,6 +20,7 @@ request, so a ``KeyError`` never escapes to the user.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,7 +132,26 @@ def parse_timestamp(value: object) -> _dt.datetime | None:
         raise ModelError(f"not a timestamp: {value!r}") from None
 
 
+#: The describe's form, ``"2019-10-14 18:31:17.293456Z"``: read on a fast path (six of them in every describe).
+_DESCRIBE_STAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\Z")
+_DESCRIBE_UNSET = "1970-01-01 00:00:00.000000Z"
+
+
 def _timestamp(value: object) -> _dt.datetime | None:
+    if type(value) is str and _DESCRIBE_STAMP.match(value):
+        if value == _DESCRIBE_UNSET:
+            return None
+        stamp = value
+        return _dt.datetime(
+            int(stamp[0:4]),
+            int(stamp[5:7]),
+            int(stamp[8:10]),
+            int(stamp[11:13]),
+            int(stamp[14:16]),
+            int(stamp[17:19]),
+            int(stamp[20:26]),
+            tzinfo=_dt.timezone.utc,
+        )
     if value is None or value == "":
         return None
     if isinstance(value, bool):
