@@ -196,6 +196,8 @@ def _int(value: object, name: str) -> int:
 
 
 def _obj(data: object, what: str) -> JSON:
+    if type(data) is dict:  # what json.loads makes: spare the abstract-class check
+        return data
     if not isinstance(data, Mapping):
         raise ModelError(f"{what}: expected a JSON object, got {type(data).__name__}")
     return data
@@ -211,6 +213,8 @@ def _list(data: object, what: str) -> Sequence[Any]:
 
 def _str(data: JSON, key: str) -> str:
     value = data.get(key)
+    if type(value) is str:  # the usual case, first
+        return value
     if value is None:
         return ""
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
