@@ -39,13 +39,33 @@ def _add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--speed", type=float, default=1.0, help="simulated seconds per real second (default: 1, real time)"
     )
     sub.add_argument("--seed", type=int, default=None, help="seed for ids and faults (default: the scenario's)")
+    where = sub.add_mutually_exclusive_group()
+    where.add_argument(
+        "--branch",
+        help="run a .semaphore folder's workflow on this branch (default: the repository's current branch when the "
+        "folder's parent is a git checkout, else master)",
+    )
+    where.add_argument("--tag", help="run a .semaphore folder's workflow as a build of this tag")
+    where.add_argument(
+        "--pull-request", metavar="NUMBER", help="run a .semaphore folder's workflow as this pull request"
+    )
     sub.set_defaults(handler=_run_simulate)
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
     from .simulator.serve import serve
 
-    return serve(args.scenario, port=args.port, speed=args.speed, seed=args.seed, out=sys.stdout, err=sys.stderr)
+    return serve(
+        args.scenario,
+        port=args.port,
+        speed=args.speed,
+        seed=args.seed,
+        out=sys.stdout,
+        err=sys.stderr,
+        branch=args.branch,
+        tag=args.tag,
+        pull_request=args.pull_request,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,7 +23,10 @@ from dataclasses import dataclass, field
 from . import logevents
 from .clock import Clock, ManualClock
 from .definitions import (
+    AFTER_PIPELINE,
     DEFAULT_PIPELINE_FILE,
+    EARLY_PROMOTIONS,
+    PARAMETER_EXPRESSION,
     BlockDef,
     CommandDef,
     JobDef,
@@ -31,6 +34,7 @@ from .definitions import (
     ProjectDef,
     PromotionDef,
 )
+from .when import CHANGED_FILES
 
 __all__ = [
     "DEFAULT_EPOCH",
@@ -208,7 +212,11 @@ class PipelineRecord:
     promotions: list[PromotionRecord] = field(default_factory=list)
     rebuild_tokens: dict[str, str] = field(default_factory=dict)
     promotion_tokens: set[str] = field(default_factory=set)
-    stop_reason: str = "user"
+    stop_reason: str = "user"  # why a terminate ends it: "user", or "strategy" for an auto-cancel
+    fail_fast: str | None = None  # "stop" or "cancel" when the file's fail_fast condition held at the start
+    after_task: BlockRecord | None = None
+    """The ``after_pipeline`` jobs, once the pipeline is done; not one of ``blocks`` (the API does not list it)."""
+    deferred_promotions: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
@@ -251,6 +259,8 @@ class WorkflowRecord:
     parameters: dict[str, str] = field(default_factory=dict)
     number: int = 0
     """``SEMAPHORE_WORKFLOW_NUMBER``: the workflow's position in its project, from 1."""
+    changed_files: tuple[str, ...] | None = None
+    """What ``change_in`` sees: the files the push changed; ``None``: everything changed."""
 
 
 def _split_reference(reference: str) -> tuple[str, str | None, str | None]:
@@ -276,7 +286,13 @@ class World:
         epoch: float = DEFAULT_EPOCH,
         organization: str = "simulated-org",
         timings: Timings | None = None,
+        early_promotions: str = "defer",
+        agent_preamble: bool = True,
     ) -> None:
+        if early_promotions not in EARLY_PROMOTIONS:
+            raise ValueError(f"early_promotions must be one of {', '.join(EARLY_PROMOTIONS)}, not {early_promotions!r}")
+        self.early_promotions = early_promotions
+        self.agent_preamble = agent_preamble
         self.clock: Clock = clock if clock is not None else ManualClock()
         self.epoch = epoch
         self.organization = organization
@@ -447,10 +463,12 @@ class World:
         tag: str | None = None,
         pull_request: str | None = None,
         parameters: Mapping[str, str] | None = None,
+        changed_files: Iterable[str] | None = None,
     ) -> tuple[str, str]:
         """Start a workflow as a push (or schedule, API call, manual run) would; returns (wf_id, ppl_id).
 
         ``tag`` makes the branch name ``refs/tags/<tag>``; ``pull_request`` makes it ``pull-request-<n>``.
+        ``changed_files`` (repository paths) is what ``change_in`` conditions see; ``None``: everything changed.
         """
         if triggered_by not in TRIGGERS:
             raise ValueError(f"triggered_by must be one of {', '.join(TRIGGERS)}, not {triggered_by!r}")
@@ -470,6 +488,7 @@ class World:
                 tag=tag,
                 pull_request=pull_request,
                 parameters=dict(parameters or {}),
+                changed_files=None if changed_files is None else tuple(changed_files),
             )
 
     def run_workflow(
@@ -509,6 +528,7 @@ class World:
         pull_request: str | None,
         parameters: dict[str, str],
         rerun_of: str = "",
+        changed_files: tuple[str, ...] | None = None,
     ) -> tuple[str, str]:
         workflow = WorkflowRecord(
             wf_id=self.new_id(),
@@ -528,6 +548,7 @@ class World:
             tag=tag,
             pull_request=pull_request,
             parameters=parameters,
+            changed_files=changed_files,
         )
         workflow.number = 1 + sum(1 for w in self._workflows.values() if w.project_id == project.project_id)
         self._workflows[workflow.wf_id] = workflow
@@ -555,6 +576,7 @@ class World:
                 pull_request=original.pull_request,
                 parameters=dict(original.parameters),
                 rerun_of=original.wf_id,
+                changed_files=original.changed_files,
             )
             original.reschedule_tokens[request_token] = ids
             return ids
@@ -582,11 +604,12 @@ class World:
     ) -> PipelineRecord:
         project = self.project(workflow.project_id)
         definition = project.definition.pipelines.get(yaml_file)
+        values = dict(env_vars or [])
         pipeline = PipelineRecord(
             ppl_id=self.new_id(),
             wf_id=workflow.wf_id,
             project_id=project.project_id,
-            name=definition.name if definition is not None else "Pipeline",
+            name=_fill_parameters(definition.name, values) if definition is not None else "Pipeline",
             yaml_file=yaml_file,
             definition=definition,
             branch_name=workflow.branch_name,
@@ -654,13 +677,71 @@ class World:
         if pipeline.done:
             return
         pipeline.state, pipeline.queuing_at = "queuing", self._now
+        self._auto_cancel(pipeline)
         self._at(self.timings.queuing, lambda: self._running(pipeline))
 
     def _running(self, pipeline: PipelineRecord) -> None:
         if pipeline.done:
             return
         pipeline.state, pipeline.running_at = "running", self._now
+        definition = pipeline.definition
+        if definition is not None:
+            facts = self._facts(pipeline)
+            if definition.fail_fast_stop is not None and definition.fail_fast_stop(facts):
+                pipeline.fail_fast = "stop"
+            elif definition.fail_fast_cancel is not None and definition.fail_fast_cancel(facts):
+                pipeline.fail_fast = "cancel"
         self._advance_blocks(pipeline)
+
+    def _auto_cancel(self, newer: PipelineRecord) -> None:
+        """``auto_cancel`` of a pipeline entering its queue (the same project, branch and file): when ``running``
+        holds, the older pipelines there that run are stopped and those not yet running canceled; when only
+        ``queued`` holds, only the latter. Both end with the reason ``strategy``."""
+        definition = newer.definition
+        if definition is None or (definition.auto_cancel_running is None and definition.auto_cancel_queued is None):
+            return
+        facts = self._facts(newer)
+        running = definition.auto_cancel_running is not None and definition.auto_cancel_running(facts)
+        queued = running or (definition.auto_cancel_queued is not None and definition.auto_cancel_queued(facts))
+        if not queued:
+            return
+        for older in list(self._pipelines.values()):
+            if older is newer or older.queue_id != newer.queue_id or older.done or older.created_at > newer.created_at:
+                continue
+            if older.state != "running" or running:
+                self._terminate(older, self.user_id, "strategy")
+
+    def _facts(self, pipeline: PipelineRecord) -> dict[str, str]:
+        """What conditions look at (:data:`~.definitions.AutoPromoteFacts`): ``branch`` is empty on tag and
+        pull-request builds, ``branch_name`` is the API's; the result only once the pipeline is done."""
+        facts = {
+            "branch": "" if pipeline.tag is not None or pipeline.pull_request is not None else pipeline.branch_name,
+            "branch_name": pipeline.branch_name,
+            "tag": pipeline.tag or "",
+            "pull_request": pipeline.pull_request or "",
+            "result": pipeline.result or "",
+            "result_reason": pipeline.result_reason or "",
+        }
+        changed = self._workflows[pipeline.wf_id].changed_files
+        if changed is not None:
+            facts[CHANGED_FILES] = "\n".join(changed)
+        return facts
+
+    def _fail_fast(self, pipeline: PipelineRecord) -> None:
+        """A job failed under ``fail_fast``: blocks not started are canceled; with ``stop`` every job still running
+        is stopped, with ``cancel`` only those not started yet. Blocks ended so are ``fast_failing`` (the failing
+        one stays ``failed``/``test``)."""
+        for block in pipeline.blocks:
+            if block.state == "waiting":
+                block.state, block.result, block.result_reason = "done", "canceled", "fast_failing"
+            elif block.state == "running":
+                for job in block.jobs:
+                    if job.state != "finished" and (pipeline.fail_fast == "stop" or job.started_at is None):
+                        self._stop_job_now(job)
+                if all(job.state == "finished" for job in block.jobs):
+                    _settle_block(block, by_user=False)
+                    if block.result == "stopped":
+                        block.result_reason = "fast_failing"
 
     def _advance_blocks(self, pipeline: PipelineRecord) -> None:
         """Start every block whose dependencies passed, cancel those that can no longer run, finish when all done."""
@@ -678,7 +759,10 @@ class World:
                     block.state, block.result, block.result_reason = "done", "canceled", "fast_failing"
                     changed = True
                 elif all(d.done for d in deps):
-                    self._start_block(block)
+                    if self._skipped(block):
+                        block.state, block.result, block.result_reason = "done", "passed", "skipped"
+                    else:
+                        self._start_block(block)
                     changed = True
         if all(b.done for b in pipeline.blocks):
             self._finish_pipeline(pipeline, *self._pipeline_result(pipeline))
@@ -693,7 +777,18 @@ class World:
             return "stopped", stopped[0].result_reason or "user"
         return "passed", "test"
 
-    def _start_block(self, block: BlockRecord) -> None:
+    def _skipped(self, block: BlockRecord) -> bool:
+        """A block's ``run``/``skip`` condition, evaluated when its dependencies are done (Semaphore shows a skipped
+        block ``done``/``passed``/``skipped``, with no jobs)."""
+        definition = block.definition
+        if definition.run is None and definition.skip is None:
+            return False
+        facts = self._facts(block.pipeline)
+        return (definition.run is not None and not definition.run(facts)) or (
+            definition.skip is not None and definition.skip(facts)
+        )
+
+    def _start_block(self, block: BlockRecord, extra_env: Iterable[tuple[str, str]] = ()) -> None:
         pipeline = block.pipeline
         block.state, block.block_id, block.build_req_id = "running", self.new_id(), self.new_id()
         wf = self._workflows[pipeline.wf_id]
@@ -706,8 +801,10 @@ class World:
                 ("SEMAPHORE_PIPELINE_ARTEFACT_ID", pipeline.ppl_id),
                 ("SEMAPHORE_GIT_BRANCH", pipeline.branch_name),
                 ("SEMAPHORE_GIT_SHA", pipeline.commit_sha),
+                *extra_env,
                 *pipeline.env_vars,
                 *job_def.env_vars,
+                ("SEMAPHORE_JOB_ID", job.job_id),
             ]
             block.jobs.append(job)
             self._jobs[job.job_id] = job
@@ -727,14 +824,34 @@ class World:
         job.state, job.started_at = "running", self._now
         job.log, duration, result = self._plan_log(job)
         job.result = None
+        if job.definition.hold:
+            job.log.pop()  # its job_finished line is written by release()
+            return
         self._at(duration, lambda: self._job_finished(job, result))
+
+    def release(self, job_id: str, result: str = "passed") -> None:
+        """End a running job defined with ``hold=True`` now, with ``result`` (``passed``, ``failed``, ``stopped``)."""
+        if result not in ("passed", "failed", "stopped"):
+            raise ValueError(f"a released job ends passed, failed or stopped, not {result!r}")
+        with self.lock:
+            job = self.job(job_id)
+            if not job.definition.hold:
+                raise ValueError(f"job {job.name!r} ({job_id}) is not held: define it with JobDef(hold=True)")
+            if job.state != "running":
+                raise ValueError(f"job {job.name!r} ({job_id}) is {job.state}, not running: advance the clock first")
+            assert job.started_at is not None
+            elapsed = self._now - job.started_at
+            if job.log and job.log[-1].offset > elapsed:
+                raise ValueError(f"job {job.name!r} ({job_id}) is still running its commands: advance the clock first")
+            job.log.append(logevents.job_finished(elapsed, int(self.timestamp(self._now)), result))
+            self._job_finished(job, result)
 
     def _plan_log(self, job: JobRecord) -> tuple[list[logevents.LogLine], float, str]:
         """Every log line the job will write, with its offset from the job's start; its duration and result."""
         assert job.started_at is not None
         start = job.started_at
         lines = [logevents.job_started(0.0, int(self.timestamp(start)))]
-        commands = list(job.definition.commands)
+        commands = self._preamble(job) + list(job.definition.commands)
         if job.definition.log_bytes > 0:
             commands.append(_generated_output(job.definition.log_bytes))
         offset = 0.0
@@ -760,14 +877,28 @@ class World:
         lines.append(logevents.job_finished(offset, int(self.timestamp(start + offset)), result))
         return lines, offset, result
 
+    def _preamble(self, job: JobRecord) -> list[CommandDef]:
+        """What the agent runs before the user's commands, as every real log shows it: the job's variables being
+        exported (names only) and its files injected. Instant, so that job durations stay the user's."""
+        if not self.agent_preamble:
+            return []
+        names = dict.fromkeys(["CI", "SEMAPHORE", *(name for name, _ in job.env_vars)])
+        exports = tuple(f"Exporting {name}\n" for name in names)
+        return [
+            CommandDef("Exporting environment variables", output=exports, duration=0.0),
+            CommandDef("Injecting Files", duration=0.0),
+        ]
+
     def _job_finished(self, job: JobRecord, result: str) -> None:
         if job.state == "finished":
             return
         job.state, job.result, job.finished_at = "finished", result, self._now
-        block = job.block
+        block, pipeline = job.block, job.pipeline
+        if result == "failed" and pipeline.fail_fast is not None and pipeline.state == "running":
+            self._fail_fast(pipeline)  # at the first failed job, not when its block is done
         if all(j.state == "finished" for j in block.jobs) and block.state == "running":
             _settle_block(block, by_user=False)
-            self._advance_blocks(block.pipeline)
+        self._advance_blocks(pipeline)
 
     def _stop_job_now(self, job: JobRecord) -> None:
         """Stop a job at this instant: cut its log where it is, as the agent does when killed."""
@@ -811,16 +942,18 @@ class World:
         with self.lock:
             self._terminate(self.pipeline(ppl_id), by or self.user_id)
 
-    def _terminate(self, pipeline: PipelineRecord, by: str) -> None:
+    def _terminate(self, pipeline: PipelineRecord, by: str, reason: str = "user") -> None:
         """Before running a pipeline is canceled at once; while running it stops its jobs, goes through
-        ``stopping`` and ends ``stopped``/``user``; once done (or already stopping) nothing changes."""
+        ``stopping`` and ends ``stopped``; once done (or already stopping) nothing changes. The result reason is
+        ``user`` for a terminate request, ``strategy`` for an auto-cancel."""
         if pipeline.done or pipeline.state == "stopping":
             return
         pipeline.terminated_by = by
+        pipeline.stop_reason = reason
         if pipeline.state != "running":
             pipeline.terminate_request = "cancel"
             _cancel_waiting_blocks(pipeline)
-            self._finish_pipeline(pipeline, "canceled", "user")
+            self._finish_pipeline(pipeline, "canceled", reason)
             return
         pipeline.terminate_request = "stop"
         pipeline.state, pipeline.stopping_at = "stopping", self._now
@@ -835,7 +968,7 @@ class World:
             for block in pipeline.blocks:
                 if block.state == "stopping":
                     _settle_block(block, by_user=True)
-            self._finish_pipeline(pipeline, "stopped", "user")
+            self._finish_pipeline(pipeline, "stopped", pipeline.stop_reason)
 
         self._at(self.timings.stopping, finish)
 
@@ -844,7 +977,41 @@ class World:
             return
         pipeline.state, pipeline.result, pipeline.result_reason = "done", result, reason
         pipeline.done_at = self._now
+        self._start_after_task(pipeline)
+        deferred, pipeline.deferred_promotions = pipeline.deferred_promotions, []
+        for process in deferred:
+            process()
         self._auto_promote(pipeline)
+
+    def _start_after_task(self, pipeline: PipelineRecord) -> None:
+        """``after_pipeline``: its jobs start once the pipeline is done, with the pipeline's result in their
+        environment, and whatever they do the pipeline's state and result stay as they are."""
+        definition = pipeline.definition
+        if definition is None or not definition.after_pipeline or pipeline.after_task is not None:
+            return
+        block = BlockRecord(AFTER_PIPELINE, -1, BlockDef(AFTER_PIPELINE, definition.after_pipeline), (), pipeline)
+        pipeline.after_task = block
+
+        def stamp(when: float | None) -> str:
+            return str(int(self.timestamp(when))) if when is not None else "0"
+
+        def duration(begin: float | None, end: float | None) -> str:
+            return str(int(end - begin)) if begin is not None and end is not None else "0"
+
+        self._start_block(
+            block,
+            [
+                ("SEMAPHORE_PIPELINE_RESULT", pipeline.result or ""),
+                ("SEMAPHORE_PIPELINE_RESULT_REASON", pipeline.result_reason or ""),
+                ("SEMAPHORE_PIPELINE_CREATED_AT", stamp(pipeline.created_at)),
+                ("SEMAPHORE_PIPELINE_STARTED_AT", stamp(pipeline.running_at)),
+                ("SEMAPHORE_PIPELINE_DONE_AT", stamp(pipeline.done_at)),
+                ("SEMAPHORE_PIPELINE_INIT_DURATION", duration(pipeline.created_at, pipeline.pending_at)),
+                ("SEMAPHORE_PIPELINE_QUEUEING_DURATION", duration(pipeline.queuing_at, pipeline.running_at)),
+                ("SEMAPHORE_PIPELINE_RUNNING_DURATION", duration(pipeline.running_at, pipeline.done_at)),
+                ("SEMAPHORE_PIPELINE_TOTAL_DURATION", duration(pipeline.created_at, pipeline.done_at)),
+            ],
+        )
 
     def partial_rebuild(self, ppl_id: str, request_token: str | None) -> str:
         """Rerun the blocks that did not pass, in the same workflow; same ``request_token``, same new pipeline."""
@@ -942,6 +1109,9 @@ class World:
         self._at(self.timings.promotion, lambda: self._process_promotion(pipeline, promotion, record))
 
     def _process_promotion(self, pipeline: PipelineRecord, promotion: PromotionDef, record: PromotionRecord) -> None:
+        if not pipeline.done and self.early_promotions == "defer":  # processed when the parent is done
+            pipeline.deferred_promotions.append(lambda: self._process_promotion(pipeline, promotion, record))
+            return
         project = self.project(pipeline.project_id)
         if promotion.pipeline_file not in project.definition.pipelines:
             record.status = "failed"
@@ -959,13 +1129,7 @@ class World:
     def _auto_promote(self, pipeline: PipelineRecord) -> None:
         if pipeline.definition is None:
             return
-        facts = {
-            "branch": "" if pipeline.tag is not None or pipeline.pull_request is not None else pipeline.branch_name,
-            "tag": pipeline.tag or "",
-            "pull_request": pipeline.pull_request or "",
-            "result": pipeline.result or "",
-            "result_reason": pipeline.result_reason or "",
-        }
+        facts = self._facts(pipeline)
         for promotion in pipeline.definition.promotions:
             if promotion.auto_promote is None or not promotion.auto_promote(facts):
                 continue
@@ -974,6 +1138,11 @@ class World:
             except InternalError:
                 continue
             self._record_promotion(pipeline, promotion, "Pipeline Done request", False, values, auto=True)
+
+
+def _fill_parameters(text: str, values: Mapping[str, str]) -> str:
+    """``${{ parameters.NAME }}`` replaced by the parameter's value (empty when the pipeline has no such one)."""
+    return PARAMETER_EXPRESSION.sub(lambda match: values.get(match.group(1), ""), text)
 
 
 def _cancel_waiting_blocks(pipeline: PipelineRecord) -> None:
