@@ -39,9 +39,9 @@ __all__ = ["Transport", "retries_used"]
 
 _install_log_filter()  # urllib3 logs request lines, queries (loghub's ?jwt=) included, at DEBUG level
 
-#: A path that requests would send exactly as given (nothing to percent-encode, no ``%`` to re-quote): such a
-#: request is prepared directly (:meth:`Transport.prepare`).
-_PLAIN_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@/-]*\Z")
+#: A path that requests would send exactly as given (nothing to percent-encode, no ``%`` to re-quote, no ``.`` or
+#: ``..`` segment to resolve): such a request is prepared directly (:meth:`Transport.prepare`).
+_PLAIN_PATH = re.compile(r"(?!.*/\.\.?(?:/|\Z))/[A-Za-z0-9._~!$&'()*+,;=:@/-]*\Z")
 
 
 class Transport:

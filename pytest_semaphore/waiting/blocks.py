@@ -5,9 +5,9 @@ Why: a pipeline's total duration varies with the sum of its blocks' variations, 
 is wide (an hour of six ten-minute blocks varying +-10% spreads over 12 minutes) and polling densely across it is
 what costs requests. Each block's duration repeats from run to run, though, and the detailed describe says which
 blocks are done: once the block before the last one is seen done, the end lies within the last block's own spread.
-So the wait *probes*: it polls where the last block's start is equally likely before or after (a bisection, each
-poll halving the uncertainty) until that start is known within a few seconds, then sleeps until the window of the
-last block's end and polls densely inside it.
+So the wait *probes*: it polls a little way into the likely range of the last block's start, step by step, until
+that start is known within a few seconds (or is past), then sleeps until the window of the last block's end and
+polls densely inside it.
 
 The model is dropped, for the ordinary schedule, the moment the run is not the one the history describes: a block
 failed, was stopped or skipped, a block is not in the history (the file changed), or a block ended earlier or later
@@ -26,7 +26,7 @@ import math
 import statistics
 import threading
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -55,13 +55,14 @@ HISTORY_RUNS = 8
 #: A history read is reused this long (seconds on the wait's clock) before it is read again: a session's waits share
 #: one read, a long-lived process learns of a pipeline file that became slower.
 HISTORY_TTL = 6 * 3600.0
-#: The interval between polls inside the predicted window of the end: a median detection latency of about 4.5 s.
+#: The interval between polls inside the predicted window of the end (jittered down): a median detection latency of
+#: about 4 s.
 BLOCK_DENSE = 10.0
 #: The likely range of a sum of block durations: this many standard deviations either side of its mean (the hard
 #: range, every block at its extreme at once, is far wider and far less likely).
 SIGMAS = 2.0
 #: The longest pause before the window: a run that leaves the history's path (a failed block, an early end) is
-#: noticed at most this late. Ten minutes cost an hour's wait about five requests.
+#: noticed at most this late. Fifteen minutes cost an hour's wait three requests; 20 an hour allow no more.
 BLOCK_SPARSE_CAP = 900.0
 #: Probing stops once the last block's start is known within this many seconds.
 PROBE_WIDTH = 2 * BLOCK_DENSE
@@ -212,13 +213,7 @@ _SHELVES: weakref.WeakKeyDictionary[SemaphoreClient, _Shelf] = weakref.WeakKeyDi
 _SHELVES_LOCK = threading.Lock()
 
 
-def shared_history(
-    client: SemaphoreClient,
-    pipeline: Pipeline,
-    now: float,
-    *,
-    read: Callable[[SemaphoreClient, Pipeline], RunHistory] = read_history,
-) -> RunHistory:
+def shared_history(client: SemaphoreClient, pipeline: Pipeline, now: float) -> RunHistory:
     """The history of ``pipeline``'s file, read once per client and file and shared by every wait using that
     client (re-read after :data:`HISTORY_TTL` seconds of ``now``, the wait's clock). Only a history with blocks is
     kept: one without costs a single request, and re-reading it lets a session learn from runs that just ended. A
@@ -230,7 +225,7 @@ def shared_history(
         kept = shelf.reads.get(key)
         if kept is not None and 0 <= now - kept[0] < HISTORY_TTL:
             return kept[1]
-        history = read(client, pipeline)  # an error propagates and nothing is kept
+        history = read_history(client, pipeline)  # an error propagates and nothing is kept
         if history.blocks is not None:
             shelf.reads[key] = (now, history)
         return history

@@ -152,9 +152,7 @@ class _PipelineWait(Poller["Pipeline"]):
             if self.learn_duration and not seen.done:
                 self._learn_duration(seen)
         elif self.tracker is not None and not seen.done:
-            self.schedule.prediction = self.tracker.observe(seen, self.age(self.guard.monotonic()) or 0.0)
-            if self.schedule.prediction is None:  # off the history's path: the ordinary schedule, the asked describe
-                self.tracker, self.detailed = None, self.asked_detailed
+            self._follow(seen, self.age(self.guard.monotonic()) or 0.0)
         if self.fail_fast and seen.failed_jobs:
             raise failed_jobs_error(seen)
         return Round(seen if seen.done else None, changed=previous is not None and self.signature != previous)
@@ -173,9 +171,15 @@ class _PipelineWait(Poller["Pipeline"]):
         else:
             self.tracker = BlockTracker(history.blocks)
             self.detailed = True
-            self.schedule.prediction = self.tracker.observe(seen, self.age_at[1] if self.age_at else 0.0)
-            if self.schedule.prediction is None:
-                self.tracker, self.detailed = None, self.asked_detailed
+            self._follow(seen, self.age_at[1] if self.age_at else 0.0)
+
+    def _follow(self, seen: Pipeline, age: float) -> None:
+        """Poll by what the block model predicts from ``seen``; once the run is off the history's path, for good by
+        the ordinary schedule and the describe that was asked for."""
+        assert self.tracker is not None
+        self.schedule.prediction = self.tracker.observe(seen, age)
+        if self.schedule.prediction is None:
+            self.tracker, self.detailed = None, self.asked_detailed
 
     def age(self, now: float) -> float | None:
         return None if self.age_at is None else self.age_at[1] + (now - self.age_at[0])

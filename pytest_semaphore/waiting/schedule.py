@@ -69,8 +69,8 @@ class Prediction:
     sparse_fraction: float = 0.5
     """Before the window, a delay is at most this fraction of the time left to the window (zooming in on it)."""
     probe: float | None = None
-    """An age to poll at before the window, to learn what narrows it (the block-level model's bisection of when the
-    last block starts); ``None``: none."""
+    """An age to poll at before the window, to learn what narrows it (the block-level model's probes of when the
+    last block starts); ``None``: none. Landed on exactly, within ``sparse_cap``."""
 
     @classmethod
     def from_durations(

@@ -69,6 +69,15 @@ def test_base_urls_are_prepared_once_as_requests_would(base_url: str) -> None:
     _same(transport.prepare("GET", path, params=params), _by_requests(transport, "GET", path, params, None))
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/a/../b", "/a/./b", "/a/b/.", "/a/..", "/a/.hidden/..x", "//x/y", "/a b", "/é", "/a%2Fb", "/a;b=c@d:e~f"],
+)
+def test_paths_requests_would_change_are_prepared_as_requests_does(path: str) -> None:
+    transport = _transport("https://myorg.semaphoreci.com")
+    _same(transport.prepare("GET", path), _by_requests(transport, "GET", path, [], None))
+
+
 def test_headers_requests_would_refuse_are_still_refused_by_requests() -> None:
     transport = _transport("https://myorg.semaphoreci.com", user_agent="agent\r\nX-Injected: 1")
     with pytest.raises(requests.exceptions.InvalidHeader):
