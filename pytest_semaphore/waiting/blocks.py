@@ -145,8 +145,9 @@ def list_history(client: SemaphoreClient, pipeline: Pipeline, size: int) -> list
 def read_history(
     client: SemaphoreClient, pipeline: Pipeline, *, runs: int = HISTORY_RUNS, size: int = 30, min_runs: int = 3
 ) -> RunHistory:
-    """Read the history of ``pipeline``'s file: one list of the newest ``size`` runs; then, for a file of several
-    blocks with at least ``min_runs`` passed runs, its topology and the blocks of the newest ``runs`` of them.
+    """Read the history of ``pipeline``'s file: one list of the newest ``size`` runs; then, when ``pipeline`` (as a
+    detailed describe shows it) has several blocks and there are at least ``min_runs`` passed runs, the file's
+    topology and the blocks of the newest ``runs`` of them.
 
     A block's duration runs from the end of the last of its dependencies (the pipeline's creation for a first block)
     to the finish of the last of its jobs, so queueing and agent start-up count, as they do for the run waited on.
@@ -154,11 +155,10 @@ def read_history(
     listed = list_history(client, pipeline, size)
     durations = tuple(passed_durations(listed, pipeline))
     past = [p for p in listed if p.ppl_id != pipeline.ppl_id and p.done and p.result == PipelineResult.PASSED][:runs]
-    if len(past) < min_runs:
+    # one block (as ``pipeline``, described with its blocks, shows): the whole runs say the same, for one request
+    if len(past) < min_runs or len(pipeline.blocks) < 2:
         return RunHistory(durations, None)
     dependencies = {block.name: block.dependencies for block in client.describe_topology(past[0].ppl_id)}
-    if len(dependencies) < 2:  # one block: the whole run's history says the same, for one request
-        return RunHistory(durations, None)
     samples: dict[str, list[float]] = {name: [] for name in dependencies}
     whole = 0
     for run in past:

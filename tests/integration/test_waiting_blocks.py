@@ -143,3 +143,19 @@ def test_a_promotions_pipeline_is_predicted_from_its_own_files_history() -> None
         assert promoted
         assert all(r.query.get("detailed") == "true" for r in promoted)
         assert len(promoted) < 30  # a 30-minute pipeline: about 70 polls on the ordinary schedule
+
+
+def test_a_file_of_one_block_costs_the_single_history_request_as_before() -> None:
+    rng = random.Random(8)
+    with simulated() as s:
+        for _ in range(4):
+            duration = BLOCK * rng.uniform(0.9, 1.1)
+            _set(s, _blocks([duration]))
+            s.start()
+            s.sim.advance(duration + 60)
+        _set(s, _blocks([BLOCK]))
+        _, _, ppl_id = _wait(s, [BLOCK])
+        others = [r for r in s.sim.requests if r.path != f"/api/v1alpha/pipelines/{ppl_id}"]
+        assert [r.path for r in others] == ["/api/v1alpha/pipelines"]  # the list, no topology, no jobs
+        assert s.pipeline_requests(ppl_id)[0].query.get("detailed") == "true"  # the first shows the blocks
+        assert all(r.query.get("detailed") == "false" for r in s.pipeline_requests(ppl_id)[1:])
