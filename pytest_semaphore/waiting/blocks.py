@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BLOCK_DENSE",
     "BLOCK_SPARSE_CAP",
+    "HISTORY_BUDGET",
     "HISTORY_RUNS",
     "HISTORY_TTL",
     "BlockHistory",
@@ -52,6 +53,9 @@ __all__ = [
 
 #: Past passed runs whose blocks are read (each costs one describe plus one request per job).
 HISTORY_RUNS = 8
+#: The most requests one history read may cost: a file of many jobs gets fewer runs (each costs one describe plus
+#: one request per job), and below 3 none (the whole runs' prediction then, one request).
+HISTORY_BUDGET = 100
 #: A history read is reused this long (seconds on the wait's clock) before it is read again: a session's waits share
 #: one read, a long-lived process learns of a pipeline file that became slower.
 HISTORY_TTL = 6 * 3600.0
@@ -161,8 +165,14 @@ def read_history(
     dependencies = {block.name: block.dependencies for block in client.describe_topology(past[0].ppl_id)}
     samples: dict[str, list[float]] = {name: [] for name in dependencies}
     whole = 0
+    spent = 2  # the list and the topology
     for run in past:
-        measured = _run_durations(client, run.ppl_id, dependencies)
+        described = client.describe_pipeline(run.ppl_id, detailed=True)
+        jobs = sum(len(block.jobs) for block in described.blocks)
+        spent += 1 + jobs
+        if spent > HISTORY_BUDGET:  # many jobs: fewer runs (below ``min_runs``, the whole runs' prediction)
+            break
+        measured = _run_durations(client, described, dependencies)
         if measured is None:
             continue
         whole += 1
@@ -175,11 +185,10 @@ def read_history(
 
 
 def _run_durations(
-    client: SemaphoreClient, ppl_id: str, dependencies: Mapping[str, tuple[str, ...]]
+    client: SemaphoreClient, described: Pipeline, dependencies: Mapping[str, tuple[str, ...]]
 ) -> dict[str, float] | None:
-    """Each block's duration in one past run, or ``None`` when the run does not have the history's blocks (another
-    version of the file) or a timestamp is missing."""
-    described = client.describe_pipeline(ppl_id, detailed=True)
+    """Each block's duration in one past run (described with its blocks), or ``None`` when the run does not have the
+    history's blocks (another version of the file) or a timestamp is missing."""
     created = described.created_at
     blocks = {block.name: block for block in described.blocks}
     if created is None or blocks.keys() != dependencies.keys():

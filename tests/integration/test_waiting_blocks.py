@@ -8,7 +8,7 @@ import random
 from pytest_semaphore.client import SemaphoreClient
 from pytest_semaphore.simulator.definitions import BlockDef, PipelineDef, ProjectDef, PromotionDef
 from pytest_semaphore.waiting import Outcome, outcome, wait_for_pipeline, wait_for_promotion
-from pytest_semaphore.waiting.blocks import BLOCK_SPARSE_CAP
+from pytest_semaphore.waiting.blocks import BLOCK_SPARSE_CAP, HISTORY_BUDGET
 
 from .waiting_support import MAIN, Sim, job, pipeline, simulated
 
@@ -158,4 +158,19 @@ def test_a_file_of_one_block_costs_the_single_history_request_as_before() -> Non
         others = [r for r in s.sim.requests if r.path != f"/api/v1alpha/pipelines/{ppl_id}"]
         assert [r.path for r in others] == ["/api/v1alpha/pipelines"]  # the list, no topology, no jobs
         assert s.pipeline_requests(ppl_id)[0].query.get("detailed") == "true"  # the first shows the blocks
+        assert all(r.query.get("detailed") == "false" for r in s.pipeline_requests(ppl_id)[1:])
+
+
+def test_a_file_of_many_jobs_reads_at_most_the_history_budget() -> None:
+    wide = [BlockDef(f"Block {b}", jobs=tuple(job(f"job {b}.{i}", duration=300) for i in range(30))) for b in (1, 2)]
+    with simulated() as s:
+        _set(s, pipeline(blocks=tuple(wide)))
+        for _ in range(4):
+            s.start()
+            s.sim.advance(700)
+        ppl_id = s.start()
+        s.sim.clear_requests()
+        wait_for_pipeline(s.client, ppl_id, pacing=s.pacing)
+        history = [r for r in s.sim.requests if r.path != f"/api/v1alpha/pipelines/{ppl_id}"]
+        assert len(history) <= HISTORY_BUDGET  # 61 requests a run: one run fits, too few for the block model
         assert all(r.query.get("detailed") == "false" for r in s.pipeline_requests(ppl_id)[1:])
