@@ -167,7 +167,7 @@ def run_blocks(actual: list[float], *, seed: int, history: list[list[float]] | N
             ppl_id = start(durations)
             sim.clear_requests()
             wait_for_pipeline(client, ppl_id, timeout=6 * 3600, expected_duration=history is not None, pacing=pacing)
-            own = len([r for r in sim.requests if r.path in (f"{PIPELINES}/{ppl_id}",)])
+            own = len([r for r in sim.requests if r.path == f"{PIPELINES}/{ppl_id}"])
             return ppl_id, own, len(sim.requests) - own
 
         try:
