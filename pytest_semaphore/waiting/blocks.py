@@ -338,6 +338,8 @@ class BlockTracker:
         before = self.done_by.get(name, math.inf)
         if after > high or before < low:  # still running after, or done before, what its history allows
             return None
+        if after > before:  # seen running after it was seen done: answers out of step, nothing to build on
+            return None
         low, high = max(low, after), min(high, before)
         mean, variance = _truncated(ready.mean + stats.mean, ready.variance + stats.variance, low, high)
         return _End(low, high, mean, variance)

@@ -128,3 +128,9 @@ def test_the_schedule_lands_on_the_probe_within_the_sparse_cap() -> None:
     schedule.prediction = prediction  # no probe left: straight to the window, then dense
     assert schedule.next_delay(elapsed=3000.0) == 500
     assert schedule.next_delay(elapsed=3500.0) == 10
+
+
+def test_a_block_seen_running_after_it_was_seen_done_drops_the_model() -> None:
+    tracker = BlockTracker(_history())
+    assert tracker.observe(_run(1), age=650.0) is not None  # A done
+    assert tracker.observe(_run(0), age=660.0) is None  # A running again: a replica out of step
