@@ -192,8 +192,7 @@ class Context:
         return code
 
 
-#: The words before an error's own message: what kind of trouble it is, so a reader never takes an outage or a
-#: timeout for the pipeline's verdict.
+#: What an API refusal means for the user, before the error's own words (a 404 also answers "not yours to see").
 _KINDS: tuple[tuple[type[errors.SemaphoreError], str], ...] = (
     (errors.NotFoundError, "not found (the id does not exist, or this token may not see it): "),
     (errors.AuthenticationError, "authentication or permission refused: "),
