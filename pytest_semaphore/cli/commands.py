@@ -81,7 +81,7 @@ def wait(ctx: Context) -> int:
 
 
 def promote(ctx: Context) -> int:
-    from ..waiting import JobIdentity, PromoteAction
+    from ..waiting import JobIdentity
     from ..waiting import promote as promote_pipeline
 
     args, client, settings = ctx.args, ctx.client, ctx.settings
@@ -120,8 +120,8 @@ def promote(ctx: Context) -> int:
         return ctx.verdict(
             list(result.promoted.pipelines), role="promoted", promotion=args.name, extra_error=refused or None
         )
-    if result.action is PromoteAction.NOT_PROMOTED:
-        ctx.show_failures([client.describe_pipeline(ppl_id, detailed=True)])
+    if result.source is not None:
+        ctx.show_failures([result.source])
     verdict = result.outcome.value if result.outcome is not None else result.action.value
     ctx.finish(verdict, result.exit_code)
     return result.exit_code

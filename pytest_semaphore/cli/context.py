@@ -112,9 +112,9 @@ class Context:
 
         Each is recorded with its ``role`` (``wait``, ``run``, ``promoted``) and the ``promotion`` that made it.
         """
-        from ..waiting import Outcome, outcome, worst_outcome
+        from ..waiting import Outcome, describe_detailed, outcome, worst_outcome
 
-        detailed = [p if p.blocks else self.client.describe_pipeline(p.ppl_id, detailed=True) for p in pipelines]
+        detailed = [describe_detailed(self.client, p, pacing=self.pacing) for p in pipelines]
         for pipeline in detailed:
             excerpts = self.show_failures([pipeline]) if outcome(pipeline) is not Outcome.PASSED else ()
             self.record.add_pipeline(PipelineEntry(role, pipeline, tuple(excerpts), promotion=promotion))

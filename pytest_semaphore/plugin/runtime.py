@@ -159,10 +159,11 @@ class Runtime:
         changed = self.config.hook.pytest_semaphore_redact(text=text)
         return text if changed is None else str(changed)
 
-    def excerpts(self, client: SemaphoreClient, pipeline: Pipeline) -> tuple[Pipeline, tuple[Excerpt, ...]]:
+    def excerpts(
+        self, client: SemaphoreClient, pipeline: Pipeline, pacing: waiting.Pacing
+    ) -> tuple[Pipeline, tuple[Excerpt, ...]]:
         """The failed jobs' excerpts of a done (or failed-fast) pipeline, described in detail if it was not."""
-        if not pipeline.blocks:
-            pipeline = client.describe_pipeline(pipeline.ppl_id, detailed=True)
+        pipeline = waiting.describe_detailed(client, pipeline, pacing=pacing)
         found = fetch_failed_excerpts(client, pipeline, options=self.settings.excerpt_options(hook=self._redact))
         kept = []
         for excerpt in found.values():
@@ -191,13 +192,13 @@ class Runtime:
         try:
             done = waiting.wait_for_pipeline(client, ppl_id, **self._wait_options(timeout), pacing=pacing)
         except PipelineFailed as exc:  # failed fast, while it was still running
-            pipeline, found = self.excerpts(client, exc.pipeline)
+            pipeline, found = self.excerpts(client, exc.pipeline, pacing)
             self._remember(PipelineEntry(role, pipeline, found, nodeid=_nodeid(item)), item)
             raise exc.with_traceback(None) from None
         except (WaitTimeout, APIUnavailable) as exc:
             exc.args = (error_message(exc),)
             raise exc.with_traceback(None) from None  # the message says it all; the engine's frames are noise
-        return self.judge(client, done, expected, role=role, item=item)
+        return self.judge(client, done, expected, pacing=pacing, role=role, item=item)
 
     def judge(
         self,
@@ -205,6 +206,7 @@ class Runtime:
         done: Pipeline,
         expected: frozenset[waiting.Outcome] | None,
         *,
+        pacing: waiting.Pacing,
         role: str,
         item: pytest.Item | None = None,
         promotion: str | None = None,
@@ -216,7 +218,7 @@ class Runtime:
         problem = verdict_error(done, expected)
         found: tuple[Excerpt, ...] = ()
         if verdict is not waiting.Outcome.PASSED and (problem is not None or self.settings.attach == "all"):
-            done, found = self.excerpts(client, done)
+            done, found = self.excerpts(client, done, pacing)
             problem = verdict_error(done, expected, found)
         self._remember(PipelineEntry(role, done, found, nodeid=_nodeid(item), promotion=promotion), item)
         self.config.hook.pytest_semaphore_pipeline_done(pipeline=done, outcome=verdict)
@@ -290,7 +292,15 @@ class Runtime:
             raise PromotionFailed(source, name, "not promoted: " + "; ".join(reasons))
         if result.promoted is not None:
             for done in result.promoted.pipelines:
-                self.judge(client, done, expected_outcomes("passed"), role="promoted", item=item, promotion=name)
+                self.judge(
+                    client,
+                    done,
+                    expected_outcomes("passed"),
+                    pacing=pacing,
+                    role="promoted",
+                    item=item,
+                    promotion=name,
+                )
         return result
 
     def job(self) -> waiting.JobIdentity | None:

@@ -20,7 +20,7 @@ wait, exiting before the run exists, trusting a job's result before it finished.
 
 from __future__ import annotations
 
-from .gate import Blocker, JobIdentity, PromoteAction, PromoteEvent, PromoteResult, promote
+from .gate import Blocker, JobIdentity, PromoteAction, PromoteEvent, PromoteResult, describe_detailed, promote
 from .loop import DEFAULT_TIMEOUT
 from .many import wait_for_pipelines
 from .outcomes import Outcome, outcome, outcome_of, worst_outcome
@@ -63,6 +63,7 @@ __all__ = [
     "PromoteResult",
     "PromotionResult",
     "RequestBudget",
+    "describe_detailed",
     "find_pipeline",
     "mark_started",
     "outcome",

@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import ConfigurationError, PromotionFailed, WaitTimeout
+from ..errors import APIUnavailable, ConfigurationError, OutcomeUnknown, PromotionFailed, WaitTimeout
 from .loop import DEFAULT_TIMEOUT, Missing, OutageGuard, Poller, Round, check_timeout, run
 from .observe import describe_checked, regressed, signature
 from .outcomes import Outcome, outcome
@@ -180,7 +182,9 @@ class PromoteResult:
     """What :func:`promote` did and found, for people (``notes``) and for JSON (:meth:`to_dict`).
 
     ``promotion`` is the record triggered or reused (``None`` when nothing was); ``promoted`` the promotion tree,
-    done, when it was waited for; ``blockers`` what did not pass when nothing was promoted; ``outcome`` the verdict
+    done, when it was waited for; ``blockers`` what did not pass when nothing was promoted, and ``source`` the
+    pipeline they belong to, detailed as last seen (so that a face shows its failed jobs without asking again,
+    outside the patience of the wait); ``outcome`` the verdict
     that decides an exit status: the promotion tree's when waited, the promoted pipeline's (or the failed jobs') when
     not promoted, ``None`` when there is no verdict to give (triggered without waiting, or another shard's turn).
     """
@@ -195,6 +199,7 @@ class PromoteResult:
     promotion: Promotion | None = None
     promoted: PromotionResult | None = None
     blockers: tuple[Blocker, ...] = ()
+    source: Pipeline | None = None
     notes: tuple[str, ...] = ()
 
     @property
@@ -247,6 +252,29 @@ class PromoteResult:
             ],
             "notes": list(self.notes),
         }
+
+
+# --------------------------------------------------------------------------------------------- details
+
+
+def describe_detailed(client: SemaphoreClient, pipeline: Pipeline, *, pacing: Pacing | None = None) -> Pipeline:
+    """``pipeline`` with its blocks and jobs: itself when it has them, else described again in detail, transient
+    failures retried within the pacing's patience like every request of a wait.
+
+    Why: a face shows a done pipeline's failed jobs after the wait, and that one more request must not turn an API
+    hiccup into an error the wait itself would have ridden out.
+    """
+    if pipeline.blocks:
+        return pipeline
+    pacing = pacing or Pacing()
+    guard = OutageGuard(f"pipeline {pipeline.ppl_id}", pacing)
+    probe = _Probe(
+        guard,
+        lambda: guard.call(describe_checked, client, pipeline.ppl_id, detailed=True),
+        f"the details of pipeline {pipeline.ppl_id}",
+        DEFAULT_TIMEOUT,
+    )
+    return run(probe, pacing.schedule(), guard.monotonic() + DEFAULT_TIMEOUT)
 
 
 # --------------------------------------------------------------------------------------------- promote
@@ -399,11 +427,8 @@ class _Call:
             )
             return self.result(PromoteAction.SKIPPED_SHARD, own=True, override=False)
         self.event("waiting-for-jobs", f"waiting for every other job of pipeline {self.ppl_id} to finish")
-        blockers, count = run(
-            _OtherJobs(self.guard, self.client, self.ppl_id, job.job_id, self.on_change, self.timeout),
-            self.pacing.schedule(),
-            self.deadline,
-        )
+        others = _OtherJobs(self.guard, self.client, self.ppl_id, job.job_id, self.on_change, self.timeout)
+        blockers, count = run(others, self.pacing.schedule(), self.deadline)
         if blockers:
             self.note(
                 "not-promoted",
@@ -411,7 +436,12 @@ class _Call:
                 + "; ".join(str(b) for b in blockers),
             )
             return self.result(
-                PromoteAction.NOT_PROMOTED, own=True, override=False, outcome=_worst(blockers), blockers=blockers
+                PromoteAction.NOT_PROMOTED,
+                own=True,
+                override=False,
+                outcome=_worst(blockers),
+                blockers=blockers,
+                source=others.last,
             )
         found = None if force else self.reusable(settle_within=SETTLE_WITHIN)
         if found is None:
@@ -457,6 +487,7 @@ class _Call:
                 override=False,
                 outcome=verdict,
                 blockers=_blockers(detailed, exclude=None),
+                source=detailed,
             )
         if override:
             self.notes.append(f"override as asked (pipeline {self.ppl_id} ended {verdict})")
@@ -489,8 +520,8 @@ class _Call:
     def trigger(self, *, override: bool) -> tuple[Promotion, list[Promotion]]:
         """Trigger the promotion; its record, as soon as the promotions list shows it, and the records before it."""
         before = self.promotions()  # read now: looking for a record to reuse may have taken a while
-        self.client.trigger_promotion(self.ppl_id, self.name, override=override, parameters=self.parameters)
         known = {r.identity for r in before}
+        self.poll(functools.partial(self.send, override=override, token=str(uuid.uuid4())), "the trigger to land")
 
         def probe() -> Promotion | Missing | None:
             records = self.guard.call(self.client.list_promotions, self.ppl_id, name=self.name)
@@ -502,6 +533,23 @@ class _Call:
         record = self.poll(probe, f"the {self.name!r} promotion of pipeline {self.ppl_id} to be listed")
         self.event("triggered", f"triggered promotion {self.name!r} of pipeline {self.ppl_id}", record)
         return record, before
+
+    def send(self, *, override: bool, token: str) -> bool | Missing:
+        """One trigger, as the client sends it (resent only after checking that it had not landed). When every
+        send failed and none landed, that is an outage like any other, retried within the patience; each retry
+        carries the same request token, which Semaphore deduplicates, so a trigger that lands late is not doubled.
+        """
+
+        def trigger() -> bool:
+            try:
+                self.client.trigger_promotion(
+                    self.ppl_id, self.name, override=override, parameters=self.parameters, request_token=token
+                )
+            except OutcomeUnknown as unknown:
+                raise APIUnavailable(unknown.method, unknown.path, unknown.reason) from unknown
+            return True
+
+        return self.guard.call(trigger)
 
     def settle(self, record: Promotion, *, within: float | None = None) -> Promotion:
         """``record`` once Semaphore handled it (scheduled its pipeline, or refused to)."""
