@@ -20,6 +20,8 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+import pytest
+
 from pytest_semaphore.cli import main
 from pytest_semaphore.simulator import SemaphoreSimulator
 from pytest_semaphore.simulator.definitions import (
@@ -240,3 +242,78 @@ def run_case(case: Case, *, environ: Mapping[str, str] | None = None) -> Result:
             simulated=sim.monotonic(),
             stderr=err.getvalue(),
         )
+
+
+class ManualClock:
+    """A pytest plugin object for an inner session: its ``campaign_clock`` fixture is the case's simulator and
+    outage, which :data:`PYTEST_CONFTEST` turns into the client and pacing fixtures (a ``conftest.py`` overrides
+    the plugin's own fixtures; another plugin object would not)."""
+
+    def __init__(self, sim: SemaphoreSimulator, outage: Outage) -> None:
+        self.sim, self.outage = sim, outage
+
+    @pytest.fixture
+    def campaign_clock(self) -> tuple[SemaphoreSimulator, Outage]:
+        return self.sim, self.outage
+
+
+PYTEST_CONFTEST = """
+import dataclasses
+import pytest
+from pytest_semaphore import SemaphoreClient
+
+@pytest.fixture
+def semaphore_client(campaign_clock):
+    sim, outage = campaign_clock
+    with SemaphoreClient(sim.url, sim.token, sleep=outage.sleep, monotonic=sim.monotonic) as client:
+        yield client
+
+@pytest.fixture
+def semaphore_pacing(campaign_clock, semaphore_settings):
+    return dataclasses.replace(campaign_clock[1].pacing(), patience=semaphore_settings.patience)
+"""
+
+
+#: The inner session of a pytest gate: one test waiting for the case's pipeline.
+PYTEST_GATE = """
+def test_gate(wait_for_pipeline):
+    wait_for_pipeline({ppl_id!r})
+"""
+
+
+@dataclass(frozen=True)
+class PytestResult:
+    """What a pytest gate did: its exit status and output, and whether that is what the world allows."""
+
+    case: Case
+    code: int
+    output: str
+    truth: Outcome
+
+    @property
+    def right(self) -> bool:
+        if self.case.outage == "beyond":
+            return self.code == 1 and "API unavailable" in self.output
+        if self.truth is Outcome.PASSED:
+            return self.code == 0
+        return self.code == 1 and f" {self.truth.value}" in self.output and "API unavailable" not in self.output
+
+    @property
+    def verdict(self) -> str:
+        if not self.right:
+            return "WRONG"
+        return "unavailable" if self.case.outage == "beyond" else "truth"
+
+
+def run_pytest_case(case: Case, session: Callable[[str, list[str], object], tuple[int, str]]) -> PytestResult:
+    """Run one pytest gate: ``session(test_source, args, plugin)`` runs the inner session (``pytester`` in the
+    suite, with :data:`PYTEST_CONFTEST` as its conftest) and returns its exit status and output."""
+    with SemaphoreSimulator(case.scenario(), seed=case.seed) as sim:
+        _, ppl_id = sim.world.start_workflow("app")
+        background = FAULT_KINDS[case.kind](case.rate) if case.rate else None
+        outage = Outage(sim, background, case.outage_start, case.outage_start + case.outage_length)
+        args = [f"--semaphore-url={sim.url}", f"--semaphore-timeout={TIMEOUT}", f"--semaphore-patience={PATIENCE}"]
+        code, output = session(PYTEST_GATE.format(ppl_id=ppl_id), args, ManualClock(sim, outage))
+        sim.clear_faults()
+        sim.advance(3600)
+        return PytestResult(case, code, output, truth(sim, ppl_id))
