@@ -11,7 +11,8 @@ from pathlib import Path
 from pytest_semaphore.client import SemaphoreClient
 from pytest_semaphore.simulator import SemaphoreSimulator
 
-from .support import CANARY, FAILING, SPEED, check_output, clean_env, first_pipeline, gate
+from ..support import canary
+from .support import CANARY, FAILING, SPEED, check_output, clean_env, first_pipeline, gate, gate_here
 
 
 def _files_text(folder: Path) -> str:
@@ -80,3 +81,40 @@ def test_simulate_does_not_print_the_callers_token(tmp_path: Path) -> None:
             process.communicate()
     assert process.returncode == 130
     check_output("".join(banner) + rest + err)
+
+
+def test_a_log_on_another_host_is_fetched_without_the_token_and_a_printed_token_is_redacted(tmp_path: Path) -> None:
+    """The failed job runs on a self-hosted agent: its log is on the loghub host, reached through a signed
+    redirect. Every subcommand that reads it, in every output mode, sends the token only to the API host; the job
+    printed the token, and no output or file shows it."""
+    with SemaphoreSimulator(canary.scenario(CANARY), token=CANARY) as sim:
+        red, green = canary.start_both(sim)
+        job_id = next(j.job_id for j in sim.world.pipeline(red).jobs if j.definition.machine_type.startswith("s1-"))
+        (tmp_path / "junit.xml").write_text(
+            '<testsuite name="t"><testcase classname="t" name="gate"><failure/></testcase></testsuite>',
+            encoding="utf-8",
+        )
+        runs = [
+            ("wait", red, green, "--log-dir", str(tmp_path / "logs")),
+            ("-v", "wait", red),
+            ("--json", "-v", "wait", red),
+            ("--jsonl", "wait", red),
+            ("status", red),
+            ("logs", job_id),
+            ("logs", job_id, "--full"),
+            ("logs", job_id, "--raw"),
+            ("junit", red, "-o", str(tmp_path / "report.xml"), "--log-dir", str(tmp_path / "logs")),
+            ("attach-logs", str(tmp_path / "junit.xml"), "--pipeline", red),
+            ("report", red, green, "-o", str(tmp_path / "summary.html")),
+            ("report", red, green, "-o", str(tmp_path / "summary.md")),
+            ("--json", "promote", "Nowhere", "--pipeline", red),
+        ]
+        printed = []
+        for args in runs:
+            run = gate_here(*args, sim=sim)  # checks the output for the token
+            assert run.code in (0, 1, 2), (args, run.err)
+            printed.append(run.out + run.err)
+        assert canary.check_hosts(sim, CANARY) >= 5, "every log read went through the loghub host"
+    assert "[REDACTED]" in "".join(printed), "the job's printed token was shown redacted"
+    assert CANARY not in _files_text(tmp_path), "the token was written into a file"
+    assert (tmp_path / "logs").is_dir() and list((tmp_path / "logs").iterdir())
