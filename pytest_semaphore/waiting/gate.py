@@ -41,7 +41,7 @@ from .observe import describe_checked, regressed, signature
 from .outcomes import Outcome, outcome
 from .pacing import Pacing
 from .pipeline import OnChange, wait_for_pipeline
-from .promotion import PromotionResult, resolved, wait_for_promotion
+from .promotion import PromotionResult, cancel_triggered, resolved, wait_for_promotion
 from .started import mark_started
 
 if TYPE_CHECKING:
@@ -352,6 +352,8 @@ class _Call:
     cancel_on_timeout: bool
     cancel_on_interrupt: bool
     notes: list[str] = field(default_factory=list)
+    sent_after: frozenset[tuple[object, ...]] | None = field(default=None, init=False)
+    """The promotions listed just before our trigger was sent: set once it may have landed."""
     guard: OutageGuard = field(init=False)
     deadline: float = field(init=False)
 
@@ -491,6 +493,18 @@ class _Call:
             )
         if override:
             self.notes.append(f"override as asked (pipeline {self.ppl_id} ended {verdict})")
+        try:
+            return self.promote_and_wait(force=force, override=override, wait=wait, follow=follow)
+        except KeyboardInterrupt:
+            if self.cancel_on_interrupt and self.sent_after is not None:
+                cancel_triggered(self.client, self.ppl_id, self.ours, self.pacing)
+            raise
+
+    def ours(self, record: Promotion) -> bool:
+        """Whether ``record`` is the promotion this gate triggered (a record of its name that was not there before)."""
+        return record.name == self.name and self.sent_after is not None and record.identity not in self.sent_after
+
+    def promote_and_wait(self, *, force: bool, override: bool, wait: bool, follow: bool) -> PromoteResult:
         found = None if force else self.reusable()
         record, known = found if found is not None else self.trigger(override=override)
         action = PromoteAction.REUSED if found is not None else PromoteAction.TRIGGERED
@@ -521,6 +535,7 @@ class _Call:
         """Trigger the promotion; its record, as soon as the promotions list shows it, and the records before it."""
         before = self.promotions()  # read now: looking for a record to reuse may have taken a while
         known = {r.identity for r in before}
+        self.sent_after = frozenset(known)  # from here on, an interrupt may leave a promotion of ours behind
         self.poll(functools.partial(self.send, override=override, token=str(uuid.uuid4())), "the trigger to land")
 
         def probe() -> Promotion | Missing | None:

@@ -122,8 +122,8 @@ def wait_for_promotion(
     try:
         record = run(_PromotionRecord(guard, client, ppl_id, ours), pacing.schedule(), deadline)
     except KeyboardInterrupt:
-        if cancel_on_interrupt and trigger:
-            _cancel_scheduled(client, ppl_id, ours)
+        if cancel_on_interrupt and trigger:  # triggered by the caller: the caller's to cancel (see promote())
+            cancel_triggered(client, ppl_id, ours, pacing)
         raise
     if record.status == "failed":
         raise PromotionFailed(ppl_id, name, _REFUSED, promotion=record)
@@ -155,21 +155,40 @@ def wait_for_promotion(
     return PromotionResult(promotion=record, pipeline=promoted, pipelines=tuple(tree), failed_promotions=tuple(refused))
 
 
-def _cancel_scheduled(client: SemaphoreClient, ppl_id: str, ours: Callable[[Promotion], bool]) -> None:
-    """On an interrupt before our promotion was seen resolved: terminate the pipeline it scheduled, if it already did.
+#: On an interrupt, how long (seconds) a promotion we triggered is given to schedule its pipeline so that the cancel
+#: option can terminate it; Semaphore handles a promotion within seconds, and CI stops a job with SIGTERM some time
+#: before it kills it.
+INTERRUPT_SETTLE = 10.0
 
-    Why: the interrupt can come between Semaphore scheduling the pipeline and our next poll; the pipeline is ours (we
-    triggered it) and would otherwise run on unwatched. One request, best effort: a promotion still ``processing``
-    schedules its pipeline after we are gone, and nothing can be done about that here.
+
+def cancel_triggered(
+    client: SemaphoreClient,
+    ppl_id: str,
+    ours: Callable[[Promotion], bool],
+    pacing: Pacing,
+    *,
+    within: float = INTERRUPT_SETTLE,
+) -> None:
+    """On an interrupt after we triggered a promotion: terminate the pipeline it scheduled.
+
+    Why: the interrupt can come while Semaphore is still processing the promotion, or between it scheduling the
+    pipeline and our next poll; the pipeline is ours (we triggered it) and would otherwise run on unwatched. So the
+    promotion is looked at again every two seconds for at most ``within`` seconds, until Semaphore has handled it.
+    Best effort: an unreadable list is tried again within that time, and a second interrupt ends the looking.
     """
-    try:
-        records = client.list_promotions(ppl_id)
-    except SemaphoreError:
-        return
-    for record in records:
-        if ours(record) and record.scheduled_pipeline_id:
-            mark_started(record.scheduled_pipeline_id)
-            cancel(client, [record.scheduled_pipeline_id], cancel_foreign=False)
+    deadline = pacing.monotonic() + within
+    while True:
+        try:
+            mine = [r for r in client.list_promotions(ppl_id) if ours(r)]
+        except SemaphoreError:
+            mine = None
+        for record in mine or ():
+            if record.scheduled_pipeline_id:
+                mark_started(record.scheduled_pipeline_id)
+                cancel(client, [record.scheduled_pipeline_id], cancel_foreign=False)
+        if mine == [] or (mine and all(resolved(r) for r in mine)) or pacing.monotonic() >= deadline:
+            return
+        pacing.sleep(min(2.0, max(0.0, deadline - pacing.monotonic())))
 
 
 def resolved(record: Promotion) -> bool:
