@@ -68,6 +68,9 @@ class AtomicFile:
         except OSError as exc:  # a directory in the way, a full disk: say where, leave nothing behind
             self._tmp.unlink(missing_ok=True)
             raise ReportError(f"{self.path}: cannot write the {self.what} ({exc.strerror or exc})") from None
+        except BaseException:  # Ctrl-C or SIGTERM before the rename: the target stays as it was, and nothing else
+            self._tmp.unlink(missing_ok=True)
+            raise
         return self.path
 
     def discard(self) -> None:

@@ -11,9 +11,11 @@ import signal
 
 import pytest
 
+from pytest_semaphore.atomic import AtomicFile
 from pytest_semaphore.simulator import SemaphoreSimulator
 from pytest_semaphore.waiting import Pacing
 
+from ..support import canary
 from .campaign import Case
 from .interrupts import SignalAt, gate_here
 
@@ -50,7 +52,7 @@ def test_a_signal_at_a_random_moment_of_promote_and_wait(signum: int, cancel: bo
             promotions_later = sim.world.promotions(ppl_id)
             terminated = {p.ppl_id for p in sim.world.pipelines() if p.terminate_request}
         assert len(promotions_later) <= 1
-        assert foreign not in terminated and ppl_id not in terminated, "a pipeline this process did not start"
+        assert not {foreign, ppl_id} & terminated, "a pipeline this process did not start was terminated"
         if not moment.fired:
             assert gate.code == 0, gate.err
             continue
@@ -64,3 +66,72 @@ def test_a_signal_at_a_random_moment_of_promote_and_wait(signum: int, cancel: bo
             assert not terminated
         assert promoted == later or not promoted
     assert fired >= 6, "most rounds were interrupted"
+
+
+WRITERS = {
+    "html summary": (["report", "{red}", "-o", "out/summary.html"], "out/summary.html"),
+    "markdown summary": (["report", "{red}", "-o", "out/summary.md"], "out/summary.md"),
+    "junit": (["junit", "{red}", "-o", "out/report.xml"], "out/report.xml"),
+    "attach-logs": (["attach-logs", "out/junit.xml", "--pipeline", "{red}"], "out/junit.xml"),
+    "full log": (["wait", "{red}", "--log-dir", "out/logs"], None),
+}
+
+
+class SignalingFile:
+    """The test hook: the temporary file of an :class:`AtomicFile`, raising a signal after its first write
+    (``moment="write"``: the file is half-written) or once it is closed (``"commit"``: whole, not yet renamed)."""
+
+    def __init__(self, file: Any, signum: int, moment: str, fired: list[Path], path: Path) -> None:
+        self._file, self._signum, self._moment, self._fired, self._path = file, signum, moment, fired, path
+
+    def _fire(self, moment: str) -> None:
+        if moment == self._moment and not self._fired:
+            self._fired.append(self._path)
+            signal.raise_signal(self._signum)
+
+    def write(self, data: bytes) -> int:
+        written = int(self._file.write(data))
+        self._fire("write")
+        return written
+
+    def writelines(self, lines: Iterable[bytes]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def close(self) -> None:
+        self._file.close()
+        self._fire("commit")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
+
+
+@pytest.mark.parametrize("moment", ["write", "commit"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_a_signal_inside_the_atomic_write_leaves_the_old_file_whole(
+    writer: str, signum: int, moment: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fired: list[Path] = []
+    original = AtomicFile.__init__
+
+    def hooked(self: AtomicFile, path: str | os.PathLike[str], *, what: str) -> None:
+        original(self, path, what=what)
+        self.file = SignalingFile(self.file, signum, moment, fired, self.path)  # type: ignore[assignment]
+
+    monkeypatch.setattr(AtomicFile, "__init__", hooked)
+    monkeypatch.chdir(tmp_path)
+    old = '<testsuite name="t"><testcase classname="t" name="gate"><failure/></testcase></testsuite>'
+    (tmp_path / "out").mkdir()
+    argv, target = WRITERS[writer]
+    if target is not None:
+        (tmp_path / target).write_text(old, encoding="utf-8")
+    with SemaphoreSimulator(canary.scenario("no-token-here")) as sim:
+        red, _ = canary.start_both(sim)
+        gate = gate_here(sim, [a.format(red=red) for a in argv], Pacing(sleep=sim.advance, monotonic=sim.monotonic))
+    assert fired, "the hook ran inside the write"
+    assert gate.code == CODES[signum], gate.err
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert left == ([target] if target else []), "a temporary or half-written file was left behind"
+    if target is not None:
+        assert (tmp_path / target).read_text(encoding="utf-8") == old
