@@ -596,8 +596,13 @@ class ReportWriter:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if not self.runtime.worker:
+        if self.runtime.worker:
+            return
+        try:
             self.runtime.report_problems = self.runtime.write_reports(int(session.exitstatus))
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM mid-write: the atomic writes left each file old or whole
+            self.runtime.report_problems = ["interrupted while writing the reports: each is as it was, or whole"]
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
 
 
 class XdistHooks:
