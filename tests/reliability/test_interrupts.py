@@ -6,8 +6,12 @@ with ``--cancel-on-interrupt`` the pipelines this process started are terminated
 
 from __future__ import annotations
 
+import os
 import random
 import signal
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
