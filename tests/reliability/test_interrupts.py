@@ -17,10 +17,11 @@ import pytest
 
 from pytest_semaphore.atomic import AtomicFile
 from pytest_semaphore.simulator import SemaphoreSimulator
+from pytest_semaphore.simulator.definitions import FaultDef
 from pytest_semaphore.waiting import Pacing
 
 from ..support import canary
-from .campaign import Case
+from .campaign import PYTEST_CONFTEST, Case, ManualClock, Outage
 from .interrupts import SignalAt, gate_here
 
 CODES: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -139,3 +140,70 @@ def test_a_signal_inside_the_atomic_write_leaves_the_old_file_whole(
     assert left == ([target] if target else []), "a temporary or half-written file was left behind"
     if target is not None:
         assert (tmp_path / target).read_text(encoding="utf-8") == old
+
+
+@pytest.mark.parametrize("kind", ["reset_after", "truncate", "reset_before", "502"])
+@pytest.mark.parametrize("count", [1, 3])
+def test_a_dropped_promotion_answer_never_promotes_twice(kind: str, count: int) -> None:
+    case = passing_world(7000 + count)
+    with SemaphoreSimulator(case.scenario(), seed=case.seed) as sim:
+        _, ppl_id = sim.world.start_workflow("app")
+        sim.add_fault(fault("POST /api/v1alpha/promotions", kind, count))
+        argv = ["promote", "Production", "--pipeline", ppl_id, "--param", "REGION=eu"]
+        gate = gate_here(sim, argv, Pacing(sleep=sim.advance, monotonic=sim.monotonic))
+        promotions = sim.world.promotions(ppl_id)
+    assert len(promotions) == 1, gate.err
+    assert gate.code == 0, gate.err
+
+
+@pytest.mark.parametrize("kind", ["reset_after", "truncate", "reset_before", "502"])
+def test_a_dropped_run_workflow_answer_never_starts_two_workflows(kind: str) -> None:
+    case = passing_world(7100)
+    with SemaphoreSimulator(case.scenario(), seed=case.seed) as sim:
+        project_id = sim.world.project("app").project_id
+        sim.add_fault(fault("POST /api/v1alpha/plumber-workflows", kind, 1))
+        gate = gate_here(
+            sim, ["run", "app", "--ref", "refs/heads/master"], Pacing(sleep=sim.advance, monotonic=sim.monotonic)
+        )
+        workflows = sim.world.workflows(project_id)
+    assert len(workflows) <= 1, gate.err
+    if workflows:
+        assert gate.code == 0, gate.err
+    else:  # refused before it took effect: said so, with the code of a request whose effect is unknown
+        assert gate.code == 4, gate.err
+        assert "probably not created" in gate.err
+
+
+def fault(route: str, kind: str, count: int) -> FaultDef:
+    if kind.isdigit():
+        return FaultDef(route, "status", status=int(kind), count=count)
+    return FaultDef(route, kind, count=count)
+
+
+PYTEST_RELEASE = """
+def test_release(semaphore_run_workflow, semaphore_promote):
+    done = semaphore_run_workflow("app", "refs/heads/master")
+    semaphore_promote("Production", pipeline=done.ppl_id, parameters={"REGION": "eu"})
+"""
+
+
+@pytest.mark.parametrize("kind", ["reset_after", "truncate"])
+def test_a_pytest_gate_with_dropped_answers_starts_and_promotes_once(
+    kind: str, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = passing_world(7200)
+    with SemaphoreSimulator(case.scenario(), seed=case.seed) as sim:
+        outage = Outage(sim, None, 0.0, 0.0)  # no outage: only the faults below
+        sim.add_fault(fault("POST /api/v1alpha/plumber-workflows", kind, 1))
+        sim.add_fault(fault("POST /api/v1alpha/promotions", kind, 2))
+        monkeypatch.setenv("SEMAPHORE_API_TOKEN", "unused-the-client-fixture-is-given")
+        pytester.makeconftest(PYTEST_CONFTEST)
+        pytester.makepyfile(test_release=PYTEST_RELEASE)
+        result = pytester.runpytest(
+            "-p", "no:cacheprovider", f"--semaphore-url={sim.url}", plugins=[ManualClock(sim, outage)]
+        )
+        workflows = sim.world.workflows(sim.world.project("app").project_id)
+        promotions = [p for wf in workflows for p in sim.world.promotions(wf.initial_ppl_id)]
+    result.assert_outcomes(passed=1)
+    assert len(workflows) == 1
+    assert len(promotions) == 1
