@@ -114,7 +114,7 @@ class Context:
         """
         from ..waiting import Outcome, describe_detailed, outcome, worst_outcome
 
-        detailed = [describe_detailed(self.client, p, pacing=self.pacing) for p in pipelines]
+        detailed = describe_detailed(self.client, pipelines, pacing=self.pacing)
         for pipeline in detailed:
             excerpts = self.show_failures([pipeline]) if outcome(pipeline) is not Outcome.PASSED else ()
             self.record.add_pipeline(PipelineEntry(role, pipeline, tuple(excerpts), promotion=promotion))

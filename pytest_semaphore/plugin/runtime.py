@@ -163,7 +163,7 @@ class Runtime:
         self, client: SemaphoreClient, pipeline: Pipeline, pacing: waiting.Pacing
     ) -> tuple[Pipeline, tuple[Excerpt, ...]]:
         """The failed jobs' excerpts of a done (or failed-fast) pipeline, described in detail if it was not."""
-        pipeline = waiting.describe_detailed(client, pipeline, pacing=pacing)
+        (pipeline,) = waiting.describe_detailed(client, [pipeline], pacing=pacing)
         found = fetch_failed_excerpts(client, pipeline, options=self.settings.excerpt_options(hook=self._redact))
         kept = []
         for excerpt in found.values():

@@ -257,24 +257,32 @@ class PromoteResult:
 # --------------------------------------------------------------------------------------------- details
 
 
-def describe_detailed(client: SemaphoreClient, pipeline: Pipeline, *, pacing: Pacing | None = None) -> Pipeline:
-    """``pipeline`` with its blocks and jobs: itself when it has them, else described again in detail, transient
-    failures retried within the pacing's patience like every request of a wait.
+def describe_detailed(
+    client: SemaphoreClient, pipelines: Sequence[Pipeline], *, pacing: Pacing | None = None
+) -> list[Pipeline]:
+    """``pipelines`` with their blocks and jobs: each itself when it has them, else described again in detail, under
+    one request budget, transient failures retried within the pacing's patience like every request of a wait.
 
-    Why: a face shows a done pipeline's failed jobs after the wait, and that one more request must not turn an API
-    hiccup into an error the wait itself would have ridden out.
+    Why: a face shows done pipelines' failed jobs after the wait, and those requests must neither turn an API hiccup
+    into an error the wait itself would have ridden out, nor burst past the budget (a gate on 200 pipelines).
     """
-    if pipeline.blocks:
-        return pipeline
     pacing = pacing or Pacing()
-    guard = OutageGuard(f"pipeline {pipeline.ppl_id}", pacing)
-    probe = _Probe(
-        guard,
-        lambda: guard.call(describe_checked, client, pipeline.ppl_id, detailed=True),
-        f"the details of pipeline {pipeline.ppl_id}",
-        DEFAULT_TIMEOUT,
-    )
-    return run(probe, pacing.schedule(), guard.monotonic() + DEFAULT_TIMEOUT)
+    pacing = dataclasses.replace(pacing, budget=pacing.request_budget())
+    guard = OutageGuard(f"{len(pipelines)} pipelines", pacing)
+    deadline = guard.monotonic() + DEFAULT_TIMEOUT
+    detailed = []
+    for pipeline in pipelines:
+        if not pipeline.blocks:
+            ppl_id = pipeline.ppl_id
+            probe = _Probe(
+                guard,
+                lambda: guard.call(describe_checked, client, ppl_id, detailed=True),  # noqa: B023 - called at once
+                f"the details of pipeline {ppl_id}",
+                DEFAULT_TIMEOUT,
+            )
+            pipeline = run(probe, pacing.schedule(), deadline)
+        detailed.append(pipeline)
+    return detailed
 
 
 # --------------------------------------------------------------------------------------------- promote

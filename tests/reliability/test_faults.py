@@ -79,7 +79,8 @@ def test_the_details_of_a_done_pipeline_are_asked_within_the_patience() -> None:
             summary = client.describe_pipeline(ppl_id)
             assert not summary.blocks
             sim.add_fault(FaultDef("GET /api/v1alpha/pipelines/*", "status", status=503, count=20))
-            detailed = describe_detailed(client, summary, pacing=Pacing(sleep=sim.advance, monotonic=sim.monotonic))
+            pacing = Pacing(sleep=sim.advance, monotonic=sim.monotonic)
+            (detailed,) = describe_detailed(client, [summary], pacing=pacing)
         assert [job.name for block in detailed.blocks for job in block.jobs] == ["build"]
         record = sim.world.pipeline(ppl_id)
         assert record.result == "failed"
