@@ -26,7 +26,8 @@ import requests.utils
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
 
-from ..errors import APIUnavailable, ConfigurationError, OutcomeUnknown, SemaphoreError
+from ..errors import APIError, APIUnavailable, ConfigurationError, OutcomeUnknown, SemaphoreError
+from .baseurl import connection_origin
 from .logfilter import install as _install_log_filter
 from .logfilter import strip_queries
 from .replies import Reply
@@ -52,6 +53,10 @@ class Transport:
         max_retry_after: float | None = None,
     ) -> None:
         self.base_url = base_url
+        origin = connection_origin(base_url)
+        if origin is None:  # normalise_base_url refuses such URLs; this guards the token against any other caller
+            raise ConfigurationError("the Semaphore URL is not a plain scheme://host[:port]")
+        self._origin = origin
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -90,6 +95,11 @@ class Transport:
             return text
         text = strip_queries(text)
         return text.replace(self._token, "***") if self._token else text
+
+    def carries_token(self, url: str) -> bool:
+        """Whether a request to ``url`` (as prepared, exactly as it will be sent) may carry the token: only to the
+        base URL's origin, as both URL parsers read it (``baseurl.connection_origin``); any doubt means no."""
+        return connection_origin(url) == self._origin
 
     def describe(self, exc: BaseException) -> str:
         """Words for a transport failure, without any URL query and without the token."""
@@ -164,13 +174,13 @@ class Transport:
             raise SemaphoreError("this SemaphoreClient was closed")
         target = url or self.base_url + path
         headers = {"User-Agent": self._user_agent, "Accept": accept or "application/json"}
-        if send_token:
-            headers["Authorization"] = self._auth
         data: bytes | None = None
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        prepared = requests.Request(method, target, params=list(params or ()), data=data, headers=headers).prepare()
+        prepared = _prepare(method, path, target, params, data, headers)
+        if send_token and self.carries_token(prepared.url or ""):
+            prepared.headers["Authorization"] = self._auth
         # Plain http is only ever loopback (baseurl.py, redirects.py): never through a proxy, which would carry the
         # token in clear text over the network to wherever HTTP_PROXY points.
         proxies = {} if target.startswith("http://") else requests.utils.get_environ_proxies(target)
@@ -222,6 +232,23 @@ class Transport:
             retries=retried,
             redact=self.redact,
         )
+
+
+def _prepare(
+    method: str,
+    path: str,
+    url: str,
+    params: Sequence[tuple[str, str]] | None,
+    data: bytes | None,
+    headers: dict[str, str],
+) -> requests.PreparedRequest:
+    """The request as requests will send it; a URL it refuses (``%zz``, an empty label: only a redirect's Location
+    can hold one, the base URL is checked at construction) is an ``APIError`` that quotes nothing of the URL."""
+    try:
+        return requests.Request(method, url, params=list(params or ()), data=data, headers=headers).prepare()
+    except (requests.RequestException, ValueError, UnicodeError):
+        pass
+    raise APIError(method, path, 0, detail="the request's URL cannot be sent (a malformed redirect location?)")
 
 
 def retries_used(response: requests.Response) -> int:
