@@ -9,7 +9,7 @@ none sent unless the prepared URL is the base URL's origin.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -48,14 +48,19 @@ def test_a_location_read_differently_by_two_parsers_is_never_followed_with_the_t
     base.add(*(Reply(302, b"", {"Location": location}) for location in locations))
     other.fallback = Reply(200, b'{"events": []}')
     with SemaphoreClient(base.url, TOKEN, sleep=lambda _: None, retries=0) as client:
-        for _ in locations:
-            try:
-                list(client.job_log("job-1"))
-            except APIError:
-                pass
+        outcomes = [_outcome(lambda: list(client.job_log("job-1"))) for _ in locations]
     leaked = [r.target for r in other.requests if TOKEN in str(dict(r.headers))]
     assert leaked == []
+    assert outcomes == ["APIError"] * len(locations)
     assert len(base.requests) == len(locations)  # each refused at once, none followed back to the base
+
+
+def _outcome(action: Callable[[], object]) -> str:
+    try:
+        action()
+    except APIError as exc:
+        return type(exc).__name__
+    return "followed"
 
 
 @pytest.mark.parametrize(
