@@ -36,7 +36,7 @@ def _confusing_locations(base: ScriptedServer, other: ScriptedServer) -> list[st
         f"http://{here}@{there}/logs/x",  # user info: the host is the part after "@"
         f"http:\\\\{there}/logs/x",
         f"http://{there}%5C@{here}/logs/x",
-        f" http://{there}\n@{here}/logs/x",
+        f"http://{there}\x7f@{here}/logs/x",
     ]
 
 
