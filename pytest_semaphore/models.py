@@ -20,6 +20,7 @@ request, so a ``KeyError`` never escapes to the user.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -163,12 +164,17 @@ def _timestamp(value: object) -> _dt.datetime | None:
     raise ModelError(f"not a timestamp: {value!r}")
 
 
+#: An integer sent as text (int64 fields are JSON strings): ASCII digits only, since ``str.isdigit()`` accepts "²"
+#: which ``int()`` refuses, and at most 20 of them, since ``int()`` refuses thousands.
+_INT_TEXT = re.compile(r"-?[0-9]{1,20}")
+
+
 def _int(value: object, name: str) -> int:
     if isinstance(value, bool):
         raise ModelError(f"{name}: expected an integer, got {value!r}")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
         return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -234,7 +240,7 @@ def _enum_or_index(value: object, names: Sequence[str]) -> str | None:
     """An enum sent as a name (describe) or as its protobuf number (list): both give the lowercase name."""
     if isinstance(value, int) and not isinstance(value, bool):
         return names[value] if 0 <= value < len(names) else str(value)
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value) and not value.startswith("-"):
         index = int(value)
         return names[index] if index < len(names) else value
     return _enum(value)

@@ -27,7 +27,7 @@ import codecs
 import dataclasses
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from ..models import LogEvent, ModelError
 
@@ -38,6 +38,8 @@ _VALUE_START = frozenset('{["-0123456789tfnNI')
 #: A parse error further than this from the end of the buffer cannot be explained by "more bytes are coming".
 _INCOMPLETE_SLACK = 8
 _ONLY_DICTS = {dict}
+#: Besides malformed JSON: a number of thousands of digits (``ValueError``), nesting past the recursion limit.
+_JSON_LIMITS = (ValueError, RecursionError)
 
 
 class LogStreamError(ModelError):
@@ -288,6 +290,8 @@ class LogStreamParser:
                 if last < 0:
                     return None, pos
                 continue
+            except _JSON_LIMITS:  # the one-event path below says which event and why
+                return None, pos
             if isinstance(batch, list):
                 return batch, last + 1
             return None, pos
@@ -315,15 +319,21 @@ class LogStreamParser:
             self._pos = pos
             self._retry_len = 2 * (n - pos)
             return None, -1
+        except _JSON_LIMITS:
+            self._fail(buf, pos, f"{what} has a number of thousands of digits or nesting too deep to read")
         if end >= n and not self._eof and isinstance(value, (int, float)) and not isinstance(value, bool):
             return None, -1  # a number at the very end may continue in the next chunk
         self._retry_len = 0
         return value, end
 
-    def _not_object(self, buf: str, pos: int, value: object) -> None:
-        self._fail(buf, pos, f"each event must be a JSON object, found {type(value).__name__} {value!r:.60}")
+    def _not_object(self, buf: str, pos: int, value: object) -> NoReturn:
+        try:
+            shown = f" {value!r:.60}"
+        except RecursionError:  # a list nested near the recursion limit parses, but cannot be repr'd
+            shown = ""
+        self._fail(buf, pos, f"each event must be a JSON object, found {type(value).__name__}{shown}")
 
-    def _fail(self, buf: str, pos: int, message: str) -> None:
+    def _fail(self, buf: str, pos: int, message: str) -> NoReturn:
         excerpt = buf[max(0, pos - 20) : pos + 40]
         raise LogStreamError(f"log body is not valid: {message} near {excerpt!r} (after {self._events} events)")
 

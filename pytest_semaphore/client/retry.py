@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import random
+import re
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
@@ -183,21 +184,28 @@ class Backoff:
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
-    """Seconds from a ``Retry-After`` value (``"120"`` or an HTTP date); ``None`` when absent or unreadable."""
+    """Seconds from a ``Retry-After`` value (``"120"`` or an HTTP date); ``None`` when absent or unreadable.
+
+    Unreadable includes what ``str.isdigit()`` accepts but ``int()`` does not (superscript digits), thousands of
+    digits (``int()`` refuses more than 4300, ``float()`` overflows long before), and dates outside what the
+    platform's time functions handle (year 99999): a server's header must never become a ``ValueError``.
+    """
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if _DELTA_SECONDS.fullmatch(text):
         return float(int(text))
-    try:
-        import email.utils
+    import email.utils
 
+    try:
         parsed = email.utils.parsedate_tz(text)
-    except (TypeError, ValueError):  # pragma: no cover - parsedate_tz returns None on garbage
+        return None if parsed is None else max(0.0, email.utils.mktime_tz(parsed) - now())
+    except (TypeError, ValueError, OverflowError, OSError):
         return None
-    if parsed is None:
-        return None
-    return max(0.0, email.utils.mktime_tz(parsed) - now())
+
+
+#: A ``Retry-After`` in seconds: ASCII digits, at most 12 of them (over 30,000 years; any more is not a delay).
+_DELTA_SECONDS = re.compile(r"[0-9]{1,12}")
 
 
 def policy_for(

@@ -1,0 +1,138 @@
+"""Hostile answers for the client: each case a scripted server's steps, one public call, and what may come out.
+
+A case names the documented error the call must raise (or ``None`` for a call that must succeed): whatever the
+server sends, the only exceptions that may escape are :mod:`pytest_semaphore.errors`, and the work stays bounded:
+``test_client_corpus.py`` also counts the requests each case made against ``max_requests``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pytest_semaphore.client import SemaphoreClient
+from pytest_semaphore.errors import APIError, APIUnavailable, SemaphoreError
+from tests.support import api_payloads as P
+from tests.support.scripted_server import Action, Reply
+
+Call = Callable[[SemaphoreClient], object]
+
+NESTED = b"[" * 100_000 + b"]" * 100_000
+"""Nesting far past the interpreter's recursion limit: ``json.loads`` raises ``RecursionError``."""
+HUGE_NUMBER = b"1" * 5000
+"""More digits than ``int()`` accepts (4300): ``json.loads`` raises ``ValueError``."""
+SUPERSCRIPT_TWO = "\u00b2"
+"""Passes ``str.isdigit()``, refused by ``int()``; one latin-1 byte in a header."""
+Y99999 = "Fri, 31 Dec 99999 23:59:59 GMT"
+
+
+@dataclass(frozen=True)
+class ClientCase:
+    name: str
+    steps: list[Action]
+    call: Call
+    raises: type[SemaphoreError] | None
+    max_requests: int = 3
+    options: dict[str, object] = field(default_factory=dict)
+
+
+def describe(client: SemaphoreClient) -> object:
+    return client.describe_pipeline(P.PPL_ID)
+
+
+def list_pipelines(client: SemaphoreClient) -> object:
+    return client.list_pipelines(P.PROJECT_ID)
+
+
+def log(client: SemaphoreClient) -> object:
+    return list(client.job_log_events_raw(P.JOB_ID))
+
+
+def log_models(client: SemaphoreClient) -> object:
+    return list(client.job_log(P.JOB_ID))
+
+
+def _json(data: object) -> bytes:
+    return json.dumps(data).encode()
+
+
+DESCRIBED = _json(P.pipeline_describe())
+LISTED = _json([P.pipeline_listed()])
+
+
+def _503(headers: dict[str, str]) -> list[Action]:
+    return [Reply(503, b"busy", headers)] * 3
+
+
+HEADERS: list[ClientCase] = [
+    ClientCase("retry-after superscript", _503({"Retry-After": SUPERSCRIPT_TWO}), describe, APIUnavailable),
+    ClientCase("retry-after 5000 digits", _503({"Retry-After": "9" * 5000}), describe, APIUnavailable),
+    ClientCase("retry-after 400 digits", _503({"Retry-After": "9" * 400}), describe, APIUnavailable),
+    ClientCase("retry-after year 99999", _503({"Retry-After": Y99999}), describe, APIUnavailable),
+    ClientCase("retry-after negative", _503({"Retry-After": "-5"}), describe, APIUnavailable),
+    ClientCase(
+        "retry-after on 429, year 99999", [Reply(429, b"", {"Retry-After": Y99999})] * 3, describe, APIUnavailable
+    ),
+    ClientCase(
+        "total-pages superscript",
+        [Reply(200, LISTED, {"page-number": "1", "total-pages": SUPERSCRIPT_TWO})],
+        list_pipelines,
+        None,
+        max_requests=1,
+    ),
+    ClientCase(
+        "total-pages 5000 digits",
+        [Reply(200, LISTED, {"page-number": "1", "total-pages": "9" * 5000})],
+        list_pipelines,
+        None,
+        max_requests=1,
+    ),
+    ClientCase(
+        "page-number superscript",
+        [Reply(200, LISTED, {"page-number": SUPERSCRIPT_TWO, "total-pages": "9"})],
+        list_pipelines,
+        None,
+        max_requests=1,
+    ),
+]
+
+BODIES: list[ClientCase] = [
+    ClientCase("nested JSON body", [Reply(200, NESTED)], describe, APIError, max_requests=1),
+    ClientCase("nested JSON error body", [Reply(400, NESTED)], describe, APIError, max_requests=1),
+    ClientCase("nested JSON 503 body", [Reply(503, NESTED)] * 3, describe, APIUnavailable),
+    ClientCase("5000-digit number", [Reply(200, b'{"pipeline": ' + HUGE_NUMBER + b"}")], describe, APIError, 1),
+    ClientCase("5000-digit error message", [Reply(404, b'{"message": ' + HUGE_NUMBER + b"}")], describe, APIError, 1),
+    ClientCase(
+        "int64 string of superscripts",
+        [Reply(200, _json({"jobs": [{**P.job(), "metadata": {**P.job()["metadata"], "create_time": "\u00b2" * 4}}]}))],
+        lambda c: c.list_jobs(["RUNNING"]),
+        APIError,
+        max_requests=1,
+    ),
+    ClientCase(
+        "log event nested deep",
+        [Reply(200, b'{"events": [{"event": "cmd_output", "output": ' + NESTED + b"}]}")],
+        log,
+        APIError,
+        max_requests=1,
+    ),
+    ClientCase(
+        "log event with a 5000-digit timestamp",
+        [Reply(200, b'{"events": [{"event": "cmd_output", "timestamp": ' + HUGE_NUMBER + b"}]}")],
+        log,
+        APIError,
+        max_requests=1,
+    ),
+    ClientCase(
+        "log event timestamp in superscripts",
+        [Reply(200, _json({"events": [{"event": "job_started", "timestamp": SUPERSCRIPT_TWO * 3}]}))],
+        log_models,
+        APIError,
+        max_requests=1,
+    ),
+    ClientCase("log body a 5000-digit number", [Reply(200, HUGE_NUMBER)], log, APIError, max_requests=1),
+    ClientCase("log trailer nested deep", [Reply(200, b'{"next": ' + NESTED + b', "events": []}')], log, APIError, 1),
+]
+
+CASES: list[ClientCase] = [*HEADERS, *BODIES]
