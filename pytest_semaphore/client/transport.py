@@ -12,28 +12,63 @@ Why it looks the way it does (``docs/client.md`` is the user-facing version):
   so they are never chained).
 * **One budget of retries per call**: urllib3 retries statuses and connection failures; a body cut off after the
   headers is past urllib3, so :meth:`Transport.exchange` repeats the request itself, counting what urllib3 spent.
+* **Bounded work per call** (:class:`Limits`): a deadline for the whole call (``deadline.py`` keeps it down to each
+  read from the socket), a cap on the bytes read, and no compressed answers (``Accept-Encoding: identity``; a
+  server compressing anyway is refused, since a few kilobytes of gzip can decode to gigabytes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 import requests.utils
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 
 from ..errors import APIError, APIUnavailable, ConfigurationError, OutcomeUnknown, SemaphoreError
 from .baseurl import connection_origin
+from .connections import DeadlineAdapter
+from .deadline import Deadline, DeadlineExceeded, applying
 from .logfilter import install as _install_log_filter
 from .logfilter import strip_queries
-from .replies import Reply
+from .replies import Reply, header_int
 from .retry import Backoff, Policy, policy_for
 
-__all__ = ["Transport", "retries_used"]
+__all__ = ["BODY_CHUNK", "Limits", "Transport", "retries_used"]
+
+#: How much of a body is read at a time.
+BODY_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one call may spend, whatever the server sends (``docs/client.md``, "Limits").
+
+    ``deadline``: seconds for one call in all (attempts, waits between them, the whole answer); ``log_deadline``
+    the same for a streamed log, body included. ``max_answer_bytes``: the largest API answer read;
+    ``max_log_bytes``: the largest log body streamed (a log is never held whole, so it has a cap of its own).
+    """
+
+    deadline: float = 120.0
+    log_deadline: float = 900.0
+    max_answer_bytes: int = 16 * 1024 * 1024
+    max_log_bytes: int = 1024 * 1024 * 1024
+    monotonic: Callable[[], float] = time.monotonic
+
 
 _install_log_filter()  # urllib3 logs request lines, queries (loghub's ?jwt=) included, at DEBUG level
 
@@ -51,6 +86,7 @@ class Transport:
         backoff: Backoff,
         user_agent: str,
         max_retry_after: float | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.base_url = base_url
         origin = connection_origin(base_url)
@@ -58,6 +94,7 @@ class Transport:
             raise ConfigurationError("the Semaphore URL is not a plain scheme://host[:port]")
         self._origin = origin
         self.timeout = timeout
+        self.limits = limits if limits is not None else Limits()
         self.retries = retries
         self.backoff = backoff
         self._auth = f"Token {token}"
@@ -70,7 +107,7 @@ class Transport:
         self._adapters: dict[Policy, HTTPAdapter] = {}
         shared: HTTPAdapter | None = None
         for policy in Policy:
-            adapter = HTTPAdapter(
+            adapter = DeadlineAdapter(
                 pool_connections=4,
                 pool_maxsize=16,
                 max_retries=policy_for(policy, retries=retries, sleep=backoff.sleep, rng=backoff.rng, **options),
@@ -140,18 +177,32 @@ class Transport:
         may be repeated; both kinds of retry draw on one budget of ``retries`` per call (what urllib3 used is
         counted too), so the documented bound holds: not ``retries`` cut-offs times ``retries`` 503s each."""
         spent = 0
-        while True:
-            response = self.send(method, path, params=params, body=body, policy=policy)
-            spent += retries_used(response)
-            try:
-                return self.drain(response, method, path, policy, spent)
-            except APIUnavailable as broken:
-                if policy is Policy.NOT_IDEMPOTENT:
-                    raise OutcomeUnknown(method, path, broken.reason) from None
-                if spent >= self.retries:
-                    raise
-            spent += 1
-            self.backoff.pause(spent)
+        with self.deadline() as deadline:
+            while True:
+                response = self.send(method, path, params=params, body=body, policy=policy)
+                spent += retries_used(response)
+                try:
+                    return self.drain(response, method, path, policy, spent)
+                except APIUnavailable as broken:
+                    if policy is Policy.NOT_IDEMPOTENT:
+                        raise OutcomeUnknown(method, path, broken.reason) from None
+                    if spent >= self.retries or deadline.left() <= 0:
+                        raise
+                spent += 1
+                self._pause(method, path, spent)
+
+    def deadline(self, seconds: float | None = None) -> contextlib.AbstractContextManager[Deadline]:
+        """The deadline the requests inside share: the current call's, else a new one (``limits.deadline``)."""
+        return applying(self.limits.deadline if seconds is None else seconds, self.limits.monotonic)
+
+    def _pause(self, method: str, path: str, attempt: int) -> None:
+        try:
+            self.backoff.pause(attempt)
+        except DeadlineExceeded as exc:
+            reason = str(exc)
+        else:
+            return
+        raise APIUnavailable(method, path, reason)
 
     def send(
         self,
@@ -173,7 +224,11 @@ class Transport:
         if self._closed:
             raise SemaphoreError("this SemaphoreClient was closed")
         target = url or self.base_url + path
-        headers = {"User-Agent": self._user_agent, "Accept": accept or "application/json"}
+        headers = {
+            "User-Agent": self._user_agent,
+            "Accept": accept or "application/json",
+            "Accept-Encoding": "identity",
+        }
         data: bytes | None = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -188,13 +243,16 @@ class Transport:
         not_sent = False
         local: str | None = None
         try:
-            return self._adapters[policy].send(
-                prepared,
-                stream=stream,
-                timeout=(min(self.timeout, 10.0), self.timeout),
-                verify=self._verify,
-                proxies=proxies,
-            )
+            with self.deadline():
+                return self._adapters[policy].send(
+                    prepared,
+                    stream=stream,
+                    timeout=(min(self.timeout, 10.0), self.timeout),
+                    verify=self._verify,
+                    proxies=proxies,
+                )
+        except DeadlineExceeded as exc:
+            reason = str(exc)
         except requests.RequestException as exc:
             reason = self.describe(exc)
             not_sent = _not_sent(exc)
@@ -212,15 +270,7 @@ class Transport:
         self, response: requests.Response, method: str, path: str, policy: Policy = Policy.IDEMPOTENT, retried: int = 0
     ) -> Reply:
         """Read the whole body; ``retried`` is how many retries the call has used, reported in error messages."""
-        reason: str | None = None
-        try:
-            body = response.content
-        except requests.RequestException as exc:
-            reason = self.describe(exc)
-        finally:
-            response.close()
-        if reason is not None:
-            raise APIUnavailable(method, path, f"the answer was cut off: {reason}", last_status=response.status_code)
+        body = b"".join(self.body(response, method, path, self.limits.max_answer_bytes))
         return Reply(
             method=method,
             path=path,
@@ -232,6 +282,46 @@ class Transport:
             retries=retried,
             redact=self.redact,
         )
+
+    def body(self, response: requests.Response, method: str, path: str, limit: int) -> Iterator[bytes]:
+        """The body's bytes as they arrive, as sent (never decompressed), closing the response at the end.
+
+        More than ``limit`` bytes (announced or read) is an ``APIError``, a compressed body too (``identity`` was
+        asked for); a body cut off, or still arriving at the call's deadline, is ``APIUnavailable``.
+        """
+        failure: SemaphoreError | None = None
+        try:
+            encoding = response.headers.get("content-encoding", "identity").strip().lower()
+            declared = header_int(response.headers, "content-length")
+            if encoding not in ("", "identity"):
+                failure = APIError(
+                    method,
+                    path,
+                    0,
+                    detail=f"HTTP {response.status_code} with a compressed answer "
+                    f"({encoding[:20]!r}) although none was asked for",
+                )
+            elif declared is not None and declared > limit:
+                failure = _too_large(method, path, response.status_code, f"announced {declared}", limit)
+            else:
+                read = 0
+                for chunk in response.raw.stream(BODY_CHUNK, decode_content=False):
+                    read += len(chunk)
+                    if read > limit:
+                        failure = _too_large(method, path, response.status_code, "more than that", limit)
+                        break
+                    yield chunk
+        except DeadlineExceeded as exc:
+            failure = APIUnavailable(method, path, f"the answer was cut off: {exc}", last_status=response.status_code)
+        except (requests.RequestException, HTTPError, OSError) as exc:
+            reason = self.describe(exc)
+            failure = APIUnavailable(
+                method, path, f"the answer was cut off: {reason}", last_status=response.status_code
+            )
+        finally:
+            response.close()
+        if failure is not None:
+            raise failure
 
 
 def _prepare(
@@ -249,6 +339,12 @@ def _prepare(
     except (requests.RequestException, ValueError, UnicodeError):
         pass
     raise APIError(method, path, 0, detail="the request's URL cannot be sent (a malformed redirect location?)")
+
+
+def _too_large(method: str, path: str, status: int, size: str, limit: int) -> APIError:
+    return APIError(
+        method, path, 0, detail=f"HTTP {status} with an answer too large ({size} bytes; the limit is {limit})"
+    )
 
 
 def retries_used(response: requests.Response) -> int:
@@ -299,6 +395,8 @@ def _not_sent(exc: BaseException) -> bool:
 
 def _transport_words(exc: BaseException) -> str:
     """A short description of what went wrong on the wire, from the innermost cause."""
+    if isinstance(exc, DeadlineExceeded):
+        return str(exc)
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return "no answer within the read timeout"
     if isinstance(exc, requests.exceptions.ConnectTimeout):
