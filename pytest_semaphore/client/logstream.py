@@ -85,6 +85,11 @@ class LogStreamParser:
         self._json = json.JSONDecoder()
         self._buf = ""
         self._pos = 0
+        self._pending: list[str] = []  # text received since the last parse attempt, joined only for the next one
+        self._pending_len = 0
+        self.joined = 0
+        """Characters copied into the working buffer so far: linear in the body's size (bounded by about three
+        times its characters), whatever the chunking. The tests and ``bench/`` read it."""
         self._state = _START
         self._key: str | None = None
         self._retry_len = 0  # do not retry a failed raw_decode before this much text is pending
@@ -99,7 +104,7 @@ class LogStreamParser:
     @property
     def buffered(self) -> int:
         """Characters held for events not yet complete: bounded by one chunk plus (twice) the largest event."""
-        return len(self._buf) - self._pos
+        return len(self._buf) - self._pos + self._pending_len
 
     # ----------------------------------------------------------------------------------------------- public
 
@@ -128,14 +133,23 @@ class LogStreamParser:
         self._bytes += len(chunk)
         text = self._decoder.decode(chunk)
         if text:
-            if self._pos:
-                self._buf = self._buf[self._pos :] + text
-                self._pos = 0
-            else:
-                self._buf += text
-        if len(self._buf) - self._pos < self._retry_len:
+            self._pending.append(text)
+            self._pending_len += len(text)
+        # An event larger than a chunk is not re-joined (nor re-parsed) on every chunk: only once the text pending
+        # has doubled since the last attempt, so one huge event costs O(size), not O(size * chunks).
+        if self.buffered < self._retry_len:
             return []
+        self._join()
         return self._run()
+
+    def _join(self) -> None:
+        """Move the pending text into the working buffer (after what is left of it) for a parse attempt."""
+        if self._pending:
+            self._buf = self._buf[self._pos :] + "".join(self._pending)
+            self._pos = 0
+            self.joined += len(self._buf)
+            self._pending.clear()
+            self._pending_len = 0
 
     def close_raw(self) -> list[dict[str, Any]]:
         """:meth:`close` without the models (see :meth:`feed_raw`)."""
@@ -146,8 +160,8 @@ class LogStreamParser:
             return []
         tail = self._decoder.decode(b"", final=True)
         if tail:
-            self._buf = self._buf[self._pos :] + tail
-            self._pos = 0
+            self._pending.append(tail)
+        self._join()
         self._eof = True
         self._retry_len = 0
         events = self._run()

@@ -269,8 +269,16 @@ class Transport:
     def drain(
         self, response: requests.Response, method: str, path: str, policy: Policy = Policy.IDEMPOTENT, retried: int = 0
     ) -> Reply:
-        """Read the whole body; ``retried`` is how many retries the call has used, reported in error messages."""
-        body = b"".join(self.body(response, method, path, self.limits.max_answer_bytes))
+        """Read the whole body; ``retried`` is how many retries the call has used, reported in error messages.
+
+        An answer announcing more than ``limits.max_answer_bytes`` is refused before any of it is read.
+        """
+        limit = self.limits.max_answer_bytes
+        declared = header_int(response.headers, "content-length")
+        if declared is not None and declared > limit:
+            response.close()
+            raise _too_large(method, path, response.status_code, f"announced {declared}", limit)
+        body = b"".join(self.body(response, method, path, limit))
         return Reply(
             method=method,
             path=path,
@@ -286,13 +294,13 @@ class Transport:
     def body(self, response: requests.Response, method: str, path: str, limit: int) -> Iterator[bytes]:
         """The body's bytes as they arrive, as sent (never decompressed), closing the response at the end.
 
-        More than ``limit`` bytes (announced or read) is an ``APIError``, a compressed body too (``identity`` was
+        More than ``limit`` bytes is an ``APIError`` (raised once the bytes within it were yielded), a compressed
+        body too (``identity`` was
         asked for); a body cut off, or still arriving at the call's deadline, is ``APIUnavailable``.
         """
         failure: SemaphoreError | None = None
         try:
             encoding = response.headers.get("content-encoding", "identity").strip().lower()
-            declared = header_int(response.headers, "content-length")
             if encoding not in ("", "identity"):
                 failure = APIError(
                     method,
@@ -301,8 +309,6 @@ class Transport:
                     detail=f"HTTP {response.status_code} with a compressed answer "
                     f"({encoding[:20]!r}) although none was asked for",
                 )
-            elif declared is not None and declared > limit:
-                failure = _too_large(method, path, response.status_code, f"announced {declared}", limit)
             else:
                 read = 0
                 for chunk in response.raw.stream(BODY_CHUNK, decode_content=False):
