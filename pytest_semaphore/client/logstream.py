@@ -336,7 +336,11 @@ class LogStreamParser:
         except _JSON_LIMITS:
             self._fail(buf, pos, f"{what} has a number of thousands of digits or nesting too deep to read")
         if end >= n and not self._eof and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return None, -1  # a number at the very end may continue in the next chunk
+            # A number at the very end may continue in the next chunk; as for an open string, try again only once
+            # the pending text has doubled (a number of thousands of digits arriving a byte at a time).
+            self._pos = pos
+            self._retry_len = 2 * (n - pos)
+            return None, -1
         self._retry_len = 0
         return value, end
 
