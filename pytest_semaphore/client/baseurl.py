@@ -145,8 +145,20 @@ def normalise_base_url(value: str) -> str:
 
 
 def _checked_host(host: str) -> str:
-    """``host`` as requests will send it (lowercase, IDNA for a non-ASCII name), or a ``ConfigurationError`` for a
-    name requests or urllib3 would refuse at the first request (``%zz``, ``*``, an empty or too long label)."""
+    """``host`` as requests will send it, or a ``ConfigurationError`` for a name requests or urllib3 would refuse at
+    the first request (``%zz``, ``*``, an empty or too long label)."""
+    name = host_name(host)
+    if name is None:
+        raise ConfigurationError(
+            "the Semaphore URL's host name is not valid (only letters, digits, '-' and '.' between non-empty "
+            "labels): use https://myorg.semaphoreci.com"
+        )
+    return name
+
+
+def host_name(host: str) -> str | None:
+    """A DNS name as requests sends it (lowercase, IDNA for a non-ASCII name), or ``None`` for one that requests
+    or urllib3 would refuse: ``%``, ``*``, an empty label, a label over 63 characters, a name over 253."""
     name = host.lower()
     if not name.isascii():
         try:
@@ -154,13 +166,10 @@ def _checked_host(host: str) -> str:
 
             name = idna.encode(name, uts46=True).decode("ascii")
         except (idna.IDNAError, UnicodeError, ValueError):
-            name = ""
+            return None
     labels = name[:-1].split(".") if name.endswith(".") else name.split(".")
     if not name or len(name) > 253 or not all(_LABEL.match(label) for label in labels):
-        raise ConfigurationError(
-            "the Semaphore URL's host name is not valid (only letters, digits, '-' and '.' between non-empty "
-            "labels): use https://myorg.semaphoreci.com"
-        )
+        return None
     return name
 
 
@@ -186,6 +195,8 @@ def connection_origin(url: str) -> Origin | None:
     scheme = ours.scheme.lower()
     default = _DEFAULT_PORTS.get(scheme)
     host = (ours.hostname or "").lower()
+    if ":" not in host and host_name(host) != host:  # an IPv6 literal was checked by urlsplit already
+        return None
     their_host = (theirs.host or "").lower().strip("[]")
     if (
         default is None

@@ -240,7 +240,7 @@ class Transport:
         # token in clear text over the network to wherever HTTP_PROXY points.
         proxies = {} if target.startswith("http://") else requests.utils.get_environ_proxies(target)
         reason: str | None = None
-        not_sent = False
+        not_sent = unsendable = False
         local: str | None = None
         try:
             with self.deadline():
@@ -258,8 +258,12 @@ class Transport:
             not_sent = _not_sent(exc)
         except OSError as exc:  # not a RequestException: local TLS setup (a CA bundle that vanished), nothing sent
             local = self.redact(str(exc))
+        except ValueError:  # urllib3 refusing a host that requests let through: nothing was sent
+            unsendable = True
         # Raised outside the except block: requests' exception (which holds the request and its headers) must not
         # become the __context__ of ours.
+        if unsendable:
+            raise APIError(method, path, 0, detail="the request's URL cannot be sent (a malformed host name)")
         if local is not None:
             raise ConfigurationError(f"cannot set up the connection to {self.base_url}: {local}")
         if policy is Policy.NOT_IDEMPOTENT and not not_sent:

@@ -7,6 +7,7 @@ server sends, the only exceptions that may escape are :mod:`pytest_semaphore.err
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pytest_semaphore.client import SemaphoreClient
 from pytest_semaphore.errors import APIError, APIUnavailable, SemaphoreError
 from tests.support import api_payloads as P
-from tests.support.scripted_server import Action, Reply
+from tests.support.scripted_server import Action, Raw, Reply, Truncated
 
 Call = Callable[[SemaphoreClient], object]
 
@@ -135,4 +136,97 @@ BODIES: list[ClientCase] = [
     ClientCase("log trailer nested deep", [Reply(200, b'{"next": ' + NESTED + b', "events": []}')], log, APIError, 1),
 ]
 
-CASES: list[ClientCase] = [*HEADERS, *BODIES]
+
+def _raw_head(status_line: str, *headers: str, body: bytes = b"") -> Raw:
+    return Raw(("\r\n".join([status_line, *headers, "Connection: close"]) + "\r\n\r\n").encode("latin-1") + body)
+
+
+def _redirect(location: str) -> list[Action]:
+    return [_raw_head("HTTP/1.1 302 Found", f"Location: {location}", "Content-Length: 0")]
+
+
+SERVERS: list[ClientCase] = [
+    ClientCase("garbage instead of HTTP", [Raw(b"\x00\xff garbage\r\n\r\n")] * 3, describe, APIUnavailable),
+    ClientCase("HTTP/0.9 style bare body", [Raw(b'{"pipeline": {}}')] * 3, describe, APIUnavailable),
+    ClientCase(
+        "status line of 5000 digits", [_raw_head("HTTP/1.1 " + "9" * 5000 + " X")] * 3, describe, APIUnavailable
+    ),
+    ClientCase(
+        "content-length in superscripts",
+        [_raw_head("HTTP/1.1 200 OK", "Content-Length: \u00b2\u00b2", body=DESCRIBED)],
+        describe,
+        None,
+        max_requests=1,
+    ),
+    ClientCase(
+        "content-length of 5000 digits",
+        [_raw_head("HTTP/1.1 200 OK", "Content-Length: " + "9" * 5000, body=DESCRIBED)],
+        describe,
+        None,
+        max_requests=1,
+    ),
+    ClientCase(
+        "two different content-lengths",
+        [_raw_head("HTTP/1.1 200 OK", "Content-Length: 2", "Content-Length: 9", body=DESCRIBED)] * 3,
+        describe,
+        APIUnavailable,
+    ),
+    ClientCase(
+        "chunk size of 5000 digits",
+        [_raw_head("HTTP/1.1 200 OK", "Transfer-Encoding: chunked", body=b"9" * 5000 + b"\r\nx")] * 3,
+        describe,
+        APIUnavailable,
+    ),
+    ClientCase(
+        "a 70 KB header line",
+        [_raw_head("HTTP/1.1 200 OK", "X-Big: " + "a" * 70_000, body=DESCRIBED)] * 3,
+        describe,
+        APIUnavailable,
+    ),
+    ClientCase(
+        "two hundred headers",
+        [_raw_head("HTTP/1.1 200 OK", *(f"X-{i}: {i}" for i in range(200)), body=DESCRIBED)] * 3,
+        describe,
+        APIUnavailable,
+    ),
+    ClientCase(
+        "declared longer than sent",
+        [Truncated(200, DESCRIBED[:50], declared=len(DESCRIBED))] * 3,
+        describe,
+        APIUnavailable,
+    ),
+    ClientCase(
+        "gzip never asked for",
+        [Reply(200, gzip.compress(DESCRIBED), {"Content-Encoding": "gzip"})],
+        describe,
+        APIError,
+        max_requests=1,
+    ),
+    ClientCase(
+        "an unknown content-encoding on a log",
+        [Reply(200, b'{"events": []}', {"Content-Encoding": "br"})],
+        log,
+        APIError,
+        max_requests=1,
+    ),
+    ClientCase("a body in UTF-16", [Reply(200, DESCRIBED.decode().encode("utf-16"))], describe, APIError, 1),
+    ClientCase("a byte-order mark is fine", [Reply(200, b"\xef\xbb\xbf" + DESCRIBED)], describe, None, 1),
+    ClientCase("an answer over the cap", [Reply(200, DESCRIBED)], describe, APIError, 1, {"max_answer_bytes": 100}),
+]
+
+REDIRECTS: list[ClientCase] = [
+    ClientCase("redirect to a %zz host", _redirect("https://lo%zzghub.example/logs/x?jwt=J"), log, APIError, 1),
+    ClientCase("redirect to a %zz path", _redirect("http://127.0.0.1:1/%zz?jwt=J"), log, APIUnavailable, 1),
+    ClientCase("redirect to an empty label", _redirect("https://loghub..example/x?jwt=J"), log, APIError, 1),
+    ClientCase("redirect to a * host", _redirect("https://*.example/x?jwt=J"), log, APIError, 1),
+    ClientCase("redirect with a tab in the host", _redirect("https://log\thub.example/x"), log, APIError, 1),
+    ClientCase("redirect with a space in the host", _redirect("https://log hub.example/x"), log, APIError, 1),
+    ClientCase("redirect to port 99999", _redirect("https://loghub.example:99999/x"), log, APIError, 1),
+    ClientCase("redirect to ftp", _redirect("ftp://loghub.example/x"), log, APIError, 1),
+    ClientCase("redirect to plain http elsewhere", _redirect("http://loghub.example/x?jwt=J"), log, APIError, 1),
+    ClientCase("redirect with user info", _redirect("https://u:p@loghub.example/x"), log, APIError, 1),
+    ClientCase("redirect with a backslash", _redirect("https://loghub.example\\@127.0.0.1/x"), log, APIError, 1),
+    ClientCase("redirect on an API call", _redirect("/api/v1alpha/pipelines/x"), describe, APIError, 1),
+]
+
+CASES: list[ClientCase] = [*HEADERS, *BODIES, *SERVERS, *REDIRECTS]
