@@ -1,4 +1,4 @@
-"""requests' ``HTTPAdapter`` whose connections read every response through the deadline reader (``deadline.py``).
+"""requests' ``HTTPAdapter`` whose connections read every response under the call's deadline (``deadline.py``).
 
 Why a module of its own: this is the one place that reaches into urllib3's connection classes, so that the
 transport keeps to sending requests. Only the response class changes: connecting, TLS and proxies are urllib3's.
@@ -8,6 +8,9 @@ not the per-read one).
 
 from __future__ import annotations
 
+import http.client
+import io
+import socket
 from typing import Any
 
 from requests.adapters import HTTPAdapter
@@ -15,9 +18,51 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.poolmanager import PoolManager, ProxyManager
 
-from .deadline import DeadlineResponse
+from .deadline import Deadline, DeadlineExceeded, current
 
-__all__ = ["DeadlineAdapter"]
+__all__ = ["DeadlineAdapter", "DeadlineReader", "DeadlineResponse"]
+
+
+class DeadlineReader(io.RawIOBase):
+    """A socket's reading side that keeps a deadline: each read waits at most what is left of it."""
+
+    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
+        super().__init__()
+        self._raw = sock.makefile("rb", buffering=0)
+        self._sock = sock
+        self._timeout = sock.gettimeout()  # the read timeout urllib3 set for this response
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int | None:  # type: ignore[override]
+        left = self._deadline.left()
+        if left <= 0:
+            raise DeadlineExceeded(self._deadline.seconds)
+        self._sock.settimeout(left if self._timeout is None else min(self._timeout, left))
+        try:
+            return self._raw.readinto(buffer)
+        except TimeoutError:
+            if self._deadline.left() > 0:
+                raise  # the read timeout itself: urllib3 reports it as usual
+        raise DeadlineExceeded(self._deadline.seconds)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class DeadlineResponse(http.client.HTTPResponse):
+    """``http.client``'s response, reading its status line, headers and body through a :class:`DeadlineReader`
+    when a call's deadline applies (always, for requests the transport sends)."""
+
+    def __init__(self, sock: socket.socket, debuglevel: int = 0, method: str | None = None, url: str | None = None):
+        super().__init__(sock, debuglevel, method=method, url=url)
+        deadline = current()
+        if deadline is not None:
+            self.fp.close()
+            self.fp = io.BufferedReader(DeadlineReader(sock, deadline))
 
 
 class _HTTPConnection(HTTPConnection):

@@ -7,25 +7,23 @@ it does: its attempts, the waits between them, the status line, the headers and 
 How: the transport starts a :class:`Deadline` for each call (:func:`applying`), in a context variable, so that the
 three places that spend time find it without new parameters through requests and urllib3:
 
-* every response is read through :class:`DeadlineReader` (:class:`DeadlineResponse` is the ``response_class`` of
-  the client's connections): before each read from the socket it checks the deadline and shortens the socket's
-  timeout to what is left, so a trickle ends at the deadline, not at the read timeout;
+* every response is read through ``connections.DeadlineReader`` (the client's connections use it): before each
+  read from the socket it checks the deadline and shortens the socket's timeout to what is left, so a trickle ends
+  at the deadline, not at the read timeout;
 * the retry waits (urllib3's and the client's own) refuse to sleep past it.
 
 Past the deadline, :class:`DeadlineExceeded` is raised. It is not an ``OSError``: urllib3 would retry or wrap one,
 and a deadline is not a reason to try again. The transport turns it into ``APIUnavailable``.
 
 :func:`time_limit` is the public part: a block within which every call of every client ends by a given time (the
-waiting engine bounds each poll by what is left of its own timeout with it). Stdlib only, so it is cheap to import.
+waiting engine bounds each poll by what is left of its own timeout with it). Nothing but the standard library's
+lightest modules, so the waiting engine can import it cheaply.
 """
 
 from __future__ import annotations
 
 import contextlib
-import http.client
-import io
 import math
-import socket
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -33,7 +31,7 @@ from dataclasses import dataclass
 
 from ..errors import ConfigurationError
 
-__all__ = ["Deadline", "DeadlineExceeded", "DeadlineReader", "DeadlineResponse", "applying", "current", "time_limit"]
+__all__ = ["Deadline", "DeadlineExceeded", "applying", "current", "time_limit"]
 
 Clock = Callable[[], float]
 
@@ -121,45 +119,3 @@ def time_limit(seconds: float, *, monotonic: Clock = time.monotonic) -> Iterator
         yield
     finally:
         _LIMIT.reset(token)
-
-
-class DeadlineReader(io.RawIOBase):
-    """A socket's reading side that keeps a deadline: each read waits at most what is left of it."""
-
-    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
-        super().__init__()
-        self._raw = sock.makefile("rb", buffering=0)
-        self._sock = sock
-        self._timeout = sock.gettimeout()  # the read timeout urllib3 set for this response
-        self._deadline = deadline
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int | None:  # type: ignore[override]
-        left = self._deadline.left()
-        if left <= 0:
-            raise DeadlineExceeded(self._deadline.seconds)
-        self._sock.settimeout(left if self._timeout is None else min(self._timeout, left))
-        try:
-            return self._raw.readinto(buffer)
-        except TimeoutError:
-            if self._deadline.left() > 0:
-                raise  # the read timeout itself: urllib3 reports it as usual
-        raise DeadlineExceeded(self._deadline.seconds)
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
-class DeadlineResponse(http.client.HTTPResponse):
-    """``http.client``'s response, reading its status line, headers and body through a :class:`DeadlineReader`
-    when a call's deadline applies (always, for requests the transport sends)."""
-
-    def __init__(self, sock: socket.socket, debuglevel: int = 0, method: str | None = None, url: str | None = None):
-        super().__init__(sock, debuglevel, method=method, url=url)
-        deadline = _CALL.get()
-        if deadline is not None:
-            self.fp.close()
-            self.fp = io.BufferedReader(DeadlineReader(sock, deadline))
