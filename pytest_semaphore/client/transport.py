@@ -183,10 +183,11 @@ class Transport:
                 spent += retries_used(response)
                 try:
                     return self.drain(response, method, path, policy, spent)
-                except APIUnavailable as broken:
-                    if policy is Policy.NOT_IDEMPOTENT:
-                        raise OutcomeUnknown(method, path, broken.reason) from None
-                    if spent >= self.retries or deadline.left() <= 0:
+                except (APIUnavailable, APIError) as unreadable:  # cut off; or too large, or compressed
+                    if policy is Policy.NOT_IDEMPOTENT:  # whatever its status, it may have been acted on
+                        words = getattr(unreadable, "reason", None) or getattr(unreadable, "detail", None)
+                        raise OutcomeUnknown(method, path, str(words or unreadable)) from None
+                    if not isinstance(unreadable, APIUnavailable) or spent >= self.retries or deadline.left() <= 0:
                         raise
                 spent += 1
                 self._pause(method, path, spent)

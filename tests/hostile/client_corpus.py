@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pytest_semaphore.client import SemaphoreClient
-from pytest_semaphore.errors import APIError, APIUnavailable, SemaphoreError
+from pytest_semaphore.errors import APIError, APIUnavailable, OutcomeUnknown, SemaphoreError
 from tests.support import api_payloads as P
 from tests.support.scripted_server import Action, Raw, Reply, Truncated
 
@@ -212,6 +212,21 @@ SERVERS: list[ClientCase] = [
     ClientCase("a body in UTF-16", [Reply(200, DESCRIBED.decode().encode("utf-16"))], describe, APIError, 1),
     ClientCase("a byte-order mark is fine", [Reply(200, b"\xef\xbb\xbf" + DESCRIBED)], describe, None, 1),
     ClientCase("an answer over the cap", [Reply(200, DESCRIBED)], describe, APIError, 1, {"max_answer_bytes": 100}),
+    ClientCase(
+        "a run accepted with a gzip answer is uncertain, never a failure",
+        [Reply(200, gzip.compress(b'{"workflow_id": "w", "pipeline_id": "p"}'), {"Content-Encoding": "gzip"})],
+        lambda c: c.run_workflow(P.PROJECT_ID, "refs/heads/main"),
+        OutcomeUnknown,
+        max_requests=1,
+    ),
+    ClientCase(
+        "a run accepted with an answer over the cap is uncertain",
+        [Reply(200, b'{"workflow_id": "w", "pipeline_id": "p"}' + b" " * 200)],
+        lambda c: c.run_workflow(P.PROJECT_ID, "refs/heads/main"),
+        OutcomeUnknown,
+        max_requests=1,
+        options={"max_answer_bytes": 100},
+    ),
 ]
 
 REDIRECTS: list[ClientCase] = [
