@@ -34,7 +34,7 @@ __all__ = ["DEFAULT_TIMEOUT", "MISSING", "Missing", "OutageGuard", "Poller", "Ro
 #: A wait is always finite: one hour unless told otherwise.
 DEFAULT_TIMEOUT = 3600.0
 #: Seconds a request made at (or past) a wait's deadline may still take: the last look.
-LAST_LOOK = 1.0
+LAST_LOOK = 2.0
 
 T = TypeVar("T")
 
