@@ -195,16 +195,16 @@ class PipelineFailed(SemaphoreError):
 class PromotionFailed(SemaphoreError):
     """A promotion ended ``failed``: Semaphore refused to schedule its pipeline.
 
-    ``pipeline_id`` is the promoted pipeline, ``name`` the promotion, ``promotion`` the record seen (``None`` if
+    ``ppl_id`` is the promoted pipeline, ``name`` the promotion, ``promotion`` the record seen (``None`` if
     the failure was not read from a record), ``reason`` why, in words.
     """
 
-    def __init__(self, pipeline_id: str, name: str, reason: str, *, promotion: Promotion | None = None) -> None:
-        self.pipeline_id = pipeline_id
+    def __init__(self, ppl_id: str, name: str, reason: str, *, promotion: Promotion | None = None) -> None:
+        self.ppl_id = ppl_id
         self.name = name
         self.reason = reason
         self.promotion = promotion
-        super().__init__(f"promotion {name!r} of pipeline {pipeline_id} failed: {reason}")
+        super().__init__(f"promotion {name!r} of pipeline {ppl_id} failed: {reason}")
 
 
 class ReportError(SemaphoreError, ValueError):

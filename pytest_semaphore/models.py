@@ -421,6 +421,9 @@ class Pipeline:
     hook_id: str = ""
     ppl_triggered_by: str | None = None
     """``workflow``, ``promotion``, ``auto_promotion`` or ``partial_re_run`` when the server says."""
+    env_vars: tuple[EnvVar, ...] = ()
+    """The pipeline's own variables: a promoted pipeline's promotion parameters (defaults filled in), a pipeline
+    started by ``run_workflow`` its parameters."""
     blocks: tuple[Block, ...] = ()
     raw: JSON = field(default_factory=dict, repr=False, compare=False)
 
@@ -485,6 +488,7 @@ class Pipeline:
             switch_id=_str(obj, "switch_id"),
             hook_id=_str(obj, "hook_id"),
             ppl_triggered_by=ppl_triggered_by,
+            env_vars=_env_vars(obj.get("env_vars"), "pipeline env_vars"),
             blocks=tuple(Block.from_api(b) for b in _list(blocks_raw, "blocks")),
             raw=outer,
         )
@@ -570,6 +574,12 @@ class EnvVar:
         return f"EnvVar(name={self.name!r}, value=<{len(self.value)} chars>)"
 
 
+def _env_vars(data: object, what: str) -> tuple[EnvVar, ...]:
+    return tuple(
+        EnvVar(name=_str(e, "name"), value=_str(e, "value")) for e in (_obj(x, what) for x in _list(data, what))
+    )
+
+
 @dataclass(frozen=True)
 class Job:
     """A job from the jobs API (``GET /jobs/:id``, ``GET /jobs``)."""
@@ -613,10 +623,7 @@ class Job:
         agent_ip = None
         if isinstance(status_agent, Mapping):
             agent_ip = _opt(status_agent, "ip")
-        env_vars = tuple(
-            EnvVar(name=_str(e, "name"), value=_str(e, "value"))
-            for e in (_obj(x, "env var") for x in _list(spec.get("env_vars"), "env_vars"))
-        )
+        env_vars = _env_vars(spec.get("env_vars"), "env_vars")
         return cls(
             job_id=_required(metadata, "id", "job metadata"),
             name=_str(metadata, "name"),

@@ -80,10 +80,12 @@ def summary_context(
     excerpts = excerpts or {}
     rows: list[dict[str, Any]] = []
     failed_jobs: list[dict[str, Any]] = []
-    for ppl in pipelines:
-        url = _safe_url(pipeline_url(base_url, ppl.wf_id, ppl.ppl_id)) if base_url and ppl.wf_id else None
+    for pipeline in pipelines:
+        url = (
+            _safe_url(pipeline_url(base_url, pipeline.wf_id, pipeline.ppl_id)) if base_url and pipeline.wf_id else None
+        )
         blocks = []
-        for block in ppl.blocks:
+        for block in pipeline.blocks:
             jobs = []
             for job in block.jobs:
                 jurl = _safe_url(job_url(base_url, job.job_id)) if base_url and job.job_id else None
@@ -101,7 +103,7 @@ def summary_context(
                     failed_jobs.append(
                         {
                             **entry,
-                            "pipeline": clean_text(ppl.name),
+                            "pipeline": clean_text(pipeline.name),
                             "block": clean_text(block.name),
                             "excerpt": excerpt,
                             "summary": excerpt.summary() if excerpt else f"job {clean_text(job.name)} {job.result}",
@@ -123,17 +125,17 @@ def summary_context(
             )
         rows.append(
             {
-                "name": clean_text(ppl.name),
-                "ppl_id": ppl.ppl_id,
-                "wf_id": ppl.wf_id,
-                "state": ppl.state,
-                "result": ppl.result,
-                "result_reason": ppl.result_reason,
-                "icon": _ICONS.get(ppl.result, "○"),
-                "duration": _duration(ppl.running_at or ppl.created_at, ppl.done_at),
+                "name": clean_text(pipeline.name),
+                "ppl_id": pipeline.ppl_id,
+                "wf_id": pipeline.wf_id,
+                "state": pipeline.state,
+                "result": pipeline.result,
+                "result_reason": pipeline.result_reason,
+                "icon": _ICONS.get(pipeline.result, "○"),
+                "duration": _duration(pipeline.running_at or pipeline.created_at, pipeline.done_at),
                 "url": url,
                 "blocks": blocks,
-                "error_description": clean_text(ppl.error_description),
+                "error_description": clean_text(pipeline.error_description),
             }
         )
     # The verdict is the gate's own (outcomes.worst_outcome, the mapping the exit codes use), so the summary can

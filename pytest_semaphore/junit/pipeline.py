@@ -96,22 +96,24 @@ def _job_case(
     return case
 
 
-def _pipeline_error_suite(ppl: Pipeline, suite_name: str, base_url: str | None) -> Any:
+def _pipeline_error_suite(pipeline: Pipeline, suite_name: str, base_url: str | None) -> Any:
     import junitparser
     from junitparser import xunit2
 
     new_suite: Any = xunit2.TestSuite
     suite = new_suite(suite_name)
-    suite.add_property("semaphore_pipeline_id", attr(ppl.ppl_id))
-    if base_url and ppl.wf_id:
-        suite.add_property("semaphore_pipeline_url", attr(pipeline_url(base_url, ppl.wf_id, ppl.ppl_id)))
+    suite.add_property("semaphore_pipeline_id", attr(pipeline.ppl_id))
+    if base_url and pipeline.wf_id:
+        suite.add_property("semaphore_pipeline_url", attr(pipeline_url(base_url, pipeline.wf_id, pipeline.ppl_id)))
     new_case: Any = xunit2.TestCase
     case = new_case("pipeline", suite_name)
-    reason = ppl.result_reason or "unknown reason"
-    message = f"pipeline {ppl.result} ({reason})" + (f": {ppl.error_description}" if ppl.error_description else "")
+    reason = pipeline.result_reason or "unknown reason"
+    message = f"pipeline {pipeline.result} ({reason})" + (
+        f": {pipeline.error_description}" if pipeline.error_description else ""
+    )
     new_error: Any = junitparser.Error
-    error = new_error(attr(message)[:1000], f"semaphore.pipeline_{ppl.result}")
-    error.text = clean_text(ppl.error_description or message)
+    error = new_error(attr(message)[:1000], f"semaphore.pipeline_{pipeline.result}")
+    error.text = clean_text(pipeline.error_description or message)
     case.result = [error]
     suite.add_testcases([case])
     return suite
@@ -204,26 +206,28 @@ def pipeline_report(
     report_name = name or (ppl_list[0].name if len(ppl_list) == 1 else "Semaphore pipelines")
     xml = JUnitXml(attr(report_name or "Semaphore pipeline"))
     suite_names = _UniqueNames()
-    for ppl in ppl_list:
-        known = {block.name for block in ppl.blocks}
-        entries: list[tuple[str, Block | None]] = [(block.name, block) for block in ppl.blocks]
-        entries += [(t.name, None) for t in topologies.get(ppl.ppl_id, ()) if t.name not in known]
-        topo_jobs = {t.name: t.jobs for t in topologies.get(ppl.ppl_id, ())}
-        if not entries and ppl.result not in (None, "passed"):
+    for pipeline in ppl_list:
+        known = {block.name for block in pipeline.blocks}
+        entries: list[tuple[str, Block | None]] = [(block.name, block) for block in pipeline.blocks]
+        entries += [(t.name, None) for t in topologies.get(pipeline.ppl_id, ()) if t.name not in known]
+        topo_jobs = {t.name: t.jobs for t in topologies.get(pipeline.ppl_id, ())}
+        if not entries and pipeline.result not in (None, "passed"):
             # No block ran at all (a malformed YAML, a pipeline canceled in the queue): say so, or the report
             # would be empty and read as "nothing failed".
-            xml.append(_pipeline_error_suite(ppl, suite_names.take(attr(ppl.name) or "pipeline"), base_url))
+            xml.append(_pipeline_error_suite(pipeline, suite_names.take(attr(pipeline.name) or "pipeline"), base_url))
             continue
         for block_name, block in entries:
             label = attr(block_name) or "block"
             if len(ppl_list) > 1:
-                label = f"{attr(ppl.name) or ppl.ppl_id} / {label}"
+                label = f"{attr(pipeline.name) or pipeline.ppl_id} / {label}"
             suite = TestSuite(suite_names.take(label))
-            suite.add_property("semaphore_pipeline_id", attr(ppl.ppl_id))
-            if ppl.wf_id:
-                suite.add_property("semaphore_workflow_id", attr(ppl.wf_id))
+            suite.add_property("semaphore_pipeline_id", attr(pipeline.ppl_id))
+            if pipeline.wf_id:
+                suite.add_property("semaphore_workflow_id", attr(pipeline.wf_id))
                 if base_url:
-                    suite.add_property("semaphore_pipeline_url", attr(pipeline_url(base_url, ppl.wf_id, ppl.ppl_id)))
+                    suite.add_property(
+                        "semaphore_pipeline_url", attr(pipeline_url(base_url, pipeline.wf_id, pipeline.ppl_id))
+                    )
             cases = _block_cases(
                 block,
                 topo_jobs.get(block_name, ()),

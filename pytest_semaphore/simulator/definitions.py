@@ -13,11 +13,16 @@ Fields may be added (with defaults); none is renamed or removed without changing
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 __all__ = [
+    "AFTER_PIPELINE",
     "DEFAULT_PIPELINE_FILE",
+    "DEFAULT_PIPELINE_NAME",
+    "EARLY_PROMOTIONS",
+    "PARAMETER_EXPRESSION",
     "AutoPromoteFacts",
     "BlockDef",
     "CommandDef",
@@ -34,12 +39,24 @@ __all__ = [
 ]
 
 DEFAULT_PIPELINE_FILE = ".semaphore/semaphore.yml"
+#: The name Semaphore gives a pipeline file without ``name`` (the schema does not require one).
+DEFAULT_PIPELINE_NAME = "Pipeline"
+#: What a promotion of a pipeline that is not done yet does (:attr:`ScenarioDef.early_promotions`): wait for the
+#: parent, or start at once. Semaphore records such a trigger; when its pipeline starts is not established.
+EARLY_PROMOTIONS = ("defer", "start")
+#: The block name under which ``after_pipeline`` jobs are addressed (scenario outcomes, job sites).
+AFTER_PIPELINE = "After pipeline"
+#: ``${{ parameters.NAME }}``, the one parameter expression the simulator evaluates (in a pipeline's name).
+PARAMETER_EXPRESSION = re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
-#: What an auto-promotion condition may look at, with Semaphore's names: ``branch``, ``tag``, ``pull_request``
-#: (``""`` when not applicable), ``result`` and ``result_reason`` (lowercase, as in the pipeline YAML docs).
+#: What a condition may look at, with Semaphore's names: ``branch``, ``tag``, ``pull_request`` (``""`` when not
+#: applicable), ``result`` and ``result_reason`` (lowercase, as in the pipeline YAML docs); also ``branch_name``
+#: (the pipeline's branch name as the API shows it: ``refs/tags/v1`` on a tag build, which the older
+#: ``auto_promote_on`` patterns match) and ``changed_files`` (the run's changed files, one per line; absent when the
+#: run declares none, which ``change_in`` reads as "everything changed").
 AutoPromoteFacts = Mapping[str, str]
 
-#: A compiled ``auto_promote.when`` condition.
+#: A compiled ``when`` condition (``auto_promote``, a block's ``run``/``skip``, ``fail_fast``).
 WhenPredicate = Callable[[AutoPromoteFacts], bool]
 
 
@@ -77,6 +94,10 @@ class JobDef:
     machine_type: str = "e1-standard-2"
     """Agent type; a self-hosted type (``s1-...``) makes the job's log redirect to the loghub2 host."""
     os_image: str = "ubuntu2004"
+    hold: bool = False
+    """Keep the job running after its commands until ``World.release(job_id)`` ends it: it stands for the job
+    that runs the code under test (a gate promoting its own pipeline), which only the test knows when to end.
+    With ``commands=()`` it can be released as soon as it runs."""
 
     @property
     def duration(self) -> float:
@@ -85,11 +106,17 @@ class JobDef:
 
 @dataclass(frozen=True)
 class BlockDef:
-    """A block. ``dependencies=None`` means Semaphore's implicit order (each block depends on the one before)."""
+    """A block. ``dependencies=None`` means Semaphore's implicit order (each block depends on the one before).
+
+    ``run``/``skip`` are the block's ``run.when``/``skip.when``: a block whose ``run`` is false or whose ``skip`` is
+    true ends ``done``/``passed``/``skipped`` without running a job, and the blocks after it go on as after a pass.
+    """
 
     name: str
     jobs: tuple[JobDef, ...]
     dependencies: tuple[str, ...] | None = None
+    run: WhenPredicate | None = None
+    skip: WhenPredicate | None = None
 
 
 @dataclass(frozen=True)
@@ -118,13 +145,25 @@ class PipelineDef:
     """A pipeline file: its name, blocks and promotions.
 
     ``malformed`` set to an error description makes every run of it end at once as ``failed``/``malformed``
-    with that ``error_description``, as a YAML error does on the real server.
+    with that ``error_description``, as a YAML error does on the real server. ``name`` may hold
+    ``${{ parameters.NAME }}``, filled in from the pipeline's parameters when it runs.
+
+    ``after_pipeline`` jobs run once the pipeline is done and never change its state or result. ``fail_fast_stop``
+    and ``fail_fast_cancel`` are ``fail_fast.stop.when``/``fail_fast.cancel.when``: when one holds and a block fails,
+    the other blocks are stopped (``stop``) or only those not yet started are canceled (``cancel``).
+    ``auto_cancel_running``/``auto_cancel_queued`` are ``auto_cancel.running.when``/``auto_cancel.queued.when``:
+    when one holds for a new pipeline, older ones of its queue (same branch and file) are stopped or canceled.
     """
 
     name: str
     blocks: tuple[BlockDef, ...]
     promotions: tuple[PromotionDef, ...] = ()
     malformed: str | None = None
+    after_pipeline: tuple[JobDef, ...] = ()
+    fail_fast_stop: WhenPredicate | None = None
+    fail_fast_cancel: WhenPredicate | None = None
+    auto_cancel_running: WhenPredicate | None = None
+    auto_cancel_queued: WhenPredicate | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +188,8 @@ class RunDef:
     tag: str | None = None
     pull_request: str | None = None
     triggered_by: str = "hook"
+    changed_files: tuple[str, ...] | None = None
+    """The files the push changed (repository paths), for ``change_in``; ``None``: everything changed."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +230,9 @@ class ScenarioDef:
     seed: int = 0
     organization: str = "simulated-org"
     extras: Mapping[str, object] = field(default_factory=dict)
+    early_promotions: str = "defer"
+    """What a promotion of a pipeline that is not done yet (triggered with ``override``) does: ``"defer"`` starts the
+    promoted pipeline once the parent is done, ``"start"`` at once. Semaphore's own order is not established."""
 
 
 def simple_rule(

@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from .world import BlockRecord, JobRecord, PipelineRecord, ProjectRecord, PromotionRecord, WorkflowRecord, World
+from .records import BlockRecord, JobRecord, PipelineRecord, ProjectRecord, PromotionRecord, WorkflowRecord
+from .world import World
 
 __all__ = [
     "UNSET_TIMESTAMP",
@@ -147,8 +148,8 @@ def _pipeline(world: World, ppl: PipelineRecord, *, listing: bool) -> dict[str, 
         "commit_message": "Simulated commit",
         "partially_rerun_by": ppl.partially_rerun_by,
         "compile_task_id": "",
-        "with_after_task": False,
-        "after_task_id": "",
+        "with_after_task": bool(ppl.definition is not None and ppl.definition.after_pipeline),
+        "after_task_id": ppl.after_task.build_req_id if ppl.after_task is not None else "",
         "repository_id": ppl.repository_id,
         "env_vars": [{"name": name, "value": value} for name, value in ppl.env_vars],
         "triggerer": {

@@ -13,13 +13,16 @@ own code does (``semaphoreio/semaphore``, ``plumber/``), so that names and order
 * without ``dependencies`` each block waits for the one before (``implicit_dependency.ex``); either every block
   declares ``dependencies`` or none does (pipeline YAML reference);
 * a promotion's relative ``pipeline_file`` is found next to the pipeline that declares it, an absolute one from the
-  repository root (pipeline YAML reference, ``promotions``).
+  repository root (pipeline YAML reference, ``promotions``);
+* a file without ``name`` is called ``"Pipeline"``; ``${{ parameters.X }}`` in the name is filled in from the
+  pipeline's parameters when it runs (a promoted pipeline's name often holds its target environment);
+* a block's ``run``/``skip`` conditions, ``fail_fast``, ``auto_cancel`` and ``auto_promote`` are compiled with the
+  ``when`` engine (``change_in`` relative to the file's folder), and ``after_pipeline`` jobs are read like a block's.
 
-What the simulator cannot honour (``skip``/``run`` conditions, ``fail_fast``, ``after_pipeline``, ``change_in``,
-boosters, parameter expressions...) is refused with "not supported" and the file and line, never approximated.
-Settings that change nothing the API shows in a simulated run (``agent``, ``secrets``, ``epilogue``, ``priority``,
-``queue``, ``auto_cancel``, ``execution_time_limit``) are checked for shape and otherwise accepted; docs/scenarios.md
-lists both groups.
+What the simulator cannot honour (label ``filters``, ``task_file``, boosters, other parameter expressions...) is
+refused with "not supported" and the file and line, never approximated. Settings that change nothing the API shows
+in a simulated run (``agent``, ``secrets``, ``epilogue``, ``priority``, ``queue``, ``execution_time_limit``,
+``deployment_target``) are checked for shape and otherwise accepted; docs/scenarios.md lists all three groups.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 from .definitions import (
+    AFTER_PIPELINE,
+    DEFAULT_PIPELINE_NAME,
+    PARAMETER_EXPRESSION,
     BlockDef,
     CommandDef,
     JobDef,
@@ -70,17 +76,15 @@ _TOP_KEYS = {
     "queue",
     "auto_cancel",
     "global_job_config",
+    "after_pipeline",
+    "fail_fast",
 }
 _TOP_UNSUPPORTED = {
-    "after_pipeline": "after-pipeline jobs are not simulated",
-    "fail_fast": "fail-fast policies would stop or cancel other blocks, which the simulator does not reproduce",
     "partial_rerun": "partial rerun settings are not simulated",
 }
 _GLOBAL_JOB_CONFIG_KEYS = {"prologue", "epilogue", "env_vars", "secrets", "priority"}
-_BLOCK_KEYS = {"name", "dependencies", "task", "execution_time_limit"}
+_BLOCK_KEYS = {"name", "dependencies", "task", "execution_time_limit", "run", "skip"}
 _BLOCK_UNSUPPORTED = {
-    "skip": "skip conditions are not evaluated (the block would always run)",
-    "run": "run conditions are not evaluated (the block would always run)",
     "filters": "label filters are not evaluated",
     "task_file": "tasks in separate files are not read; inline the task",
     "partial_rerun": "partial rerun settings are not simulated",
@@ -100,10 +104,7 @@ _JOB_KEYS = {
     "parallelism",
     "execution_time_limit",
 }
-_PROMOTION_KEYS = {"name", "pipeline_file", "parameters", "auto_promote", "auto_promote_on"}
-_PROMOTION_UNSUPPORTED = {
-    "deployment_target": "deployment targets (environments and their permissions) are not simulated",
-}
+_PROMOTION_KEYS = {"name", "pipeline_file", "parameters", "auto_promote", "auto_promote_on", "deployment_target"}
 _PARAMETER_KEYS = {"name", "description", "required", "options", "default_value"}
 _AUTO_PROMOTE_ON_KEYS = {"result", "result_reason", "branch"}
 _AUTO_PROMOTE_ON_UNSUPPORTED = {
@@ -197,20 +198,15 @@ class _PipelineReader:
                 raise self.root.error("missing `agent` (Semaphore requires a default agent with `machine.type`)")
         else:
             self.agent = self._check_agent(agent)
-        name_node = top.get("name")
-        if name_node is None:
-            raise self.root.error(
-                "the pipeline has no `name`; give it one (the simulator does not reproduce Semaphore's default name)"
-            )
-        name = _literal(name_node, "the pipeline `name`")
+        name = self._pipeline_name(top["name"]) if "name" in top else DEFAULT_PIPELINE_NAME
         if "execution_time_limit" in top:
             self._check_time_limit(top["execution_time_limit"])
         if "queue" in top:
             self._check_queue(top["queue"])
+        auto_cancel: dict[str, WhenPredicate] = {}
         if "auto_cancel" in top:
             policies = top["auto_cancel"].check_keys("`auto_cancel`", {"queued", "running"})
-            for key, policy in policies.items():
-                self._check_condition(policy, f"`auto_cancel.{key}`")
+            auto_cancel = {key: self._condition(policy, f"`auto_cancel.{key}`") for key, policy in policies.items()}
         global_prologue: list[str] = []
         global_env: list[tuple[str, str]] = []
         if "global_job_config" in top:
@@ -233,8 +229,66 @@ class _PipelineReader:
         promotion_lines: tuple[int | None, ...] = ()
         if "promotions" in top:
             promotions, promotion_lines = self._promotions(top["promotions"])
-        definition = PipelineDef(name=name, blocks=blocks, promotions=promotions)
+        after: tuple[JobDef, ...] = ()
+        if "after_pipeline" in top:
+            after_sites = self._after_pipeline(top["after_pipeline"], global_prologue, global_env)
+            after = tuple(job for _, job in after_sites)
+            sites = (*sites, *after_sites)
+        stop = cancel = None
+        if "fail_fast" in top:
+            stop, cancel = self._fail_fast(top["fail_fast"])
+        definition = PipelineDef(
+            name=name,
+            blocks=blocks,
+            promotions=promotions,
+            after_pipeline=after,
+            fail_fast_stop=stop,
+            fail_fast_cancel=cancel,
+            auto_cancel_running=auto_cancel.get("running"),
+            auto_cancel_queued=auto_cancel.get("queued"),
+        )
         return ParsedPipeline(self.key, definition, sites, promotion_lines)
+
+    def _pipeline_name(self, node: YNode) -> str:
+        """The name, where ``${{ parameters.X }}`` is allowed (filled in when the pipeline runs) and every other
+        expression refused: a promoted pipeline is often named after the environment its parameters choose."""
+        text = node.string("the pipeline `name`")
+        if _has_expression(PARAMETER_EXPRESSION.sub("", text)):
+            raise node.error(
+                "the pipeline `name` may hold `${{ parameters.NAME }}`; any other expression "
+                + _EXPRESSIONS.replace("parameter expressions", "other expressions")
+            )
+        return text
+
+    def _after_pipeline(
+        self, node: YNode, global_prologue: list[str], global_env: list[tuple[str, str]]
+    ) -> list[tuple[JobSite, JobDef]]:
+        """``after_pipeline: {task: {...}}``, read like a block's task (its jobs run once the pipeline is done)."""
+        entries = node.check_keys("`after_pipeline`", {"task"})
+        if "task" not in entries:
+            raise node.error("`after_pipeline` needs a `task` with `jobs`")
+        return self._task(entries["task"], AFTER_PIPELINE, global_prologue, global_env)
+
+    def _fail_fast(self, node: YNode) -> tuple[WhenPredicate | None, WhenPredicate | None]:
+        entries = node.check_keys("`fail_fast`", {"stop", "cancel"})
+        if not entries:
+            raise node.error("`fail_fast` needs `stop` or `cancel` (each with a `when` condition)")
+        stop = self._condition(entries["stop"], "`fail_fast.stop`") if "stop" in entries else None
+        cancel = self._condition(entries["cancel"], "`fail_fast.cancel`") if "cancel" in entries else None
+        return stop, cancel
+
+    def _condition(self, node: YNode, what: str) -> WhenPredicate:
+        """``{when: ...}`` compiled: a condition the simulator evaluates must be one it can evaluate."""
+        entries = node.check_keys(what, {"when"})
+        when = entries.get("when")
+        if when is None:
+            raise node.error(f"{what} needs a `when` condition")
+        if isinstance(when.value, bool):
+            return compile_when(when.value)
+        try:
+            return compile_when(when.string(f"the `when` of {what}"), self.key)
+        except WhenError as exc:
+            raise when.error(f"the `when` of {what}: {exc}") from None
 
     def _check_agent(self, agent: YNode) -> _Agent:
         """The agent's machine as :class:`JobDef` fields: a self-hosted type (``s1-...``) changes how the API
@@ -254,12 +308,6 @@ class _PipelineReader:
 
     # --- settings without effect in a simulation: checked for shape only ---------------------------------------------
 
-    def _check_condition(self, node: YNode, what: str) -> None:
-        entries = node.check_keys(what, {"when"})
-        if "when" not in entries:
-            raise node.error(f"{what} needs a `when` condition")
-        self._check_when_value(entries["when"], what)
-
     @staticmethod
     def _check_when_value(node: YNode, what: str) -> None:
         """A condition without effect in a simulation is still parsed: Semaphore checks every `when` in the file
@@ -269,7 +317,7 @@ class _PipelineReader:
             return
         try:
             parse_when(node.string(f"the `when` of {what}"))
-        except WhenError as exc:
+        except WhenError as exc:  # an unknown function is fine where nothing is evaluated
             if not exc.unsupported:
                 raise node.error(f"the `when` of {what}: {exc}") from None
 
@@ -350,8 +398,14 @@ class _PipelineReader:
             task = entries.get("task")
             if task is None:
                 raise item.error(f"block {name!r} has no `task`")
+            if "run" in entries and "skip" in entries:
+                raise entries["skip"].error(f"block {name!r} has both `run` and `skip`; Semaphore allows only one")
+            run = self._condition(entries["run"], f"the `run` of block {name!r}") if "run" in entries else None
+            skip = self._condition(entries["skip"], f"the `skip` of block {name!r}") if "skip" in entries else None
             jobs = self._task(task, name, global_prologue, global_env)
-            blocks.append(BlockDef(name=name, jobs=tuple(job for _, job in jobs), dependencies=dependencies))
+            blocks.append(
+                BlockDef(name=name, jobs=tuple(job for _, job in jobs), dependencies=dependencies, run=run, skip=skip)
+            )
             sites.extend(jobs)
         self._check_cycles(blocks, raw)
         return tuple(blocks), tuple(sites)
@@ -606,7 +660,7 @@ class _PipelineReader:
         lines: list[int | None] = []
         seen: dict[str, int | None] = {}
         for item in items:
-            entries = item.check_keys("a promotion", _PROMOTION_KEYS, _PROMOTION_UNSUPPORTED)
+            entries = item.check_keys("a promotion", _PROMOTION_KEYS)
             if "name" not in entries:
                 raise item.error("a promotion needs a `name`")
             name = entries["name"].string("a promotion `name`")
@@ -633,9 +687,11 @@ class _PipelineReader:
                 raise entries["auto_promote_on"].error(
                     f"promotion {name!r} has both `auto_promote` and the deprecated `auto_promote_on`; keep one"
                 )
+            if "deployment_target" in entries:  # a permission gate: whoever triggers in a simulation may
+                _literal(entries["deployment_target"], f"the `deployment_target` of promotion {name!r}")
             auto: WhenPredicate | None = None
             if "auto_promote" in entries:
-                auto = self._auto_promote(entries["auto_promote"], name)
+                auto = self._condition(entries["auto_promote"], f"the `auto_promote` of promotion {name!r}")
             elif "auto_promote_on" in entries:
                 auto = self._auto_promote_on(entries["auto_promote_on"], name)
             promotions.append(PromotionDef(name=name, pipeline_file=target, parameters=parameters, auto_promote=auto))
@@ -676,27 +732,18 @@ class _PipelineReader:
             )
         return tuple(parameters)
 
-    def _auto_promote(self, node: YNode, promotion: str) -> WhenPredicate:
-        entries = node.check_keys(f"the `auto_promote` of promotion {promotion!r}", {"when"})
-        if "when" not in entries:
-            raise node.error(f"the `auto_promote` of promotion {promotion!r} needs a `when` condition")
-        when = entries["when"]
-        if isinstance(when.value, bool):
-            return compile_when(when.value)
-        text = when.string(f"the `auto_promote.when` of promotion {promotion!r}")
-        try:
-            return compile_when(text)
-        except WhenError as exc:
-            raise when.error(f"auto_promote.when of promotion {promotion!r}: {exc}") from None
-
     def _auto_promote_on(self, node: YNode, promotion: str) -> WhenPredicate:
-        rules: list[tuple[str, str | None, tuple[re.Pattern[str], ...]]] = []
+        rules: list[tuple[str, str, tuple[re.Pattern[str], ...]]] = []
         for item in node.sequence(f"the `auto_promote_on` of promotion {promotion!r}"):
             fields = item.check_keys("an `auto_promote_on` rule", _AUTO_PROMOTE_ON_KEYS, _AUTO_PROMOTE_ON_UNSUPPORTED)
             if "result" not in fields:
                 raise item.error("an `auto_promote_on` rule needs a `result`")
-            result = fields["result"].string("`result`")
-            reason = fields["result_reason"].string("`result_reason`") if "result_reason" in fields else None
+            result = fields["result"].string("`result`").lower()
+            reason = (
+                fields["result_reason"].string("`result_reason`", empty_ok=True).lower()
+                if "result_reason" in fields
+                else ""
+            )
             patterns = []
             for branch in fields["branch"].sequence("`branch`") if "branch" in fields else []:
                 text = branch.string("a `branch` pattern")
@@ -707,10 +754,13 @@ class _PipelineReader:
             rules.append((result, reason, tuple(patterns)))
 
         def predicate(facts: Mapping[str, str]) -> bool:
-            branch = facts.get("branch") or ""
+            """gofer's rule: the patterns are searched in the pipeline's branch name as the API shows it
+            (``refs/tags/v1.2`` on a tag build, ``pull-request-7`` on a pull request), and an empty
+            ``result_reason`` means any reason."""
+            branch = facts.get("branch_name") or ""
             return any(
                 facts.get("result") == result
-                and (reason is None or facts.get("result_reason") == reason)
+                and (not reason or facts.get("result_reason") == reason)
                 and (not patterns or any(pattern.search(branch) for pattern in patterns))
                 for result, reason, patterns in rules
             )

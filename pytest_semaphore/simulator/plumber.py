@@ -13,8 +13,10 @@ from typing import Any
 
 from . import formats
 from .messages import Request, Response, json_bytes
+from .records import NotFound, PipelineRecord
 from .routing import (
     Route,
+    Upload,
     api_route,
     not_found,
     paginate,
@@ -26,7 +28,7 @@ from .routing import (
     visible_pipeline,
     visible_workflow,
 )
-from .world import NotFound, PipelineRecord, World
+from .world import World
 
 __all__ = ["PipelineJson", "Plumber"]
 
@@ -162,9 +164,12 @@ class Plumber:
             return plumber(400, _INVALID_PARAMETERS)
         parameters = {str(k): str(v) for k, v in (raw_parameters or {}).items()}
         require_visible(request, self.world.project(project_id).project_id)
+        reference = param(request, "reference")
+        if isinstance(request.params.get("snapshot_archive"), Upload):  # a snapshot runs under its label
+            reference = param(request, "label") or reference
         wf_id, ppl_id = self.world.run_workflow(
             project_id,
-            param(request, "reference") or "master",
+            reference or "master",
             commit_sha=param(request, "commit_sha") or None,
             pipeline_file=param(request, "pipeline_file") or None,
             parameters=parameters,

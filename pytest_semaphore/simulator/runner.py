@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import string
 import threading
+import time
 from collections.abc import Iterable
 from types import TracebackType
 
@@ -21,22 +23,39 @@ from .ingress import Ingress, LogLinks
 from .logroutes import Logs
 from .plumber import Plumber
 from .projecthub import Projecthub
+from .records import Timings
 from .requestlog import RequestLog, RequestRecord
 from .routing import Router
 from .serving import SimulatorServer
-from .world import DEFAULT_EPOCH, Timings, World
+from .world import DEFAULT_EPOCH, World
 
-__all__ = ["SemaphoreSimulator"]
+__all__ = ["SemaphoreSimulator", "new_token"]
+
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 
-def _scenario(scenario: ScenarioDef | str | os.PathLike[str] | None) -> ScenarioDef:
-    if scenario is None:
-        return ScenarioDef(projects=())
-    if isinstance(scenario, ScenarioDef):
-        return scenario
+def new_token(length: int = 24) -> str:
+    """An API token shaped like Semaphore's: letters and digits only. Never a leading ``-``, which command-line tools
+    (``sem connect HOST TOKEN``) would read as an option."""
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(length))
+
+
+def _scenario(
+    scenario: ScenarioDef | str | os.PathLike[str] | None,
+    branch: str | None,
+    tag: str | None,
+    pull_request: str | None,
+) -> ScenarioDef:
+    if scenario is None or isinstance(scenario, ScenarioDef):
+        if branch or tag or pull_request:
+            raise ValueError(
+                "branch, tag and pull_request choose where a .semaphore folder's workflow runs; "
+                "a ScenarioDef says it in its runs"
+            )
+        return scenario if scenario is not None else ScenarioDef(projects=())
     from .scenario import load_scenario  # the scenario loader; imported only for files
 
-    loaded: ScenarioDef = load_scenario(scenario)
+    loaded: ScenarioDef = load_scenario(scenario, branch=branch, tag=tag, pull_request=pull_request)
     return loaded
 
 
@@ -45,10 +64,15 @@ class SemaphoreSimulator:
 
     ``speed=None`` (the default) gives a manual clock: simulated time moves only with :meth:`advance`, so a test
     decides exactly when pipelines progress. A number runs the clock at real time times that factor (the CLI demo).
-    ``ui_accepts_api_token=False`` makes UI paths redirect to the login page, as for an organisation without the
-    ``can_use_api_token_in_ui`` flag. ``refusals_as_409=True`` answers a refused promotion the way the newest
-    open-source server does (``409 {"code": "REFUSED", "message": ...}``) instead of the documented 400.
-    ``request_log_limit`` keeps only that many of the latest requests in :attr:`requests` (long-running servers).
+    ``epoch`` is the Unix time of simulated second 0: by default the fixed :data:`~.world.DEFAULT_EPOCH` with a
+    manual clock (reproducible timestamps) and the real now with a real-time one (so that clients asking for "the
+    last 90 days" by the wall clock find the workflows).
+    ``branch``, ``tag`` or ``pull_request`` choose where a ``.semaphore`` folder's workflow runs (see
+    :func:`~.scenario.load_scenario`). ``ui_accepts_api_token=False`` makes UI paths redirect to the login page, as
+    for an organisation without the ``can_use_api_token_in_ui`` flag. A refused promotion is answered the way newer
+    servers do (``409 {"code": "REFUSED", "message": ...}``); ``refusals_as_409=False`` gives the older servers'
+    400. ``request_log_limit`` keeps only that many of the latest requests in :attr:`requests` (long-running
+    servers).
     """
 
     def __init__(
@@ -59,22 +83,32 @@ class SemaphoreSimulator:
         port: int = 0,
         speed: float | None = None,
         seed: int | None = None,
-        epoch: float = DEFAULT_EPOCH,
+        epoch: float | None = None,
         timings: Timings | None = None,
         host: str = "127.0.0.1",
         ui_accepts_api_token: bool = True,
-        refusals_as_409: bool = False,
+        refusals_as_409: bool = True,
         request_log_limit: int | None = None,
+        branch: str | None = None,
+        tag: str | None = None,
+        pull_request: str | None = None,
     ) -> None:
-        definition = _scenario(scenario)
+        definition = _scenario(scenario, branch, tag, pull_request)
         self.scenario = definition
         self.seed = definition.seed if seed is None else seed
-        self.token = token if token is not None else secrets.token_urlsafe(24)
+        self.token = token if token is not None else new_token()
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0 (any free port) to 65535, not {port}")
         self.clock: Clock = ManualClock() if speed is None else RealClock(speed)
+        if epoch is None:
+            epoch = DEFAULT_EPOCH if speed is None else time.time()
         self.world = World(
-            clock=self.clock, seed=self.seed, epoch=epoch, organization=definition.organization, timings=timings
+            clock=self.clock,
+            seed=self.seed,
+            epoch=epoch,
+            organization=definition.organization,
+            timings=timings,
+            early_promotions=definition.early_promotions,
         )
         self.faults = FaultInjector(self.seed)
         for project in definition.projects:
@@ -88,6 +122,7 @@ class SemaphoreSimulator:
                 triggered_by=run.triggered_by,
                 tag=run.tag,
                 pull_request=run.pull_request,
+                changed_files=run.changed_files,
             )
         for fault in definition.faults:
             self.faults.add(fault)

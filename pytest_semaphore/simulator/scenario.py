@@ -6,7 +6,9 @@ prints. ``load_scenario`` accepts
 
 * a scenario file (YAML, or JSON when the name ends in ``.json``; the format is documented in docs/scenarios.md),
 * a ``.semaphore`` folder, or a repository folder containing one: every pipeline file reachable from
-  ``semaphore.yml`` through promotions is loaded, every job passes, and one workflow on ``master`` starts at time zero.
+  ``semaphore.yml`` through promotions is loaded, every job passes, and one workflow starts at time zero: on the
+  branch, tag or pull request the caller chose, else on the repository's current branch when the folder holding
+  ``.semaphore`` is itself a git checkout, else on ``master``.
 
 Everything is read and checked before anything is returned: a bad file raises :class:`ScenarioError` naming the file,
 the line and the problem, and leaves nothing half-loaded.
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from .definitions import (
     DEFAULT_PIPELINE_FILE,
-    CommandDef,
+    EARLY_PROMOTIONS,
     FaultDef,
     JobDef,
     PipelineDef,
@@ -32,137 +34,20 @@ from .definitions import (
     RunDef,
     ScenarioDef,
 )
+from .outcomes import OUTCOME_KEYS, Outcome, apply_outcome, read_outcome
 from .pipeline_yaml import JobSite, ParsedPipeline, load_pipeline_file, parse_pipeline
 from .yamlsource import ScenarioError, YNode, load_document
 
-__all__ = ["ScenarioError", "load_scenario"]
+__all__ = ["ScenarioError", "current_branch", "load_scenario"]
 
-_SCENARIO_KEYS = {"description", "seed", "organization", "projects", "runs", "faults", "extras"}
+_SCENARIO_KEYS = {"description", "seed", "organization", "projects", "runs", "faults", "extras", "early_promotions"}
 _PROJECT_KEYS = {"name", "id", "repository", "semaphore", "pipelines", "initial_pipeline_file", "defaults", "jobs"}
-_OUTCOME_KEYS = {"result", "duration", "log", "log_bytes", "exit_code", "fail_at", "secrets"}
-_JOB_ENTRY_KEYS = _OUTCOME_KEYS | {"name", "block", "pipeline"}
-_RUN_KEYS = {"project", "branch", "tag", "pull_request", "commit_sha", "pipeline_file", "triggered_by"}
+_JOB_ENTRY_KEYS = OUTCOME_KEYS | {"name", "block", "pipeline"}
+_RUN_KEYS = {"project", "branch", "tag", "pull_request", "commit_sha", "pipeline_file", "triggered_by", "changed_files"}
 _FAULT_KEYS = {"route", "kind", "rate", "status", "retry_after", "latency", "count", "after"}
 _FAULT_KINDS = ("status", "rate_limit", "latency", "reset_before", "reset_after", "truncate")
-_RESULTS = ("passed", "failed", "stopped")
 _TRIGGERS = ("hook", "api", "schedule", "manual_run")
 _METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE", "HEAD")
-#: The largest generated log (``log_bytes``): enough for any large-log test, small enough to build in memory.
-MAX_LOG_BYTES = 100_000_000
-
-
-# --- outcomes ----------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    """How a job ends, as written in the scenario; unset fields keep the job's (or the defaults') value."""
-
-    result: str | None = None
-    duration: float | None = None
-    log: tuple[str, ...] | None = None
-    log_bytes: int | None = None
-    exit_code: int | None = None
-    fail_at: int | str | None = None
-    secrets: tuple[tuple[str, str], ...] | None = None
-
-    def over(self, base: _Outcome) -> _Outcome:
-        """This outcome with ``base`` filling the fields it leaves unset."""
-        return _Outcome(
-            **{
-                f.name: getattr(self, f.name) if getattr(self, f.name) is not None else getattr(base, f.name)
-                for f in dataclasses.fields(self)
-            }
-        )
-
-
-def _read_outcome(entries: Mapping[str, YNode], what: str) -> _Outcome:
-    result = None
-    if "result" in entries:
-        result = entries["result"].string(f"the `result` of {what}")
-        if result not in _RESULTS:
-            raise entries["result"].error(f"`result` must be one of {', '.join(_RESULTS)}, got {result!r}")
-    duration = entries["duration"].number("`duration` (seconds)", minimum=0) if "duration" in entries else None
-    log: tuple[str, ...] | None = None
-    if "log" in entries:
-        node = entries["log"]
-        if isinstance(node.value, str):
-            log = tuple(node.value.splitlines())
-        else:
-            log = tuple(node.strings("`log` (a string or a list of lines)"))
-    log_bytes = (  # the world builds the whole log in memory when the job runs: bounded here, not there
-        entries["log_bytes"].integer("`log_bytes`", minimum=0, maximum=MAX_LOG_BYTES)
-        if "log_bytes" in entries
-        else None
-    )
-    exit_code = entries["exit_code"].integer("`exit_code`", minimum=1, maximum=255) if "exit_code" in entries else None
-    fail_at: int | str | None = None
-    if "fail_at" in entries:
-        node = entries["fail_at"]
-        if isinstance(node.value, int) and not isinstance(node.value, bool):
-            fail_at = node.integer("`fail_at` (a command number, from 1)", minimum=1)
-        else:
-            fail_at = node.string("`fail_at` (a command, or its number from 1)")
-    secrets: tuple[tuple[str, str], ...] | None = None
-    if "secrets" in entries:
-        node = entries["secrets"]
-        items = [node] if isinstance(node.value, dict) else node.sequence("`secrets`")
-        pairs = []
-        for item in items:
-            secret = item.check_keys("a secret", {"name", "value"})
-            if "name" not in secret or "value" not in secret:
-                raise item.error("a secret needs `name` (the environment variable) and `value`")
-            pairs.append((secret["name"].string("a secret `name`"), secret["value"].string("a secret `value`")))
-        secrets = tuple(pairs)
-    return _Outcome(result, duration, log, log_bytes, exit_code, fail_at, secrets)
-
-
-def _apply(job: JobDef, outcome: _Outcome, node: YNode | None) -> JobDef:
-    """The job as the outcome says it ends: the failing command exits non-zero, the log lines are its output."""
-    commands = list(job.commands) or [CommandDef("true")]
-    last = len(commands) - 1
-    if outcome.result == "failed":
-        last = _failing_index(job, commands, outcome, node)
-        commands[last] = dataclasses.replace(commands[last], exit_code=outcome.exit_code or 1)
-    elif outcome.fail_at is not None or outcome.exit_code is not None:
-        raise _error(node, f"job {job.name!r}: `fail_at` and `exit_code` only make sense with `result: failed`")
-    if outcome.log:
-        text = tuple(line + "\n" for line in outcome.log)
-        commands[last] = dataclasses.replace(commands[last], output=commands[last].output + text)
-    if outcome.secrets:  # echoed first, so that even a job failing at once has printed them
-        echoes = [CommandDef(f'echo "${name}"', output=(f"{value}\n",)) for name, value in outcome.secrets]
-        commands = echoes + commands
-        last += len(echoes)
-    if outcome.duration is not None:
-        share = outcome.duration / (last + 1)
-        commands = [dataclasses.replace(c, duration=share) if i <= last else c for i, c in enumerate(commands)]
-    env_vars = job.env_vars + (outcome.secrets or ())
-    return dataclasses.replace(
-        job,
-        commands=tuple(commands),
-        result="stopped" if outcome.result == "stopped" else job.result,
-        log_bytes=outcome.log_bytes if outcome.log_bytes is not None else job.log_bytes,
-        env_vars=env_vars,
-    )
-
-
-def _error(node: YNode | None, problem: str) -> ScenarioError:
-    return node.error(problem) if node is not None else ScenarioError(problem)
-
-
-def _failing_index(job: JobDef, commands: list[CommandDef], outcome: _Outcome, node: YNode | None) -> int:
-    if outcome.fail_at is None:
-        return len(commands) - 1
-    directives = [command.directive for command in commands]
-    if isinstance(outcome.fail_at, int):
-        if outcome.fail_at > len(commands):
-            raise _error(
-                node, f"job {job.name!r} has {len(commands)} commands, `fail_at: {outcome.fail_at}` is past the last"
-            )
-        return outcome.fail_at - 1
-    if outcome.fail_at not in directives:
-        raise _error(node, f"job {job.name!r} has no command {outcome.fail_at!r} (its commands: {directives})")
-    return directives.index(outcome.fail_at)
 
 
 # --- projects ----------------------------------------------------------------------------------------------------
@@ -187,25 +72,27 @@ class _ProjectBuild:
     refs: list[_JobRef] = field(default_factory=list)
 
     def index_jobs(self) -> None:
+        """One reference per job, in the order of ``job_sites``: the blocks' jobs, then the ``after_pipeline`` ones
+        (whose block index is one past the last block)."""
         for key, parsed in self.pipelines.items():
             sites = iter(parsed.job_sites)
-            for block_index, block in enumerate(parsed.definition.blocks):
-                for job_index, _ in enumerate(block.jobs):
+            for block_index, jobs in enumerate(_job_groups(parsed.definition)):
+                for job_index, _ in enumerate(jobs):
                     site, job = next(sites)
                     self.refs.append(_JobRef(key, block_index, job_index, site, job))
 
     def build(self) -> ProjectDef:
         pipelines: dict[str, PipelineDef] = {}
         for key, parsed in self.pipelines.items():
-            blocks = list(parsed.definition.blocks)
+            groups = [list(jobs) for jobs in _job_groups(parsed.definition)]
             for ref in self.refs:
-                if ref.pipeline != key:
-                    continue
-                block = blocks[ref.block_index]
-                jobs = list(block.jobs)
-                jobs[ref.job_index] = ref.job
-                blocks[ref.block_index] = dataclasses.replace(block, jobs=tuple(jobs))
-            pipelines[key] = dataclasses.replace(parsed.definition, blocks=tuple(blocks))
+                if ref.pipeline == key:
+                    groups[ref.block_index][ref.job_index] = ref.job
+            blocks = tuple(
+                dataclasses.replace(block, jobs=tuple(jobs))
+                for block, jobs in zip(parsed.definition.blocks, groups, strict=False)
+            )
+            pipelines[key] = dataclasses.replace(parsed.definition, blocks=blocks, after_pipeline=tuple(groups[-1]))
         return ProjectDef(
             name=self.name, pipelines=pipelines, project_id=self.project_id, initial_pipeline_file=self.initial
         )
@@ -346,10 +233,10 @@ def _read_project(node: YNode, base: Path) -> tuple[_ProjectBuild, YNode | None,
 
 
 def _apply_outcomes(build: _ProjectBuild, defaults: YNode | None, jobs: YNode | None) -> None:
-    base = _Outcome()
+    base = Outcome()
     if defaults is not None:
-        fields = defaults.check_keys(f"the `defaults` of project {build.name!r}", _OUTCOME_KEYS - {"fail_at"})
-        base = _read_outcome(fields, "the defaults")
+        fields = defaults.check_keys(f"the `defaults` of project {build.name!r}", OUTCOME_KEYS - {"fail_at"})
+        base = read_outcome(fields, "the defaults")
     entries: list[tuple[str, YNode, Mapping[str, YNode]]] = []
     if jobs is not None:
         if isinstance(jobs.value, dict):
@@ -364,10 +251,10 @@ def _apply_outcomes(build: _ProjectBuild, defaults: YNode | None, jobs: YNode | 
                 entries.append((fields["name"].string("the job `name`"), item, fields))
     if defaults is not None:
         for ref in build.refs:
-            ref.job = _apply(ref.job, base, defaults)
-    chosen: dict[int, tuple[YNode, _Outcome]] = {}
+            ref.job = apply_outcome(ref.job, base, defaults)
+    chosen: dict[int, tuple[YNode, Outcome]] = {}
     for job_name, node, job_fields in entries:
-        outcome = _read_outcome(job_fields, f"job {job_name!r}").over(base)
+        outcome = read_outcome(job_fields, f"job {job_name!r}").over(base)
         matches = _match(build, job_name, node, job_fields)
         for index in matches:
             if index in chosen:
@@ -380,12 +267,17 @@ def _apply_outcomes(build: _ProjectBuild, defaults: YNode | None, jobs: YNode | 
     for index, (node, outcome) in chosen.items():
         ref = build.refs[index]
         original = _original(build, ref)
-        ref.job = _apply(original, outcome, node)
+        ref.job = apply_outcome(original, outcome, node)
+
+
+def _job_groups(definition: PipelineDef) -> list[tuple[JobDef, ...]]:
+    """Each block's jobs, then the ``after_pipeline`` jobs (possibly none): where outcomes can land."""
+    return [*(block.jobs for block in definition.blocks), definition.after_pipeline]
 
 
 def _original(build: _ProjectBuild, ref: _JobRef) -> JobDef:
     """The job as the pipeline file defines it (outcomes replace the defaults rather than stacking on them)."""
-    return build.pipelines[ref.pipeline].definition.blocks[ref.block_index].jobs[ref.job_index]
+    return _job_groups(build.pipelines[ref.pipeline].definition)[ref.block_index][ref.job_index]
 
 
 def _match(build: _ProjectBuild, job_name: str, node: YNode, fields: Mapping[str, YNode]) -> list[int]:
@@ -447,6 +339,16 @@ def _read_run(node: YNode, projects: Mapping[str, _ProjectBuild]) -> RunDef:
     if triggered_by not in _TRIGGERS:
         raise entries["triggered_by"].error(f"`triggered_by` must be one of {', '.join(_TRIGGERS)}")
     branch = text("branch")
+    refs = [key for key in ("branch", "tag", "pull_request") if key in entries]
+    if len(refs) > 1:
+        raise entries[refs[1]].error(
+            f"a run is on a branch, a tag or a pull request, not on both {refs[0]} and {refs[1]}"
+        )
+    changed_files: tuple[str, ...] | None = None
+    if "changed_files" in entries:
+        changed_files = tuple(
+            path.lstrip("/") for path in entries["changed_files"].strings("`changed_files` (a list of paths)")
+        )
     return RunDef(
         project=project,
         branch=branch if branch is not None else "master",
@@ -455,6 +357,7 @@ def _read_run(node: YNode, projects: Mapping[str, _ProjectBuild]) -> RunDef:
         tag=text("tag"),
         pull_request=text("pull_request"),
         triggered_by=triggered_by,
+        changed_files=changed_files,
     )
 
 
@@ -540,6 +443,14 @@ def _load_file(path: Path) -> ScenarioDef:
         builds[build.name] = build
     runs = tuple(_read_run(item, builds) for item in top["runs"].sequence("`runs`")) if "runs" in top else ()
     faults = tuple(_read_fault(item) for item in top["faults"].sequence("`faults`")) if "faults" in top else ()
+    early_promotions = "defer"
+    if "early_promotions" in top:
+        early_promotions = top["early_promotions"].string("`early_promotions`")
+        if early_promotions not in EARLY_PROMOTIONS:
+            raise top["early_promotions"].error(
+                f"`early_promotions` must be defer (the promoted pipeline starts when its parent is done) or start "
+                f"(at once), got {early_promotions!r}"
+            )
     extras: Mapping[str, object] = {}
     if "extras" in top:
         top["extras"].mapping("`extras`")
@@ -553,10 +464,39 @@ def _load_file(path: Path) -> ScenarioDef:
         seed=seed,
         organization=organization,
         extras=extras,
+        early_promotions=early_promotions,
     )
 
 
-def _load_folder(folder: Path) -> ScenarioDef:
+def current_branch(root: Path) -> str | None:
+    """The branch checked out in the git repository at ``root`` (``.git`` a folder, or a worktree's ``gitdir:``
+    file), read from ``HEAD`` without running git; ``None`` when ``root`` holds no ``.git`` or HEAD is detached."""
+    dot_git = root / ".git"
+    try:
+        if dot_git.is_file():
+            pointer = dot_git.read_text(encoding="utf-8").strip()
+            if not pointer.startswith("gitdir:"):
+                return None
+            dot_git = (root / pointer[len("gitdir:") :].strip()).resolve()
+        head = (dot_git / "HEAD").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    prefix = "ref: refs/heads/"
+    return head[len(prefix) :] if head.startswith(prefix) else None
+
+
+def _folder_run(name: str, root: Path, branch: str | None, tag: str | None, pull_request: str | None) -> RunDef:
+    chosen = [what for what, value in (("branch", branch), ("tag", tag), ("pull_request", pull_request)) if value]
+    if len(chosen) > 1:
+        raise ValueError(f"choose one of branch, tag or pull_request for the run, not {' and '.join(chosen)}")
+    if tag or pull_request:
+        return RunDef(project=name, tag=tag, pull_request=pull_request)
+    return RunDef(project=name, branch=branch or current_branch(root) or "master")
+
+
+def _load_folder(
+    folder: Path, *, branch: str | None = None, tag: str | None = None, pull_request: str | None = None
+) -> ScenarioDef:
     if (folder / ".semaphore").is_dir():
         root, semaphore = folder, folder / ".semaphore"
     elif (folder / "semaphore.yml").is_file():
@@ -568,14 +508,29 @@ def _load_folder(folder: Path) -> ScenarioDef:
     name = root.resolve().name or "project"
     build = _ProjectBuild(name, pipelines, initial)
     build.index_jobs()
-    return ScenarioDef(projects=(build.build(),), runs=(RunDef(project=name, branch="master"),))
+    return ScenarioDef(projects=(build.build(),), runs=(_folder_run(name, root, branch, tag, pull_request),))
 
 
-def load_scenario(path: str | os.PathLike[str]) -> ScenarioDef:
-    """Load a scenario file, a ``.semaphore`` folder or a repository folder (see the module docstring)."""
+def load_scenario(
+    path: str | os.PathLike[str],
+    *,
+    branch: str | None = None,
+    tag: str | None = None,
+    pull_request: str | None = None,
+) -> ScenarioDef:
+    """Load a scenario file, a ``.semaphore`` folder or a repository folder (see the module docstring).
+
+    ``branch``, ``tag`` or ``pull_request`` (at most one) choose where a folder's workflow runs; a scenario file
+    says that in its ``runs``, so there they are a ``ValueError``.
+    """
     target = Path(path)
     if target.is_dir():
-        return _load_folder(target)
+        return _load_folder(target, branch=branch, tag=tag, pull_request=pull_request)
     if not target.exists():
         raise ScenarioError("no such file or folder", os.fspath(path))
+    if branch or tag or pull_request:
+        raise ValueError(
+            f"{os.fspath(path)}: a branch, tag or pull request is chosen only for a .semaphore folder; "
+            "a scenario file says where each workflow runs in its `runs`"
+        )
     return _load_file(target)

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from .definitions import ScenarioDef
 from .runner import SemaphoreSimulator
@@ -70,14 +70,21 @@ def serve(
     out: TextIO,
     err: TextIO,
     wait: Callable[[], object] | None = None,
+    branch: str | None = None,
+    tag: str | None = None,
+    pull_request: str | None = None,
 ) -> int:
     """Start a simulator, print how to reach it, and block until Ctrl-C (exit 130) or SIGTERM (exit 143), quietly.
 
-    ``wait`` blocks until it is time to stop; tests pass their own, the command waits forever.
+    ``wait`` blocks until it is time to stop; tests pass their own, the command waits forever. ``branch``, ``tag``
+    or ``pull_request`` choose where a ``.semaphore`` folder's workflow runs.
     """
+    ref = _Ref(branch, tag, pull_request)
     try:
         with _sigterm_raises():
-            return _serve(scenario, port=port, speed=speed, seed=seed, token=token, out=out, err=err, wait=wait)
+            return _serve(
+                scenario, port=port, speed=speed, seed=seed, token=token, out=out, err=err, wait=wait, ref=ref
+            )
     except KeyboardInterrupt:  # also while the scenario loads, before anything was printed
         return EXIT_INTERRUPTED
     except _Terminated:
@@ -85,6 +92,14 @@ def serve(
 
 
 MAX_PORT = 65535
+
+
+class _Ref(NamedTuple):
+    """Where a folder's workflow runs, as the user chose it (all ``None``: the loader's default)."""
+
+    branch: str | None
+    tag: str | None
+    pull_request: str | None
 
 
 def _serve(
@@ -97,6 +112,7 @@ def _serve(
     out: TextIO,
     err: TextIO,
     wait: Callable[[], object] | None,
+    ref: _Ref,
 ) -> int:
     if not (math.isfinite(speed) and speed > 0):
         print(f"semaphore-gate simulate: --speed must be a positive, finite number, not {speed}", file=err)
@@ -110,7 +126,7 @@ def _serve(
         from .scenario import load_scenario
 
         try:
-            definition = load_scenario(source)
+            definition = load_scenario(source, branch=ref.branch, tag=ref.tag, pull_request=ref.pull_request)
         except ValueError as error:  # ScenarioError: it names the file, the line and the problem
             print(f"semaphore-gate simulate: {error}", file=err)
             return EXIT_USAGE

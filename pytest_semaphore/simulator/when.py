@@ -13,24 +13,29 @@ this module follows Semaphore's own grammar (``renderedtext/when``: ``when_lexer
 * A comparison may be written either way round: ``'master' = branch``.
 * ``true``/``false`` (and the bare strings ``'true'``/``'false'``) are valid conditions.
 
-Functions (``change_in(...)``), numbers, lists and maps belong to the same grammar but cannot be honoured by the
-simulator; they are refused with an error naming their position instead of being guessed at.
+``change_in(paths, options)`` is evaluated against the changed files a run declares (see :func:`change_in`); other
+functions, and numbers, lists and maps outside a function's arguments, belong to the same grammar but cannot be
+honoured by the simulator: they are refused with an error naming their position instead of being guessed at.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
+    "CHANGED_FILES",
     "KEYWORDS",
     "MAX_DEPTH",
     "BoolOp",
     "Comparison",
     "Condition",
+    "FunctionCall",
     "Literal",
     "WhenError",
+    "change_in",
     "compile_when",
     "evaluate",
     "parse_when",
@@ -39,6 +44,11 @@ __all__ = [
 
 #: The facts a condition may look at, in Semaphore's spelling.
 KEYWORDS = ("branch", "tag", "pull_request", "result", "result_reason")
+#: The fact ``change_in`` reads: the run's changed files (repository paths), one per line. Absent means the run did
+#: not say, and then every ``change_in`` is true (the simulator's documented default: "everything changed").
+CHANGED_FILES = "changed_files"
+#: The options ``change_in`` takes (Semaphore's conditions reference).
+CHANGE_IN_OPTIONS = ("default_branch", "pipeline_file", "exclude", "branch_range", "default_range", "on_tags")
 _OPERATORS = ("=", "!=", "=~", "!~")
 #: The most levels of ``and``/``or`` and of parentheses a condition may have in the simulator (real ones have a few).
 MAX_DEPTH = 100
@@ -91,7 +101,22 @@ class BoolOp:
     right: Node
 
 
-Node = Literal | Comparison | BoolOp
+@dataclass(frozen=True)
+class FunctionCall:
+    """``change_in('/lib', {exclude: ['/docs']})``: the function's name and its arguments as plain values (strings,
+    lists of strings, maps of option to value). ``base`` is the folder relative paths start from (the pipeline
+    file's), ``pipeline_file`` the file itself, which ``pipeline_file: 'track'`` counts as a change."""
+
+    name: str
+    arguments: tuple[object, ...]
+    base: str = ""
+    pipeline_file: str = ""
+
+    def __hash__(self) -> int:
+        return hash((self.name, repr(self.arguments), self.base, self.pipeline_file))
+
+
+Node = Literal | Comparison | BoolOp | FunctionCall
 
 
 # --- lexer -------------------------------------------------------------------------------------------------------
@@ -168,8 +193,9 @@ class _Parser:
     one precedence level); ``term := '(' expression ')' | keyword op string | string op keyword | boolean | string``.
     """
 
-    def __init__(self, expression: str) -> None:
+    def __init__(self, expression: str, pipeline_file: str = "") -> None:
         self.expression = expression
+        self.pipeline_file = pipeline_file
         self.tokens = _tokenize(expression)
         self.index = 0
         self.open = 0  # parentheses open at the current position
@@ -262,11 +288,7 @@ class _Parser:
         if token.kind == "identifier":
             following = self._peek()
             if following is not None and following.kind == "(":
-                raise self._fail(
-                    f"the function {token.text}() is not supported by the simulator (it cannot see file changes)",
-                    token,
-                    unsupported=True,
-                )
+                return self._function(token)
             self._check_case(token)
             raise self._fail(f"unknown keyword {token.text!r} (known: {', '.join(KEYWORDS)})", token)
         if token.kind in ("integer", "float", "[", "{"):
@@ -279,6 +301,77 @@ class _Parser:
             word = token.text[:-1]
             raise self._fail(f"{token.text!r} is not a comparison (write e.g. {word.lower()} = 'value')", token)
         raise self._fail(f"unexpected {token.text!r}", token)
+
+    def _function(self, name: _Token) -> FunctionCall:
+        if name.text != "change_in":
+            raise self._fail(f"the function {name.text}() is not supported by the simulator", name, unsupported=True)
+        self.index += 1  # the '('
+        arguments: list[object] = []
+        self._items(")", lambda token: arguments.append(self._value(token)), f"the arguments of {name.text}()")
+        self._check_change_in(name, arguments)
+        base = self.pipeline_file.rpartition("/")[0]
+        return FunctionCall(name.text, tuple(arguments), base, self.pipeline_file)
+
+    def _items(self, closing: str, item: Callable[[_Token], None], what: str) -> None:
+        """Comma-separated items up to the ``closing`` token (there may be none), each read by ``item`` from its
+        first token: function arguments, lists and maps share this shape."""
+        while (token := self._next(f"an item of {what} or {closing!r}")).kind != closing:
+            item(token)
+            separator = self._next(f"',' or {closing!r}")
+            if separator.kind == closing:
+                return
+            if separator.kind != ",":
+                raise self._fail(f"expected ',' or '{closing}' in {what}, got {separator.text!r}", separator)
+
+    def _value(self, token: _Token) -> object:
+        """A function argument: a string, boolean, number, list or map (the grammar's ``params``)."""
+        if token.kind == "string":
+            return token.text[1:-1]
+        if token.kind == "boolean":
+            return token.text.lower() == "true"
+        if token.kind in ("integer", "float"):
+            return float(token.text) if token.kind == "float" else int(token.text)
+        if token.kind == "[":
+            items: list[object] = []
+            self._items("]", lambda item: items.append(self._value(item)), "a list")
+            return items
+        if token.kind == "{":
+            entries: dict[str, object] = {}
+
+            def entry(key: _Token) -> None:
+                if key.kind != "map_key":
+                    raise self._fail(f"expected a key (`name:`) in a map, got {key.text!r}", key)
+                entries[key.text[:-1]] = self._value(self._next("a value"))
+
+            self._items("}", entry, "a map")
+            return entries
+        raise self._fail(f"expected a value (a string, list or map), got {token.text!r}", token)
+
+    def _check_change_in(self, name: _Token, arguments: list[object]) -> None:
+        """``change_in(paths)`` or ``change_in(paths, {options})``, as Semaphore's reference defines it."""
+        if not 1 <= len(arguments) <= 2:
+            raise self._fail("change_in() takes the paths and an optional map of options", name)
+        paths = arguments[0]
+        if not (isinstance(paths, str) or (isinstance(paths, list) and all(isinstance(p, str) for p in paths))):
+            raise self._fail("the first argument of change_in() is a path or a list of paths", name)
+        if len(arguments) == 2:
+            options = arguments[1]
+            if not isinstance(options, dict):
+                raise self._fail("the second argument of change_in() is a map of options ({exclude: [...]})", name)
+            unknown = sorted(set(options) - set(CHANGE_IN_OPTIONS))
+            if unknown:
+                raise self._fail(
+                    f"unknown change_in() option {unknown[0]!r} (known: {', '.join(CHANGE_IN_OPTIONS)})", name
+                )
+            if options.get("pipeline_file", "track") not in ("track", "ignore"):
+                raise self._fail("the change_in() option pipeline_file is 'track' or 'ignore'", name)
+            if not isinstance(options.get("on_tags", True), bool):
+                raise self._fail("the change_in() option on_tags is true or false", name)
+            exclude = options.get("exclude", [])
+            if not (
+                isinstance(exclude, str) or (isinstance(exclude, list) and all(isinstance(p, str) for p in exclude))
+            ):
+                raise self._fail("the change_in() option exclude is a path or a list of paths", name)
 
     def _check_case(self, token: _Token) -> None:
         """``And`` or ``Branch`` lex as identifiers in Semaphore's grammar; say why instead of "unexpected"."""
@@ -304,9 +397,10 @@ class _Parser:
         return Comparison(keyword, operator.text, value, keyword_first)
 
 
-def parse_when(expression: str) -> Node:
-    """Parse a condition; :class:`WhenError` (with the position) if Semaphore would reject it."""
-    return _Parser(expression).parse()
+def parse_when(expression: str, pipeline_file: str = "") -> Node:
+    """Parse a condition; :class:`WhenError` (with the position) if Semaphore would reject it. ``pipeline_file`` is
+    the file the condition is written in, which ``change_in`` paths without a leading ``/`` are relative to."""
+    return _Parser(expression, pipeline_file).parse()
 
 
 # --- evaluation --------------------------------------------------------------------------------------------------
@@ -321,10 +415,61 @@ def _regex_match(pattern: str, subject: str) -> bool:
         return False
 
 
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A ``change_in`` path as a regular expression over repository paths: ``**`` crosses folders, ``*`` and ``?``
+    stay within one; a path also matches everything below it (a folder names its files)."""
+    if pattern in ("", "."):  # `/`: the whole repository
+        return re.compile(".*")
+    parts = re.split(r"(\*\*|\*|\?)", pattern.rstrip("/"))
+    wildcards = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
+    return re.compile("".join(wildcards.get(part, re.escape(part)) for part in parts) + "(/.*)?")
+
+
+def _repository_path(path: str, base: str) -> str:
+    """``/x`` from the repository root, ``x`` from the pipeline file's folder (``..`` allowed, as in a shell)."""
+    joined = path.lstrip("/") if path.startswith("/") or not base else f"{base}/{path}"
+    return posixpath.normpath(joined).lstrip("/") if joined else ""
+
+
+def _strings(value: object) -> list[str]:
+    """A path or a list of them, as ``change_in`` takes its paths and ``exclude``."""
+    if isinstance(value, str):
+        return [value]
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def change_in(call: FunctionCall, facts: Mapping[str, str]) -> bool:
+    """Semaphore's ``change_in`` over the changed files the run declares (:data:`CHANGED_FILES`).
+
+    Without that fact every call is true ("everything changed"). On a tag build the answer is the ``on_tags`` option
+    (default true), as on Semaphore, which has no commit range there. Otherwise it is true when a changed file lies
+    under one of the paths and under none of ``exclude``, or when the pipeline file itself changed and the
+    ``pipeline_file`` option is ``track`` (the default). Branch ranges need git history, which a simulation has not:
+    the declared files are the range's changes.
+    """
+    options = call.arguments[1] if len(call.arguments) > 1 else {}
+    assert isinstance(options, dict)
+    if facts.get("tag"):
+        return bool(options.get("on_tags", True))
+    declared = facts.get(CHANGED_FILES)
+    if declared is None:
+        return True
+    changed = [line for line in declared.split("\n") if line]
+    patterns = [_glob(_repository_path(p, call.base)) for p in _strings(call.arguments[0])]
+    excluded = [_glob(_repository_path(p, call.base)) for p in _strings(options.get("exclude", []))]
+    if options.get("pipeline_file", "track") == "track" and call.pipeline_file in changed:
+        return True
+    return any(
+        any(p.fullmatch(path) for p in patterns) and not any(e.fullmatch(path) for e in excluded) for path in changed
+    )
+
+
 def evaluate(node: Node, facts: Mapping[str, str]) -> bool:
     """Evaluate a parsed condition; a fact that is missing counts as empty (``tag`` on a branch build)."""
     if isinstance(node, Literal):
         return node.value
+    if isinstance(node, FunctionCall):
+        return change_in(node, facts)
     if isinstance(node, BoolOp):
         left = evaluate(node.left, facts)
         right = evaluate(node.right, facts)
@@ -343,12 +488,26 @@ def _quote(value: str) -> str:
     return f"'{value}'"
 
 
+def _unparse_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_unparse_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {_unparse_value(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, str):
+        return _quote(value)
+    return str(value)
+
+
 def unparse(node: Node) -> str:
     """The condition as text that parses back to ``node`` (every ``and``/``or`` parenthesised)."""
     if isinstance(node, Literal):
         return "true" if node.value else "false"
     if isinstance(node, BoolOp):
         return f"({unparse(node.left)} {node.operator} {unparse(node.right)})"
+    if isinstance(node, FunctionCall):
+        return f"{node.name}(" + ", ".join(_unparse_value(argument) for argument in node.arguments) + ")"
     if node.keyword_first:
         return f"{node.keyword} {node.operator} {_quote(node.value)}"
     return f"{_quote(node.value)} {node.operator} {node.keyword}"
@@ -377,8 +536,9 @@ class Condition:
         return hash(self.node)
 
 
-def compile_when(condition: str | bool) -> Condition:
-    """Compile ``auto_promote.when`` (a string, or a YAML boolean as the schema allows) into a predicate."""
+def compile_when(condition: str | bool, pipeline_file: str = "") -> Condition:
+    """Compile a ``when`` (a string, or a YAML boolean as the schema allows) into a predicate; ``pipeline_file`` as
+    for :func:`parse_when`."""
     if isinstance(condition, bool):
         return Condition("true" if condition else "false", Literal(condition))
-    return Condition(condition, parse_when(condition))
+    return Condition(condition, parse_when(condition, pipeline_file))

@@ -20,6 +20,7 @@ wait, exiting before the run exists, trusting a job's result before it finished.
 
 from __future__ import annotations
 
+from .gate import Blocker, JobIdentity, PromoteAction, PromoteEvent, PromoteResult, promote
 from .loop import DEFAULT_TIMEOUT
 from .many import wait_for_pipelines
 from .outcomes import Outcome, outcome, outcome_of, worst_outcome
@@ -51,10 +52,15 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DENSE_MAX",
     "SPARSE_CAP",
+    "Blocker",
+    "JobIdentity",
     "Outcome",
     "Pacing",
     "PollSchedule",
     "Prediction",
+    "PromoteAction",
+    "PromoteEvent",
+    "PromoteResult",
     "PromotionResult",
     "RequestBudget",
     "find_pipeline",
@@ -62,6 +68,7 @@ __all__ = [
     "outcome",
     "outcome_of",
     "predict_duration",
+    "promote",
     "started_here",
     "wait_for_pipeline",
     "wait_for_pipelines",

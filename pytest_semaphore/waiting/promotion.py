@@ -172,7 +172,8 @@ def _cancel_scheduled(client: SemaphoreClient, ppl_id: str, ours: Callable[[Prom
             cancel(client, [record.scheduled_pipeline_id], cancel_foreign=False)
 
 
-def _resolved(record: Promotion) -> bool:
+def resolved(record: Promotion) -> bool:
+    """Whether Semaphore has handled a promotion record: refused it, or scheduled its pipeline (and named it)."""
     return record.status == "failed" or (record.status == "passed" and bool(record.scheduled_pipeline_id))
 
 
@@ -210,7 +211,7 @@ class _PromotionRecord(Poller["Promotion"]):
         if not ours:
             return Round()
         record = min(ours, key=lambda r: r.triggered_at or EPOCH)
-        if _resolved(record):
+        if resolved(record):
             return Round(record)
         changed = record.status != self.last_status
         self.last_status = record.status
@@ -244,7 +245,7 @@ class _AutoPromotions(Poller[list["Promotion"]]):
             for record in records:
                 if not record.automatic:
                     continue
-                if _resolved(record):
+                if resolved(record):
                     self.resolved[record.identity] = record
                 else:
                     self.pending = True

@@ -128,7 +128,9 @@ def test_excerpt_of_a_hostile_log(client: SemaphoreClient, failed_pipeline: Pipe
     assert log_file.parent == tmp_path / "logs"
     assert re.fullmatch(r"[A-Za-z0-9._-]+\.log", log_file.name)
     full = log_file.read_text(encoding="utf-8")
-    assert full.startswith("$ checkout\ncloned\n$ pytest -x tests/\n")
+    # The agent's preamble comes first, as in every real log; the excerpt above still shows the user's command.
+    assert full.startswith("$ Exporting environment variables\nExporting CI\n")
+    assert "\n$ Injecting Files\n$ checkout\ncloned\n$ pytest -x tests/\n" in full
     assert "[exit code 3]" in full
     assert TOKEN not in full
     assert JOB_SECRET not in full

@@ -86,17 +86,20 @@ def test_a_failed_promotion_raises_saying_why() -> None:
             wait_for_promotion(s.client, ppl_id, "broken", pacing=s.pacing)
         assert s.sim.world.promotions(ppl_id)[0].status == "failed"
         assert caught.value.name == "broken"
-        assert caught.value.pipeline_id == ppl_id
+        assert caught.value.ppl_id == ppl_id
         assert "parameter" in str(caught.value)
         assert "broken" in str(caught.value)
 
 
-def test_a_refused_trigger_is_an_api_error_not_a_wait() -> None:
-    with simulated(_deploy_world()) as s:
+@pytest.mark.parametrize(("newer", "status"), [(True, 409), (False, 400)])
+def test_a_refused_trigger_is_an_api_error_not_a_wait(newer: bool, status: int) -> None:
+    with simulated(_deploy_world(), refusals_as_409=newer) as s:
         ppl_id = s.start()
         s.sim.advance(5)  # not passed yet: Semaphore wants override
-        with pytest.raises(APIError, match="override"):
+        with pytest.raises(APIError, match="requires override confirmation") as caught:
             wait_for_promotion(s.client, ppl_id, "staging", pacing=s.pacing)
+        assert caught.value.status == status
+        assert s.sim.world.promotions(ppl_id) == []  # refused: nothing was recorded, nothing was retried into one
 
 
 def test_follow_auto_promotions_walks_the_whole_tree() -> None:

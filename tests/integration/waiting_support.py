@@ -123,9 +123,16 @@ class Sim:
 
 
 @contextmanager
-def simulated(*projects: ProjectDef, seed: int = 1, client_options: Mapping[str, Any] | None = None) -> Iterator[Sim]:
-    """A simulator with ``projects`` on a manual clock and a client whose retries sleep on that clock."""
-    with SemaphoreSimulator(ScenarioDef(projects=projects or (project(),)), seed=seed) as sim:
+def simulated(
+    *projects: ProjectDef,
+    seed: int = 1,
+    client_options: Mapping[str, Any] | None = None,
+    refusals_as_409: bool = True,
+) -> Iterator[Sim]:
+    """A simulator with ``projects`` on a manual clock and a client whose retries sleep on that clock;
+    ``refusals_as_409=False`` for an older server, which refuses a promotion with 400."""
+    scenario = ScenarioDef(projects=projects or (project(),))
+    with SemaphoreSimulator(scenario, seed=seed, refusals_as_409=refusals_as_409) as sim:
         client = SemaphoreClient(
             sim.url, token=sim.token, sleep=sim.advance, monotonic=sim.monotonic, **dict(client_options or {})
         )

@@ -170,3 +170,43 @@ def standard_scenario() -> ScenarioDef:
         ),
         seed=7,
     )
+
+
+#: What the agent prints before the user's commands in a job of these projects: the job's variables exported (names
+#: only; these are the world's own) and its files injected, as at the start of every real log.
+PREAMBLE_NAMES = (
+    "CI",
+    "SEMAPHORE",
+    "SEMAPHORE_WORKFLOW_ID",
+    "SEMAPHORE_WORKFLOW_NUMBER",
+    "SEMAPHORE_PIPELINE_ID",
+    "SEMAPHORE_PIPELINE_ARTEFACT_ID",
+    "SEMAPHORE_GIT_BRANCH",
+    "SEMAPHORE_GIT_SHA",
+    "SEMAPHORE_JOB_ID",
+)
+PREAMBLE_TEXT = (
+    b"Exporting environment variables\n"
+    + b"".join(b"Exporting %s\n" % name.encode() for name in PREAMBLE_NAMES)
+    + b"Injecting Files\n"
+)
+#: cmd_started, one cmd_output per name, cmd_finished; then cmd_started, cmd_finished.
+PREAMBLE_EVENTS = 2 + len(PREAMBLE_NAMES) + 2
+
+
+def preamble_events(stamp: int) -> bytes:
+    """The preamble's events as the agent writes them, comma-joined, all at ``stamp`` (it takes no time)."""
+    exporting = b'"directive":"Exporting environment variables"'
+    injecting = b'"directive":"Injecting Files"'
+    finished = b',"exit_code":0,"started_at":%d,"finished_at":%d}' % (stamp, stamp)
+    events = [
+        b'{"event":"cmd_started","timestamp":%d,%s}' % (stamp, exporting),
+        *(
+            b'{"event":"cmd_output","timestamp":%d,"output":"Exporting %s\\n"}' % (stamp, n.encode())
+            for n in PREAMBLE_NAMES
+        ),
+        b'{"event":"cmd_finished","timestamp":%d,%s%s' % (stamp, exporting, finished),
+        b'{"event":"cmd_started","timestamp":%d,%s}' % (stamp, injecting),
+        b'{"event":"cmd_finished","timestamp":%d,%s%s' % (stamp, injecting, finished),
+    ]
+    return b",".join(events)

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from pytest_semaphore.simulator import SemaphoreSimulator
 from pytest_semaphore.simulator.definitions import BlockDef, CommandDef, JobDef, PipelineDef, ProjectDef
 
-from .helpers import MAIN, Raw
+from .helpers import MAIN, PREAMBLE_EVENTS, PREAMBLE_TEXT, Raw, preamble_events
 
 API = "/api/v1alpha"
 EPOCH = 1767225600
@@ -158,6 +158,7 @@ def test_logs_are_an_events_envelope_growing_while_the_job_runs(sim: SemaphoreSi
         assert later[: len(earlier)] == earlier  # a growing snapshot: no cursor, the whole log every time
     assert bodies[0] == [
         {"event": "job_started", "timestamp": EPOCH + 3},
+        *json.loads(b"[" + preamble_events(EPOCH + 3) + b"]"),
         {"event": "cmd_started", "timestamp": EPOCH + 3, "directive": "checkout"},
     ]
 
@@ -169,6 +170,7 @@ def test_log_events_have_the_agent_shapes(sim: SemaphoreSimulator, raw: Raw) -> 
     expected = (
         b'{ "events": ['
         b'{"event":"job_started","timestamp":%(s)d},'
+        b"%(preamble)s,"
         b'{"event":"cmd_started","timestamp":%(s)d,"directive":"checkout"},'
         b'{"event":"cmd_output","timestamp":%(s)d,"output":"Cloning...\\n"},'
         b'{"event":"cmd_finished","timestamp":%(s1)d,"directive":"checkout","exit_code":0,'
@@ -180,7 +182,14 @@ def test_log_events_have_the_agent_shapes(sim: SemaphoreSimulator, raw: Raw) -> 
         b'"started_at":%(s1)d,"finished_at":%(s5)d},'
         b'{"event":"job_finished","timestamp":%(s5)d,"result":"passed"}'
         b"] }"
-    ) % {b"s": EPOCH + 3, b"s1": EPOCH + 4, b"s2": EPOCH + 5, b"s3": EPOCH + 6, b"s5": EPOCH + 8}
+    ) % {
+        b"preamble": preamble_events(EPOCH + 3),
+        b"s": EPOCH + 3,
+        b"s1": EPOCH + 4,
+        b"s2": EPOCH + 5,
+        b"s3": EPOCH + 6,
+        b"s5": EPOCH + 8,
+    }
     assert response.body == expected
 
 
@@ -221,7 +230,7 @@ def test_log_output_bytes_are_copied_raw_with_go_escaping(sim: SemaphoreSimulato
     assert b'"output":"\xff\xfe not utf-8\\r\\n"' in body
     assert b'"output":"\\u001b[31mred\\u001b[0m\\u2028"' in body
     text = raw.get(f"/jobs/{job_id}/plain_logs.json")
-    assert text.body == b"echo <a&b>\n\xff\xfe not utf-8\r\n\x1b[31mred\x1b[0m\xe2\x80\xa8"
+    assert text.body == PREAMBLE_TEXT + b"echo <a&b>\n\xff\xfe not utf-8\r\n\x1b[31mred\x1b[0m\xe2\x80\xa8"
 
 
 def test_never_started_jobs_have_404_json_string_logs(sim: SemaphoreSimulator, raw: Raw) -> None:
@@ -242,8 +251,8 @@ def test_plain_logs_json_is_text(sim: SemaphoreSimulator, raw: Raw) -> None:
     response = raw.get(f"/jobs/{job_id}/plain_logs.json")
     assert response.status == 200
     assert response.header("content-type") == "text/plain; charset=utf-8"
-    assert response.body == b"checkout\nCloning...\nmake test\nok 1\nok 2\n"
-    part = raw.get(f"/jobs/{job_id}/plain_logs.json?starting_event=4&take=2")
+    assert response.body == PREAMBLE_TEXT + b"checkout\nCloning...\nmake test\nok 1\nok 2\n"
+    part = raw.get(f"/jobs/{job_id}/plain_logs.json?starting_event={PREAMBLE_EVENTS + 4}&take=2")
     assert part.body == b"make test\nok 1\n"
 
 
@@ -292,14 +301,14 @@ def test_self_hosted_logs_redirect_to_loghub_with_a_signed_jwt(sim: SemaphoreSim
         assert running.status == 200
         assert running.header("content-type") == "application/json"
         body = running.json()
-        assert [e["event"] for e in body["events"]] == ["job_started", "cmd_started", "cmd_output"]
-        assert body["next"] == 3
+        assert [e["event"] for e in body["events"]][-2:] == ["cmd_started", "cmd_output"]
+        assert body["next"] == PREAMBLE_EVENTS + 3
         sim.advance(5)
-        resumed = loghub.get(f"{parts.path}?{parts.query}&token=3").json()
+        resumed = loghub.get(f"{parts.path}?{parts.query}&token={PREAMBLE_EVENTS + 3}").json()
         assert [e["event"] for e in resumed["events"]] == ["cmd_finished", "job_finished"]
         assert resumed["next"] is None
         as_text = loghub.get(f"{parts.path}?{parts.query}&raw=true")
-        assert as_text.body == b"echo hi\nhi\n"
+        assert as_text.body == PREAMBLE_TEXT + b"echo hi\nhi\n"
         forged = loghub.get(f"{parts.path}?jwt={token[:-2]}xx")
         assert forged.status == 401
         no_jwt = loghub.get(parts.path)

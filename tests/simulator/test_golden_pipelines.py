@@ -438,6 +438,45 @@ def test_run_workflow_reference_forms(sim: SemaphoreSimulator, raw: Raw, project
     assert (missing.status, missing.body) == (400, b'"Missing required post parameter project_id."')
 
 
+def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]], boundary: str = "sem-cli-boundary") -> bytes:
+    """A multipart/form-data body as Go's ``mime/multipart`` writes one (what ``sem`` sends)."""
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts += [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+        for name, (filename, data) in files.items()
+    ]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode()
+
+
+def test_run_workflow_takes_a_multipart_snapshot_upload(sim: SemaphoreSimulator, raw: Raw, project_id: str) -> None:
+    archive = b"\x1f\x8b\x08\x00" + bytes(range(256)) * 40  # gzip-ish binary, CRLFs and boundary-like bytes included
+    body = multipart(
+        {"project_id": project_id, "label": "snapshot-7", "request_token": "rt-1"},
+        {"snapshot_archive": ("snapshot.tgz", archive)},
+    )
+    headers = {"Content-Type": "multipart/form-data; boundary=sem-cli-boundary"}
+    response = raw.request("POST", f"{API}/plumber-workflows", body, headers)
+    assert response.status == 200, response.body
+    assert list(response.json()) == ["workflow_id", "pipeline_id"]
+    workflow = sim.world.workflow(response.json()["workflow_id"])
+    assert (workflow.branch_name, workflow.triggered_by) == ("snapshot-7", "api")
+    assert sim.world.pipeline(response.json()["pipeline_id"]).yaml_file == ".semaphore/semaphore.yml"
+    plain = multipart({"project_id": project_id, "reference": "refs/tags/v3"}, {})
+    tagged = raw.request("POST", f"{API}/plumber-workflows", plain, headers)
+    assert sim.world.workflow(tagged.json()["workflow_id"]).branch_name == "refs/tags/v3"
+    missing = raw.request("POST", f"{API}/plumber-workflows", multipart({"label": "x"}, {}), headers)
+    assert (missing.status, missing.body) == (400, b'"Missing required post parameter project_id."')
+    no_boundary = raw.request("POST", f"{API}/plumber-workflows", body, {"Content-Type": "multipart/form-data"})
+    assert no_boundary.status == 400
+    assert no_boundary.body.startswith(b"Malformed request: ")
+
+
 def test_malformed_json_body_is_a_plain_400(sim: SemaphoreSimulator, raw: Raw) -> None:
     _, ppl_id = start(sim)
     for body in ("{not json", "[" * 100_000, b"\xff\xfe"):  # bad syntax, nested too deep, not UTF-8

@@ -86,13 +86,14 @@ def test_a_default_outside_the_options_is_accepted_but_another_value_is_not(sim:
     assert (other.status, other.body) == (500, b'"Internal error"')
 
 
-def test_not_passed_without_override_is_refused_with_400(sim: SemaphoreSimulator, raw: Raw) -> None:
+def test_not_passed_without_override_is_refused_with_409(sim: SemaphoreSimulator, raw: Raw) -> None:
     ppl_id = done_pipeline(sim, ".semaphore/failing.yml")
     refused = raw.post_form(f"{API}/promotions", f"pipeline_id={ppl_id}&name=production")
-    assert (refused.status, refused.body) == (
-        400,
-        b'"Triggering target when pipeline is not passed requires override confirmation."',
+    assert (refused.status, refused.json()) == (
+        409,
+        {"code": "REFUSED", "message": "Triggering target when pipeline is not passed requires override confirmation."},
     )
+    assert "content-type" not in refused.header_names()
     bad_override = raw.post_form(f"{API}/promotions", f"pipeline_id={ppl_id}&name=production&override=maybe")
     assert (bad_override.status, bad_override.body) == (
         400,
@@ -199,24 +200,22 @@ def test_promotion_into_a_missing_file_fails(sim: SemaphoreSimulator) -> None:
     assert (record.status, record.scheduled_pipeline_id) == ("failed", "")
 
 
-def test_newer_servers_answer_refusals_with_409_and_a_code() -> None:
+def test_older_servers_answer_refusals_with_400_and_a_json_string() -> None:
     from .helpers import failing_pipeline, standard_scenario
 
     assert failing_pipeline().promotions
-    with SemaphoreSimulator(standard_scenario(), token="t", refusals_as_409=True) as newer:
-        _, ppl_id = newer.world.start_workflow("demo", pipeline_file=".semaphore/failing.yml")
-        newer.advance(20)
-        conn = Raw(newer.url, "t")
+    with SemaphoreSimulator(standard_scenario(), token="t", refusals_as_409=False) as older:
+        _, ppl_id = older.world.start_workflow("demo", pipeline_file=".semaphore/failing.yml")
+        older.advance(20)
+        conn = Raw(older.url, "t")
         try:
             refused = conn.post_json(f"{API}/promotions", {"pipeline_id": ppl_id, "name": "production"})
         finally:
             conn.close()
-    assert refused.status == 409
-    assert refused.json() == {
-        "code": "REFUSED",
-        "message": "Triggering target when pipeline is not passed requires override confirmation.",
-    }
-    assert "content-type" not in refused.header_names()
+    assert (refused.status, refused.body) == (
+        400,
+        b'"Triggering target when pipeline is not passed requires override confirmation."',
+    )
 
 
 @pytest.mark.parametrize(

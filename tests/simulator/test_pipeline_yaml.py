@@ -312,11 +312,94 @@ def test_the_deprecated_auto_promote_on(tmp_path: Path) -> None:
     )
     rule = parsed.definition.promotions[0].auto_promote
     assert rule is not None
-    assert rule({"branch": "master", "result": "passed"})
-    assert rule({"branch": "release/1", "result": "passed"})
-    assert not rule({"branch": "dev", "result": "passed"})
-    assert rule({"branch": "dev", "result": "failed", "result_reason": "malformed"})
-    assert not rule({"branch": "dev", "result": "failed", "result_reason": "test"})
+    # gofer matches the patterns against the branch name as the API shows it
+    assert rule({"branch_name": "master", "result": "passed", "result_reason": "test"})
+    assert rule({"branch_name": "release/1", "result": "passed"})
+    assert not rule({"branch_name": "dev", "result": "passed"})
+    assert rule({"branch_name": "dev", "result": "failed", "result_reason": "malformed"})
+    assert not rule({"branch_name": "dev", "result": "failed", "result_reason": "test"})
+
+
+def test_auto_promote_on_matches_tag_builds_by_their_ref_and_an_empty_reason_means_any(tmp_path: Path) -> None:
+    parsed = load(
+        tmp_path,
+        """
+        blocks:
+          - name: Build
+            task: {jobs: [{name: Build, commands: [make]}]}
+        promotions:
+          - name: Release
+            pipeline_file: p1.yml
+            auto_promote_on:
+              - result: PASSED
+                result_reason: ""
+                branch: ["^refs/tags/v1.*"]
+        """,
+    )
+    rule = parsed.definition.promotions[0].auto_promote
+    assert rule is not None
+    tag_build = {"branch": "", "tag": "v1.2.3", "branch_name": "refs/tags/v1.2.3", "result": "passed"}
+    assert rule({**tag_build, "result_reason": "test"})
+    assert rule({**tag_build, "result_reason": ""})
+    assert not rule({**tag_build, "branch_name": "refs/tags/v2.0", "result_reason": "test"})
+    assert not rule({**tag_build, "result": "failed", "result_reason": "test"})
+
+
+def test_a_pipeline_without_a_name_is_called_pipeline_and_parameters_may_name_one(tmp_path: Path) -> None:
+    blocks = "blocks:\n  - name: Build\n    task: {jobs: [{name: Build, commands: [make]}]}\n"
+    nameless = load(tmp_path, blocks, header=HEADER.replace("name: CI\n", ""))
+    assert nameless.definition.name == "Pipeline"
+    named = load(
+        tmp_path,
+        header=HEADER.replace("name: CI\n", "") + "name: Deploy to ${{ parameters.ENVIRONMENT }}\n",
+        body=blocks,
+    )
+    assert named.definition.name == "Deploy to ${{ parameters.ENVIRONMENT }}"  # filled in when it runs
+
+
+def test_block_conditions_fail_fast_and_after_pipeline_are_read(tmp_path: Path) -> None:
+    parsed = load(
+        tmp_path,
+        """
+        fail_fast:
+          stop: {when: "branch = 'master'"}
+          cancel: {when: true}
+        blocks:
+          - name: Docs
+            run: {when: "change_in('/docs/')"}
+            task: {jobs: [{name: Docs, commands: [make docs]}]}
+          - name: Deploy
+            skip: {when: "branch != 'master'"}
+            task: {jobs: [{name: Deploy, commands: [make deploy]}]}
+        after_pipeline:
+          task:
+            env_vars: [{name: WHO, value: after}]
+            jobs:
+              - name: Notify
+                commands: [./notify]
+              - name: Publish
+                parallelism: 2
+                commands: [./publish]
+        """,
+    )
+    docs, deploy = parsed.definition.blocks
+    assert docs.run is not None
+    assert docs.skip is None
+    assert docs.run({"changed_files": "docs/index.md"})
+    assert not docs.run({"changed_files": "src/x.py"})
+    assert deploy.skip is not None
+    assert deploy.skip({"branch": "dev"})
+    assert not deploy.skip({"branch": "master"})
+    stop, cancel = parsed.definition.fail_fast_stop, parsed.definition.fail_fast_cancel
+    assert stop is not None
+    assert stop({"branch": "master"})
+    assert not stop({"branch": "dev"})
+    assert cancel is not None
+    assert cancel({})
+    after = parsed.definition.after_pipeline
+    assert [job.name for job in after] == ["Notify", "Publish - 1/2", "Publish - 2/2"]
+    assert ("WHO", "after") in after[0].env_vars
+    assert [site.block for site, _ in parsed.job_sites][-3:] == ["After pipeline"] * 3
 
 
 def test_settings_without_effect_in_a_simulation_are_accepted(tmp_path: Path) -> None:
@@ -380,29 +463,48 @@ BAD_FILES = [
     pytest.param(
         HEADER + "blocks:\n  - name: A\n" + JOB + "promotion: []\n", 10, "did you mean `promotions`", id="typo"
     ),
+    pytest.param(HEADER + "blocks:\n  - name: A\n" + JOB + "fail_fast: {}\n", 10, "needs `stop` or", id="fail-fast"),
     pytest.param(
-        HEADER + "blocks:\n  - name: A\n" + JOB + "fail_fast: {stop: {when: true}}\n", 10, "`fail_fast`", id="fail-fast"
+        HEADER + "blocks:\n  - name: A\n" + JOB + "fail_fast: {stop: {}}\n", 10, "needs a `when`", id="fail-fast-when"
     ),
     pytest.param(
-        HEADER + "blocks:\n  - name: A\n    skip: {when: \"branch = 'x'\"}\n" + JOB,
+        HEADER + "blocks:\n  - name: A\n    skip: {when: \"brnch = 'x'\"}\n" + JOB,
         9,
-        "`skip` in a block is not supported by the simulator",
+        "the `when` of the `skip` of block 'A': unknown keyword 'brnch'",
         id="skip",
     ),
     pytest.param(
-        HEADER + "blocks:\n  - name: A\n" + JOB + "after_pipeline: {task: {jobs: [{commands: [x]}]}}\n",
+        HEADER + "blocks:\n  - name: A\n    skip: {when: true}\n    run: {when: true}\n" + JOB,
+        9,
+        "both `run` and `skip`",
+        id="run-and-skip",
+    ),
+    pytest.param(
+        HEADER + "blocks:\n  - name: A\n" + JOB + "after_pipeline: {jobs: [{commands: [x]}]}\n",
         10,
-        "`after_pipeline`",
+        "unknown key `jobs` in `after_pipeline`",
         id="after-pipeline",
+    ),
+    pytest.param(
+        HEADER + "blocks:\n  - name: A\n" + JOB + "after_pipeline: {task: {jobs: [{name: j}]}}\n",
+        10,
+        "job 'j' of block 'After pipeline' needs exactly one of `commands`",
+        id="after-pipeline-job",
+    ),
+    pytest.param(
+        HEADER.replace("name: CI", "name: 'CI %{{ parameters.X }}'") + "blocks:\n  - name: A\n" + JOB,
+        2,
+        "may hold `${{ parameters.NAME }}`; any other expression",
+        id="name-expression",
     ),
     pytest.param(
         HEADER
         + "blocks:\n  - name: A\n"
         + JOB
         + "promotions:\n  - name: Docs\n    pipeline_file: docs.yml\n    auto_promote:\n"
-        + "      when: \"branch = 'master' and change_in('/docs/')\"\n",
+        + "      when: \"branch = 'master' and change_in('/docs/', {on_tag: false})\"\n",
         14,
-        "change_in() is not supported",
+        "unknown change_in() option 'on_tag'",
         id="change-in",
     ),
     pytest.param(
@@ -417,9 +519,9 @@ BAD_FILES = [
     ),
     pytest.param(
         HEADER + "blocks:\n  - name: A\n" + JOB + "promotions:\n  - name: P\n    pipeline_file: p.yml\n"
-        "    deployment_target: Production\n",
+        "    deployment_target: [Production]\n",
         13,
-        "deployment targets",
+        "the `deployment_target` of promotion 'P'",
         id="deployment-target",
     ),
     pytest.param(HEADER.replace("v1.0", "v2.0") + "blocks:\n  - name: A\n" + JOB, 1, "must be v1.0", id="version"),
@@ -427,7 +529,6 @@ BAD_FILES = [
         HEADER.replace("version: v1.0\n", "") + "blocks:\n  - name: A\n" + JOB, 1, "missing `version`", id="no-version"
     ),
     pytest.param("version: v1.0\nname: X\nblocks:\n  - name: A\n" + JOB, 1, "missing `agent`", id="no-agent"),
-    pytest.param(HEADER.replace("name: CI\n", "") + "blocks:\n  - name: A\n" + JOB, 1, "no `name`", id="no-name"),
     pytest.param(HEADER, 1, "missing `blocks`", id="no-blocks"),
     pytest.param(HEADER + "blocks: []\n", 7, "at least one block", id="empty-blocks"),
     pytest.param(HEADER + "blocks:\n  - name: A\n    task:\n\tjobs: []\n", 10, "invalid YAML", id="tab"),
@@ -552,9 +653,9 @@ BAD_FILES = [
         id="priority",
     ),
     pytest.param(
-        HEADER + "blocks:\n  - name: A\n    run: {when: \"branch = 'x'\"}\n" + JOB,
+        HEADER + "blocks:\n  - name: A\n    run: {when: \"changed('/lib')\"}\n" + JOB,
         9,
-        "`run` in a block is not supported by the simulator",
+        "the function changed() is not supported by the simulator",
         id="run",
     ),
     pytest.param(

@@ -5,13 +5,15 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from pytest_semaphore.simulator import SemaphoreSimulator
 from pytest_semaphore.simulator.definitions import RunDef, ScenarioDef
-from pytest_semaphore.simulator.world import Timings
+from pytest_semaphore.simulator.runner import new_token
+from pytest_semaphore.simulator.world import DEFAULT_EPOCH, Timings
 
 from .helpers import Raw, standard_scenario
 
@@ -154,3 +156,39 @@ def test_the_simulator_never_imports_the_client_its_models_or_errors() -> None:
     count, imported = done.stdout.strip().split(" ", 1)
     assert int(count) >= 15  # every module of the package was imported, not an empty walk
     assert imported == "[]"
+
+
+def test_generated_tokens_are_letters_and_digits_so_no_tool_reads_one_as_an_option() -> None:
+    tokens = [new_token() for _ in range(1000)]
+    assert len(set(tokens)) == 1000
+    assert not [token for token in tokens if not (token.isascii() and token.isalnum())]
+    assert not [token for token in tokens if token.startswith("-")]
+    with SemaphoreSimulator() as sim:
+        assert sim.token.isascii()
+        assert sim.token.isalnum()
+
+
+def test_a_real_time_simulator_starts_at_the_real_now_so_recent_workflow_queries_find_it() -> None:
+    before = int(time.time())
+    with SemaphoreSimulator(standard_scenario(), token="t", speed=1) as sim:
+        wf_id, _ = sim.world.start_workflow("demo")
+        created = sim.world.timestamp(sim.world.workflow(wf_id).created_at)
+        assert before <= created <= time.time() + 1
+        project_id = sim.world.project("demo").project_id
+        conn = Raw(sim.url, "t")
+        try:
+            # what `sem get wf` asks: created in the last 90 days by the wall clock
+            query = f"/api/v1alpha/plumber-workflows?project_id={project_id}&created_after={before - 90 * 86400}"
+            recent = conn.get(query).json()
+            older = conn.get(f"/api/v1alpha/plumber-workflows?project_id={project_id}&created_before={before - 60}")
+        finally:
+            conn.close()
+    assert [w["wf_id"] for w in recent] == [wf_id]
+    assert older.json() == []
+
+
+def test_the_manual_clock_keeps_its_fixed_epoch_and_a_real_time_one_can_have_one_too() -> None:
+    with SemaphoreSimulator() as manual:
+        assert manual.world.epoch == DEFAULT_EPOCH
+    with SemaphoreSimulator(speed=1, epoch=1_000_000.0) as fixed:
+        assert fixed.world.epoch == 1_000_000.0

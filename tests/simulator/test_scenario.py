@@ -304,6 +304,24 @@ def test_a_bad_scenario_starts_no_simulator(tmp_path: Path) -> None:
 # --- bad files ---------------------------------------------------------------------------------------------------
 
 BAD_SCENARIOS = [
+    pytest.param(
+        "early_promotions: later\nprojects: [{name: x, repository: repo}]\n",
+        1,
+        "`early_promotions` must be defer (the promoted pipeline starts when its parent is done) or start",
+        id="early-promotions",
+    ),
+    pytest.param(
+        "projects: [{name: x, repository: repo}]\nruns:\n  - branch: main\n    tag: v1\n",
+        4,
+        "a run is on a branch, a tag or a pull request, not on both branch and tag",
+        id="branch-and-tag",
+    ),
+    pytest.param(
+        "projects: [{name: x, repository: repo}]\nruns:\n  - changed_files: {src: app.py}\n",
+        3,
+        "`changed_files` (a list of paths)",
+        id="changed-files-not-a-list",
+    ),
     pytest.param("projects: []\nrunz: []\n", 2, "unknown key `runz` in a scenario (did you mean `runs`?)", id="typo"),
     pytest.param("seed: 1\n", 1, "needs `projects`", id="no-projects"),
     pytest.param("projects: []\n", 1, "at least one project", id="empty-projects"),
@@ -656,3 +674,21 @@ def test_a_scenario_with_any_value_replaced_loads_or_says_where_it_is_wrong(
         if isinstance(result, ScenarioError):
             assert result.path == str(target)
             assert result.line is not None
+
+
+def test_runs_declare_their_changed_files_and_scenarios_their_early_promotions(tmp_path: Path) -> None:
+    repository(tmp_path / "repo")
+    path = write(
+        tmp_path / "scenario.yml",
+        """\
+        early_promotions: start
+        projects: [{name: x, repository: repo}]
+        runs:
+          - {branch: main, changed_files: [/src/app.py, docs/index.md]}
+          - {tag: v1.0}
+        """,
+    )
+    definition = load_scenario(path)
+    assert definition.early_promotions == "start"
+    assert [run.changed_files for run in definition.runs] == [("src/app.py", "docs/index.md"), None]
+    assert load_scenario(repository(tmp_path / "other")).early_promotions == "defer"

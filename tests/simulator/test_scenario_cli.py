@@ -28,11 +28,11 @@ def test_simulate_reports_a_bad_pipeline_file_with_its_line(tmp_path: Path) -> N
     folder.mkdir()
     (folder / "semaphore.yml").write_text(
         "version: v1.0\nname: X\nagent: {machine: {type: e1-standard-2}}\nblocks:\n"
-        "  - name: A\n    skip: {when: \"branch != 'master'\"}\n    task: {jobs: [{name: j, commands: [x]}]}\n",
+        "  - name: A\n    filters: [x]\n    task: {jobs: [{name: j, commands: [x]}]}\n",
         encoding="utf-8",
     )
     out, err = io.StringIO(), io.StringIO()
     assert serve(folder, speed=50, out=out, err=err, wait=lambda: None) == 2
     message = err.getvalue()
-    assert f"{folder / 'semaphore.yml'}:6: `skip` in a block is not supported by the simulator" in message
+    assert f"{folder / 'semaphore.yml'}:6: `filters` in a block is not supported by the simulator" in message
     assert out.getvalue() == ""

@@ -119,9 +119,16 @@ def test_and_and_or_share_one_precedence_level_and_group_to_the_left() -> None:
         ("branch = ''", 10, "empty string"),
         ("Branch = 'master'", 1, "lowercase or UPPERCASE"),
         ("branch = 'master' And tag = 'x'", 19, "lowercase or UPPERCASE"),
-        ("change_in('/docs/')", 1, "change_in() is not supported"),
-        ("branch = 'master' and change_in('/docs/')", 23, "change_in() is not supported"),
-        ("change_in(['/lib', '/app'], {exclude: ['/docs'], on_tags: false})", 1, "change_in() is not supported"),
+        ("changed('/docs/')", 1, "changed() is not supported"),
+        ("branch = 'master' and change_in()", 23, "takes the paths"),
+        ("change_in({exclude: ['/docs']})", 1, "a path or a list of paths"),
+        ("change_in('/lib', '/app')", 1, "a map of options"),
+        ("change_in('/lib', {exlude: ['/docs']})", 1, "unknown change_in() option 'exlude'"),
+        ("change_in('/lib', {pipeline_file: 'watch'})", 1, "'track' or 'ignore'"),
+        ("change_in('/lib', {on_tags: 'no'})", 1, "on_tags is true or false"),
+        ("change_in('/lib', {exclude: [1]})", 1, "exclude is a path or a list of paths"),
+        ("change_in('/lib' '/app')", 18, "expected ',' or ')'"),
+        ("change_in(['/lib' '/app'])", 19, "expected ',' or ']'"),
         ("(branch = 'master'", 1, "never closed"),
         ("true or false)", 14, "unbalanced ')'"),
         ("branch !~", 10, "incomplete"),
@@ -253,3 +260,60 @@ def test_any_text_either_parses_or_is_a_when_error(text: str) -> None:
         assert 0 <= result.position <= len(text)
     else:
         assert parse_when(unparse(result)) == result
+
+
+# --- change_in: evaluated against the changed files a run declares ------------------------------------------------
+
+PIPELINE = ".semaphore/semaphore.yml"
+
+
+@pytest.mark.parametrize(
+    ("condition", "changed", "expected"),
+    [
+        ("change_in('/lib/')", None, True),  # the run declares nothing: everything changed
+        ("change_in('/lib/')", [], False),
+        ("change_in('/lib/')", ["lib/a.py"], True),
+        ("change_in('/lib')", ["library/a.py"], False),  # a folder names what lies below it, not a prefix
+        ("change_in('/lib/a.py')", ["lib/a.py"], True),
+        ("change_in(['/docs', '/lib'])", ["lib/deep/b.py"], True),
+        ("change_in('/**/*.md')", ["a/b/README.md"], True),
+        ("change_in('/*.md')", ["a/README.md"], False),  # `*` stays within one folder
+        ("change_in('../lib')", ["lib/a.py"], True),  # relative to the pipeline file's folder, .semaphore/
+        ("change_in('scripts')", [".semaphore/scripts/x.sh"], True),
+        ("change_in('scripts')", ["scripts/x.sh"], False),
+        ("change_in('/lib', {exclude: ['/lib/docs']})", ["lib/docs/x.md"], False),
+        ("change_in('/lib', {exclude: ['/lib/docs']})", ["lib/docs/x.md", "lib/a.py"], True),
+        ("change_in('/lib')", [PIPELINE], True),  # pipeline_file: 'track' is the default
+        ("change_in('/lib', {pipeline_file: 'ignore'})", [PIPELINE], False),
+        ("branch = 'master' and change_in('/lib')", ["lib/a.py"], True),
+    ],
+)
+def test_change_in_against_the_declared_changes(condition: str, changed: list[str] | None, expected: bool) -> None:
+    facts = {"branch": "master"} if changed is None else {"branch": "master", "changed_files": "\n".join(changed)}
+    assert compile_when(condition, PIPELINE)(facts) is expected
+
+
+def test_change_in_on_a_tag_is_the_on_tags_option_whatever_changed() -> None:
+    facts = {"tag": "v1.0", "changed_files": ""}
+    assert compile_when("change_in('/lib')", PIPELINE)(facts) is True
+    assert compile_when("change_in('/lib', {on_tags: false})", PIPELINE)(facts) is False
+
+
+def test_change_in_prints_and_parses_back() -> None:
+    text = "change_in(['/lib', 'x'], {exclude: ['/docs'], on_tags: false, default_branch: 'main'})"
+    node = parse_when(text)
+    assert parse_when(unparse(node)) == node
+
+
+_segments = st.lists(
+    st.text(alphabet="ab.", min_size=1, max_size=3).filter(lambda s: s not in (".", "..")), min_size=1, max_size=3
+)
+
+
+@given(st.lists(_segments, max_size=5), _segments)
+def test_change_in_a_folder_means_a_changed_file_at_or_below_it(changed: list[list[str]], folder: list[str]) -> None:
+    paths = ["/".join(path) for path in changed]
+    target = "/".join(folder)
+    expected = any(path == target or path.startswith(target + "/") for path in paths)
+    condition = compile_when(f"change_in('/{target}', {{pipeline_file: 'ignore'}})", PIPELINE)
+    assert condition({"changed_files": "\n".join(paths)}) is expected

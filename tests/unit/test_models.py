@@ -201,6 +201,18 @@ def test_env_var_values_are_hidden_from_repr() -> None:
     assert P.WF_ID not in repr(job)
 
 
+def test_a_pipeline_carries_its_env_vars_where_semaphore_records_promotion_parameters() -> None:
+    data = P.pipeline_describe()
+    data["pipeline"]["env_vars"] = [{"name": "REGION", "value": "eu-west-1"}, {"name": "REASON", "value": "release"}]
+    pipeline = Pipeline.from_api(data)
+    assert [(v.name, v.value) for v in pipeline.env_vars] == [("REGION", "eu-west-1"), ("REASON", "release")]
+    assert "eu-west-1" not in repr(pipeline)  # values may be secrets
+    assert Pipeline.from_api(P.pipeline_describe()).env_vars == ()  # absent: none
+    data["pipeline"]["env_vars"] = [["REGION", "eu"]]
+    with pytest.raises(ModelError, match="pipeline env_vars"):
+        Pipeline.from_api(data)
+
+
 def test_project() -> None:
     project = Project.from_api(P.project())
     assert (project.name, project.project_id, project.pipeline_file) == (

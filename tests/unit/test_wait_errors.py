@@ -19,5 +19,5 @@ def test_wait_timeout_keeps_the_last_pipeline_seen_and_what_was_canceled() -> No
 
 def test_promotion_failed_says_which_promotion_and_why() -> None:
     error = pickle.loads(pickle.dumps(PromotionFailed("p1", "deploy", "refused by the deployment target")))
-    assert (error.pipeline_id, error.name, error.reason) == ("p1", "deploy", "refused by the deployment target")
+    assert (error.ppl_id, error.name, error.reason) == ("p1", "deploy", "refused by the deployment target")
     assert str(error) == "promotion 'deploy' of pipeline p1 failed: refused by the deployment target"
