@@ -31,6 +31,7 @@ class DeadlineReader(io.RawIOBase):
         self._raw = sock.makefile("rb", buffering=0)
         self._sock = sock
         self._timeout = sock.gettimeout()  # the read timeout urllib3 set for this response
+        self._applied = self._timeout
         self._deadline = deadline
 
     def readable(self) -> bool:
@@ -40,7 +41,10 @@ class DeadlineReader(io.RawIOBase):
         left = self._deadline.left()
         if left <= 0:
             raise DeadlineExceeded(self._deadline.seconds)
-        self._sock.settimeout(left if self._timeout is None else min(self._timeout, left))
+        timeout = left if self._timeout is None or left < self._timeout else self._timeout
+        if timeout != self._applied:  # usually the read timeout stays: no system call on the common path
+            self._sock.settimeout(timeout)
+            self._applied = timeout
         try:
             return self._raw.readinto(buffer)
         except TimeoutError:
@@ -58,11 +62,21 @@ class DeadlineResponse(http.client.HTTPResponse):
     when a call's deadline applies (always, for requests the transport sends)."""
 
     def __init__(self, sock: socket.socket, debuglevel: int = 0, method: str | None = None, url: str | None = None):
-        super().__init__(sock, debuglevel, method=method, url=url)
         deadline = current()
-        if deadline is not None:
-            self.fp.close()
-            self.fp = io.BufferedReader(DeadlineReader(sock, deadline))
+        source: Any = sock if deadline is None else _DeadlineSource(sock, deadline)
+        super().__init__(source, debuglevel, method=method, url=url)
+
+
+class _DeadlineSource:
+    """What ``http.client.HTTPResponse`` is given instead of the socket: it only calls ``makefile("rb")``, and gets
+    the deadline-keeping reader (one reader made, instead of the default one made and replaced)."""
+
+    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(DeadlineReader(self._sock, self._deadline))
 
 
 class _HTTPConnection(HTTPConnection):

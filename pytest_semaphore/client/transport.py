@@ -93,6 +93,7 @@ class Transport:
         if origin is None:  # normalise_base_url refuses such URLs; this guards the token against any other caller
             raise ConfigurationError("the Semaphore URL is not a plain scheme://host[:port]")
         self._origin = origin
+        self._prefix = base_url + "/"
         self.timeout = timeout
         self.limits = limits if limits is not None else Limits()
         self.retries = retries
@@ -136,7 +137,9 @@ class Transport:
     def carries_token(self, url: str) -> bool:
         """Whether a request to ``url`` (as prepared, exactly as it will be sent) may carry the token: only to the
         base URL's origin, as both URL parsers read it (``baseurl.connection_origin``); any doubt means no."""
-        return connection_origin(url) == self._origin
+        # Fast path, the same decision: after the base URL's own "scheme://host[:port]" (checked at construction:
+        # no user info, whitespace or backslash), a "/" ends the authority for both parsers.
+        return url.startswith(self._prefix) or connection_origin(url) == self._origin
 
     def describe(self, exc: BaseException) -> str:
         """Words for a transport failure, without any URL query and without the token."""
