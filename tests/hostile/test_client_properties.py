@@ -8,8 +8,6 @@ so a few hundred examples run in seconds.
 
 from __future__ import annotations
 
-import contextlib
-import gzip
 import json
 import random
 from collections.abc import Callable, Iterator
@@ -29,61 +27,12 @@ from pytest_semaphore.models import ModelError
 from tests.support import api_payloads as P
 from tests.support.scripted_server import Raw, ScriptedServer
 
+from .strategies import answers, json_values
+
 TOKEN = "canary-TOKEN-property-4e2a"
 RETRIES = 2
 
 # ------------------------------------------------------------------------------------------------- strategies
-
-#: Header text as it can travel (latin-1, no line breaks), with the hostile numbers the review found.
-header_text = st.one_of(
-    st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=40),
-    st.sampled_from(["\u00b2", "\u00b9\u00b2", "\u00bd", "-1", "0", "1e9", "Infinity", " 7 "]),
-    st.integers(1, 6000).map(lambda n: "9" * n),
-    st.integers(-1, 10**6).map(lambda year: f"Fri, 31 Dec {year} 23:59:59 GMT"),
-)
-header_names = st.sampled_from(
-    ["Retry-After", "total-pages", "page-number", "x-has-more", "link", "Location", "Content-Type", "x-page"]
-)
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))
-json_values = st.recursive(
-    json_scalars,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=20,
-)
-
-
-def _nested(depth: int, opener: str) -> bytes:
-    closer = {"[": "]", "{": "}"}[opener]
-    inner = '{"a": ' if opener == "{" else "["
-    return (inner * depth + "0" + closer * depth).encode()
-
-
-body_shapes = st.one_of(
-    json_values.map(lambda v: json.dumps(v).encode()),
-    st.builds(lambda v: json.dumps(v).encode(), st.sampled_from([P.pipeline_describe(), [P.pipeline_listed()]])),
-    st.builds(_nested, st.integers(1, 200_000), st.sampled_from(["[", "{"])),
-    st.integers(1, 8000).map(lambda n: b'{"pipeline": ' + b"7" * n + b"}"),
-    st.integers(1, 8000).map(lambda n: b'{"events": [{"event": "x", "timestamp": ' + b"7" * n + b"}]}"),
-    st.binary(max_size=300),
-    st.just(b"<!DOCTYPE html><html><title>Sign in</title></html>"),
-)
-encodings = st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32", "latin-1", "gzip"])
-
-
-@st.composite
-def answers(draw: st.DrawFn) -> tuple[int, dict[str, str], bytes]:
-    status = draw(st.sampled_from([200, 201, 204, 301, 302, 307, 400, 401, 403, 404, 409, 429, 500, 502, 503, 504]))
-    headers = draw(st.dictionaries(header_names, header_text, max_size=4))
-    body = draw(body_shapes)
-    encoding = draw(encodings)
-    if encoding == "gzip":
-        body = gzip.compress(body)
-        headers["Content-Encoding"] = "gzip"
-    elif encoding not in ("utf-8", "latin-1"):
-        with contextlib.suppress(UnicodeDecodeError):
-            body = body.decode("utf-8").encode(encoding)
-    return status, headers, body
-
 
 CALLS: dict[str, Callable[[SemaphoreClient], object]] = {
     "describe_pipeline": lambda c: c.describe_pipeline(P.PPL_ID, detailed=True),
