@@ -38,8 +38,9 @@ _VALUE_START = frozenset('{["-0123456789tfnNI')
 #: A parse error further than this from the end of the buffer cannot be explained by "more bytes are coming".
 _INCOMPLETE_SLACK = 8
 _ONLY_DICTS = {dict}
-#: Besides malformed JSON: a number of thousands of digits (``ValueError``), nesting past the recursion limit.
-_JSON_LIMITS = (ValueError, RecursionError)
+#: What ``json`` raises on text that is not JSON we can use: malformed (``JSONDecodeError`` is a ``ValueError``), a
+#: number of thousands of digits (``ValueError``), nesting deeper than the interpreter's recursion limit.
+JSON_ERRORS = (ValueError, RecursionError)
 
 
 class LogStreamError(ModelError):
@@ -304,7 +305,7 @@ class LogStreamParser:
                 if last < 0:
                     return None, pos
                 continue
-            except _JSON_LIMITS:  # the one-event path below says which event and why
+            except JSON_ERRORS:  # the one-event path below says which event and why
                 return None, pos
             if isinstance(batch, list):
                 return batch, last + 1
@@ -333,7 +334,7 @@ class LogStreamParser:
             self._pos = pos
             self._retry_len = 2 * (n - pos)
             return None, -1
-        except _JSON_LIMITS:
+        except JSON_ERRORS:
             self._fail(buf, pos, f"{what} has a number of thousands of digits or nesting too deep to read")
         if end >= n and not self._eof and isinstance(value, (int, float)) and not isinstance(value, bool):
             # A number at the very end may continue in the next chunk; as for an open string, try again only once

@@ -20,6 +20,7 @@ from requests.structures import CaseInsensitiveDict
 from ..errors import APIError, APIUnavailable, AuthenticationError, NotFoundError
 from ..models import ModelError
 from .baseurl import parse_location
+from .logstream import JSON_ERRORS
 from .retry import RETRYABLE_STATUSES, Policy, parse_retry_after
 
 __all__ = ["Reply", "header_int", "html_title", "looks_like_html", "server_message"]
@@ -30,10 +31,6 @@ _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL
 #: A count in a header (a page number, a number of pages): ASCII digits only (``str.isdigit()`` also accepts "²",
 #: which ``int()`` refuses), and few enough of them that ``int()`` is cheap and the number means something.
 _HEADER_INT = re.compile(r"[0-9]{1,18}")
-#: What ``json.loads`` raises on a body that is not JSON we can use: malformed (``JSONDecodeError`` is a
-#: ``ValueError``), a number of thousands of digits (``ValueError``), nesting deeper than the interpreter's
-#: recursion limit (``RecursionError``).
-JSON_ERRORS = (ValueError, RecursionError)
 
 
 @dataclass(frozen=True)
