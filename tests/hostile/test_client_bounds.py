@@ -61,7 +61,7 @@ def client_for(server: ScriptedServer, **options: object) -> SemaphoreClient:
 
 # ------------------------------------------------------------------------------------------------- the deadline
 
-TRICKLED_BODY = json.dumps(P.pipeline_describe()).encode() * 40  # ~40 KB: 40 s at a byte a millisecond
+TRICKLED_BODY = json.dumps(P.pipeline_describe()).encode() * 40  # ~28 KB: half a minute at a byte a millisecond
 #: Bytes a trickling server may get to send before the client hangs up: a few dozen reads at the deadline's ticks,
 #: plus whatever piled up in the socket while the client's thread waited for a core on a loaded machine (about a
 #: byte a millisecond). Every trickle here is several times longer than this.
