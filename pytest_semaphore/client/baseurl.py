@@ -195,8 +195,8 @@ def connection_origin(url: str) -> Origin | None:
     scheme = ours.scheme.lower()
     default = _DEFAULT_PORTS.get(scheme)
     host = (ours.hostname or "").lower()
-    if ":" not in host and host_name(host) != host:  # an IPv6 literal was checked by urlsplit already
-        return None
+    if ":" not in host:  # an IPv6 literal was checked by urlsplit already; a name is compared in its IDNA form
+        host = host_name(host) or ""
     their_host = (theirs.host or "").lower().strip("[]")
     if (
         default is None
