@@ -88,9 +88,19 @@ class Case:
     outage_length: float
 
     @classmethod
-    def draw(cls, seed: int, *, command: str | None = None, kind: str | None = None, rate: float | None = None) -> Case:
+    def draw(
+        cls,
+        seed: int,
+        *,
+        command: str | None = None,
+        kind: str | None = None,
+        rate: float | None = None,
+        longest: float = 900,
+    ) -> Case:
+        """The case of ``seed``; ``command``, ``kind`` and ``rate`` fix what they name, ``longest`` bounds the
+        pipeline's length (simulated seconds; the soak draws pipelines of up to an hour)."""
         rng = random.Random(seed)
-        duration = rng.uniform(30, 900)
+        duration = rng.uniform(30, longest)
         outage = rng.choice(OUTAGES)
         ending = rng.choice(ENDINGS)
         length = {"none": 0.0, "within": rng.uniform(5, SHORT_OUTAGE), "beyond": rng.uniform(LONG_OUTAGE, 900)}
@@ -182,7 +192,7 @@ class Result:
     promotions: int
     promoted: bool  # the world's pipeline passed, so a promotion was due
     requests: int
-    simulated: float
+    simulated: float  # the gate's own simulated seconds
     stderr: str
 
     @property
@@ -217,6 +227,7 @@ def run_case(case: Case, *, environ: Mapping[str, str] | None = None) -> Result:
         env = {"SEMAPHORE_ORGANIZATION_URL": sim.url, "SEMAPHORE_API_TOKEN": sim.token, **(environ or {})}
         out, err = io.StringIO(), io.StringIO()
         code = main(case.argv(ppl_id), pacing=outage.pacing(), environ=env, stdout=out, stderr=err)
+        simulated = sim.monotonic()
         sim.clear_faults()
         sim.advance(3600)  # let everything the gate started finish: the truth is the world's end state
         parent = truth(sim, ppl_id)
@@ -239,7 +250,7 @@ def run_case(case: Case, *, environ: Mapping[str, str] | None = None) -> Result:
             promotions=len(promotions),
             promoted=parent is Outcome.PASSED and case.command == "promote",
             requests=len(sim.requests),
-            simulated=sim.monotonic(),
+            simulated=simulated,
             stderr=err.getvalue(),
         )
 
