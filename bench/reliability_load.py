@@ -89,9 +89,10 @@ def command_rows(count: int) -> None:
 def pytest_rows(count: int, speed: float) -> int:
     print()
     print(f"pytest -n 4, {count} tests each waiting on one pipeline, simulator at {speed:g}x real time")
-    with tempfile.TemporaryDirectory() as folder, SemaphoreSimulator(
-        many_pipelines_world(count, 2, 30), seed=2, speed=speed
-    ) as sim:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        SemaphoreSimulator(many_pipelines_world(count, 2, 30), seed=2, speed=speed) as sim,
+    ):
         ppl_ids = [sim.world.start_workflow("app", pipeline_file=f".semaphore/p{i}.yml")[1] for i in range(count)]
         path = Path(folder)
         (path / "ids.json").write_text(json.dumps(ppl_ids))
@@ -128,10 +129,14 @@ def pytest_rows(count: int, speed: float) -> int:
         requests = len(sim.requests)
     right = sum(seen.get(p) == v for p, v in truth.items())
     print(f"pytest: {done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-500:]}")
-    print(f"requests: {requests}; busiest simulated minute: {max(by_minute.values())}; mean per minute: "
-          f"{requests / max(1.0, simulated / 60):.0f}; simulated time: {simulated / 60:.1f} min ({real:.0f} s real)")
+    print(
+        f"requests: {requests}; busiest simulated minute: {max(by_minute.values())}; mean per minute: "
+        f"{requests / max(1.0, simulated / 60):.0f}; simulated time: {simulated / 60:.1f} min ({real:.0f} s real)"
+    )
     for name in sorted(workers):
-        print(f"worker {name}: peak threads {workers[name]['threads']}, peak RSS {workers[name]['rss_kib'] / 1024:.0f} MiB")
+        print(
+            f"worker {name}: peak threads {workers[name]['threads']}, peak RSS {workers[name]['rss_kib'] / 1024:.0f} MiB"
+        )
     print(f"verdicts right: {right} of {count}")
     return 0 if right == count and done.returncode == 0 else 1
 

@@ -58,7 +58,8 @@ def is_transient(exc: SemaphoreError) -> bool:
 
     ``APIUnavailable`` (the client's retries are spent), 5xx and 429 that reached us anyway, a 403 (the ingress
     answers 403 when its auth service errs; a real lack of permission is a 404 on this API) and an unreadable body
-    (status 0: a truncated answer).
+    (status 0: a truncated answer). A 500 answering a ``POST`` is not: Semaphore refuses a promotion parameter it
+    does not accept with a 500, and sending it again would get the same answer.
     """
     if isinstance(exc, APIUnavailable):
         return True
@@ -67,6 +68,8 @@ def is_transient(exc: SemaphoreError) -> bool:
     if isinstance(exc, AuthenticationError):
         return exc.status == 403
     if isinstance(exc, APIError):
+        if exc.status == 500 and exc.method == "POST":
+            return False
         return exc.status == 0 or exc.status == 429 or exc.status >= 500
     return False
 

@@ -194,6 +194,7 @@ class Result:
     requests: int
     simulated: float  # the gate's own simulated seconds
     stderr: str
+    refused_trigger: bool = False  # an injected 500 answered the trigger: Semaphore's answer to a bad parameter
 
     @property
     def right(self) -> bool:
@@ -203,13 +204,16 @@ class Result:
             return False
         if not self.promoted:
             return self.promotions == 0
-        return self.promotions == 1 or self.case.outage == "beyond"
+        return self.promotions == 1 or self.case.outage == "beyond" or self.refused_trigger
 
     @property
     def verdict(self) -> str:
-        """How the result compares with the truth: ``truth``, ``unavailable`` (exit 5), or ``WRONG``."""
+        """How the result compares with the truth: ``truth``, ``unavailable`` (exit 5), ``refused`` (exit 4: a 500
+        answered the trigger, which is how Semaphore refuses a bad parameter), or ``WRONG``."""
         if not self.right:
             return "WRONG"
+        if self.code == 4 and self.refused_trigger:
+            return "refused"
         return "unavailable" if self.code == 5 else "truth"
 
 
@@ -232,7 +236,8 @@ def run_case(case: Case, *, environ: Mapping[str, str] | None = None) -> Result:
         sim.advance(3600)  # let everything the gate started finish: the truth is the world's end state
         parent = truth(sim, ppl_id)
         promotions = sim.world.promotions(ppl_id)
-        expected = set()
+        refused = any(r.method == "POST" and r.fault and r.status == 500 for r in sim.requests)
+        expected = {4} if refused and case.command == "promote" else set()
         if case.outage == "beyond":
             expected.add(5)
         else:
@@ -252,6 +257,7 @@ def run_case(case: Case, *, environ: Mapping[str, str] | None = None) -> Result:
             requests=len(sim.requests),
             simulated=simulated,
             stderr=err.getvalue(),
+            refused_trigger=refused,
         )
 
 
