@@ -134,9 +134,8 @@ def pytest_rows(count: int, speed: float) -> int:
         f"{requests / max(1.0, simulated / 60):.0f}; simulated time: {simulated / 60:.1f} min ({real:.0f} s real)"
     )
     for name in sorted(workers):
-        print(
-            f"worker {name}: peak threads {workers[name]['threads']}, peak RSS {workers[name]['rss_kib'] / 1024:.0f} MiB"
-        )
+        peak = workers[name]
+        print(f"worker {name}: peak threads {peak['threads']}, peak RSS {peak['rss_kib'] / 1024:.0f} MiB")
     print(f"verdicts right: {right} of {count}")
     return 0 if right == count and done.returncode == 0 else 1
 

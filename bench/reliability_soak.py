@@ -37,7 +37,9 @@ from tests.reliability.campaign import (  # noqa: E402
 
 def pytest_session(source: str, args: list[str], plugin: object) -> tuple[int, str]:
     """An inner pytest session in a fresh directory, in this process; its exit status and output."""
-    with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory() as folder:
+        os.chdir(folder)  # contextlib.chdir is Python 3.11+
         Path("conftest.py").write_text(PYTEST_CONFTEST)
         Path("test_gate.py").write_text(source)
         os.environ["SEMAPHORE_API_TOKEN"] = "unused-the-client-fixture-is-given"
@@ -46,6 +48,7 @@ def pytest_session(source: str, args: list[str], plugin: object) -> tuple[int, s
             code = pytest.main(["-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args, "."], plugins=[plugin])
         for name in ("conftest", "test_gate"):  # the next session's files must be imported afresh
             sys.modules.pop(name, None)
+        os.chdir(here)
         return int(code), out.getvalue()
 
 
