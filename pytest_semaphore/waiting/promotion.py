@@ -122,7 +122,7 @@ def wait_for_promotion(
     try:
         record = run(_PromotionRecord(guard, client, ppl_id, ours), pacing.schedule(), deadline)
     except KeyboardInterrupt:
-        if cancel_on_interrupt and trigger:  # with trigger=False the caller triggered it and cancels it (promote() does)
+        if cancel_on_interrupt and trigger:  # with trigger=False the caller cancels what it triggered (promote() does)
             cancel_triggered(client, ppl_id, ours, pacing)
         raise
     if record.status == "failed":
