@@ -95,13 +95,20 @@ def main(argv: list[str] | None = None) -> int:
         cells = []
         for rate in RATES:
             c = table[(kind, rate)]
-            cells.append(f"{c['truth']:>4} T {c['unavailable']:>4} U {c['WRONG']:>3} W")
+            refused = f" {c['refused']} R" if c["refused"] else ""
+            cells.append(f"{c['truth']:>4} T {c['unavailable']:>4} U{refused} {c['WRONG']:>2} W")
         print(f"{kind:<16} | " + " | ".join(f"{cell:>18}" for cell in cells))
     print()
-    print("T: the world's verdict and exit code; U: 'API unavailable' (exit 5, or pytest exit 1 naming it); W: wrong")
+    print(
+        "T: the world's verdict and exit code; U: 'API unavailable' (exit 5, or pytest exit 1 naming it); "
+        "R: an injected 500 answered the promotion trigger, read as Semaphore's refusal (exit 4); W: wrong"
+    )
     for outage in ("none", "within", "beyond"):
         c = by_outage[outage]
-        print(f"outage {outage:<7}: {c['truth']:>5} truth, {c['unavailable']:>5} unavailable, {c['WRONG']:>3} wrong")
+        print(
+            f"outage {outage:<7}: {c['truth']:>5} truth, {c['unavailable']:>5} unavailable, {c['refused']:>2} refused,"
+            f" {c['WRONG']:>3} wrong"
+        )
     for key in sorted(faces):
         print(f"{key}: {faces[key]}")
     hours = simulated / 3600

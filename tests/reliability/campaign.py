@@ -309,11 +309,15 @@ class PytestResult:
 
     @property
     def right(self) -> bool:
+        """Beyond the patience, the test failed with ``APIUnavailable`` ("API unavailable" in its message);
+        otherwise it passed, or failed with the pipeline's verdict (an excerpt whose log could not be fetched may
+        say why, which is not the test's error)."""
+        raised_unavailable = "errors.APIUnavailable" in self.output
         if self.case.outage == "beyond":
-            return self.code == 1 and "API unavailable" in self.output
+            return self.code == 1 and raised_unavailable and "API unavailable" in self.output
         if self.truth is Outcome.PASSED:
             return self.code == 0
-        return self.code == 1 and f" {self.truth.value}" in self.output and "API unavailable" not in self.output
+        return self.code == 1 and f" {self.truth.value}" in self.output and not raised_unavailable
 
     @property
     def verdict(self) -> str:
