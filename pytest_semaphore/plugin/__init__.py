@@ -105,7 +105,6 @@ def _check_session_actions(settings: Settings) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     settings = _settings(config)
     config.stash[SETTINGS_KEY] = settings
-    config.addinivalue_line("markers", "semaphore: a test that talks to Semaphore (informational)")
     config.pluginmanager.register(_Collector(config), "semaphore-collector")
     worker_has_simulator = bool(getattr(config, "workerinput", {}).get("semaphore_url"))
     if any(settings.given(n) for n in _SESSION_FIELDS) or worker_has_simulator:

@@ -509,14 +509,6 @@ def _bundled_scenario() -> str:
     return str(Path(__file__).parents[1] / "simulator" / "examples" / "release-train" / "scenario.yml")
 
 
-def describe_failure(runtime: Runtime) -> str | None:
-    """The line that ends the terminal summary when a session action failed: its kind first."""
-    if runtime.failure is None:
-        return None
-    kind, message = runtime.failure
-    return f"semaphore {kind}: {message}"
-
-
 class _Stat:
     """An entry of the terminal's final-line counts (``1 semaphore timeout``)."""
 
@@ -553,7 +545,8 @@ class RuntimeHooks:
             return
         try:
             runtime.run_promotions(int(exitstatus), self._write(session.config))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # pytest's own handling is over: say so, keep the reports whole
+            runtime.record.add_error("error", "interrupted while promoting: nothing more is promoted")
             session.exitstatus = pytest.ExitCode.INTERRUPTED
             return
         if runtime.failure is not None:
