@@ -194,9 +194,8 @@ class Runtime:
             pipeline, found = self.excerpts(client, exc.pipeline)
             self._remember(PipelineEntry(role, pipeline, found, nodeid=_nodeid(item)), item)
             raise exc.with_traceback(None) from None
-        except (WaitTimeout, APIUnavailable) as exc:
-            exc.args = (error_message(exc),)
-            raise exc.with_traceback(None) from None  # the message says it all; the engine's frames are noise
+        except SemaphoreError as exc:
+            raise _plain(exc) from None
         return self.judge(client, done, expected, role=role, item=item)
 
     def judge(
@@ -279,9 +278,8 @@ class Runtime:
                 pacing=pacing,
                 **options,
             )
-        except (WaitTimeout, APIUnavailable) as exc:
-            exc.args = (error_message(exc),)
-            raise exc.with_traceback(None) from None
+        except SemaphoreError as exc:
+            raise _plain(exc) from None
         self.record.add_promotion(result.to_dict())
         if result.action in (waiting.PromoteAction.TRIGGERED, waiting.PromoteAction.REUSED):
             self._announce(client, result)
@@ -493,6 +491,14 @@ def report_entries(item: pytest.Item, report: pytest.TestReport) -> None:
         text = LogAttachment(excerpts=tuple(e for entry in entries for e in entry.excerpts)).text()
         if text:
             report.sections.append((SECTION_TITLE, text))
+
+
+def _plain(exc: SemaphoreError) -> SemaphoreError:
+    """The core's error as a test shows it: a timeout or an outage says first that it is not a verdict, and the
+    waiting engine's frames are dropped (the message says it all; ``--full-trace`` is no use for them)."""
+    if isinstance(exc, (WaitTimeout, APIUnavailable)):
+        exc.args = (error_message(exc),)
+    return exc.with_traceback(None)
 
 
 def _nodeid(item: pytest.Item | None) -> str | None:
