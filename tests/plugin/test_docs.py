@@ -30,7 +30,7 @@ def test_every_fixture_and_hook_is_documented() -> None:
     fixtures = [
         name
         for name, value in vars(plugin).items()
-        if hasattr(value, "_fixture_function_marker") or type(value).__name__ == "FixtureFunctionDefinition"
+        if type(value).__name__ == "FixtureFunctionDefinition" or hasattr(value, "_pytestfixturefunction")  # 9, 8
     ]
     assert "wait_for_pipeline" in fixtures
     for name in fixtures:
