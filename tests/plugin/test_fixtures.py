@@ -236,3 +236,14 @@ def test_semaphore_promote_returns_the_gates_result(pytester: pytest.Pytester) -
     result.stdout.fnmatch_lines(["E   *APIError: POST /api/v1alpha/promotions -> HTTP 500 *"])
     assert "waiting/gate.py" not in result.stdout.str()  # the engine's frames are not shown
     result.stdout.fnmatch_lines(["PASSED * Deploy to production (*; promoted by 'Production')*"])
+
+
+def test_under_simulate_the_simulator_fixture_is_the_sessions(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_inner="""
+        def test_same(semaphore_simulator, semaphore_client, semaphore_ppl_id):
+            assert semaphore_client.base_url == semaphore_simulator.url
+            assert semaphore_simulator.world.pipelines()[0].ppl_id == semaphore_ppl_id
+        """
+    )
+    run(pytester, RELEASE_TRAIN).assert_outcomes(passed=1)
