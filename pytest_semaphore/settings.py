@@ -382,11 +382,6 @@ class Face:
     def dest(self, name: str) -> str:
         return self.dest_prefix + name
 
-    def spelling(self, name: str) -> str:
-        """How a user names the setting on this face: its option, else its ini key, else its variable."""
-        f = FIELDS[name]
-        return self.options.get(name) or self.ini.get(name) or f.env or name
-
 
 def add_options(add: Callable[..., Any], face: Face, names: Iterable[str] | None = None) -> None:
     """Register the face's options with ``add`` (argparse's ``add_argument`` or pytest's ``group.addoption``).
@@ -516,9 +511,6 @@ class Settings:
         if raw is None:
             return "default"
         return f"env {raw.where}" if raw.origin == "environment" else raw.where
-
-    def spelling(self, name: str) -> str:
-        return self._face.spelling(name)
 
     # ----------------------------------------------------------------------------------------------- typed views
 
