@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from .conftest import FAILING_TRAIN
-from .test_session_actions import WORLD_PROBE, manual_promotions
+from .test_session_actions import WORLD_PROBE, first_ppl_id, manual_promotions
 
 TWO_WAITS = """
 import os
@@ -62,3 +62,18 @@ def test_session_actions_happen_once_on_the_controller(pytester: pytest.Pytester
     )
     assert result.ret == 0
     assert [p["name"] for p in manual_promotions(pytester)] == ["Production"]
+
+
+def test_a_failed_wait_for_stops_the_session_before_the_workers_run_anything(pytester: pytest.Pytester) -> None:
+    ppl_id = first_ppl_id(FAILING_TRAIN)
+    pytester.makepyfile(test_inner="def test_must_not_run():\n    open('ran', 'w').close()\n")
+    result = pytester.runpytest_subprocess(
+        "-n",
+        "2",
+        "--semaphore-simulate",
+        f"--semaphore-simulate-scenario={FAILING_TRAIN}",
+        f"--semaphore-wait-for={ppl_id}",
+    )
+    assert result.ret == 1
+    assert not (pytester.path / "ran").exists()
+    assert "semaphore failed" in result.stdout.lines[-1]
