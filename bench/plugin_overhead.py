@@ -74,9 +74,8 @@ def overhead(root: Path, tests: int, runs: int) -> tuple[float, float]:
         print(f"  {name:20} {spread(values)}   CPU {spread(cpu[name])}")
     difference = statistics.median(samples["installed, unused"]) - statistics.median(samples["-p no:semaphore"])
     cpu_difference = statistics.median(cpu["installed, unused"]) - statistics.median(cpu["-p no:semaphore"])
-    print(
-        f"  median difference    {difference * 1000:+8.1f} ms (goal: at most +10 ms); CPU {cpu_difference * 1000:+.1f} ms"
-    )
+    print(f"  median difference    {difference * 1000:+8.1f} ms (goal: at most +10 ms)")
+    print(f"  CPU time difference  {cpu_difference * 1000:+8.1f} ms")
     return difference, statistics.median(samples["installed, unused"])
 
 
