@@ -8,7 +8,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from .conftest import FAILING_TRAIN
+from pytest_semaphore.simulator import SemaphoreSimulator
+
+from .conftest import CANARY, FAILING_TRAIN
 from .test_session_actions import WORLD_PROBE, first_ppl_id, manual_promotions
 
 TWO_WAITS = """
@@ -77,3 +79,28 @@ def test_a_failed_wait_for_stops_the_session_before_the_workers_run_anything(pyt
     assert result.ret == 1
     assert not (pytester.path / "ran").exists()
     assert "semaphore failed" in result.stdout.lines[-1]
+
+
+def test_an_unconfigured_controller_still_attaches_the_workers_excerpts(pytester: pytest.Pytester) -> None:
+    """Only the workers use the plugin (a fixture, with the token in the environment): the controller notices the
+    first report carrying a pipeline and writes the JUnit attachment all the same."""
+    with SemaphoreSimulator(FAILING_TRAIN, token=CANARY, speed=1.0) as simulator:
+        simulator.advance(600)  # the pipeline is done: the workers' waits end at their first look
+        ppl_id = simulator.world.pipelines()[0].ppl_id
+        pytester.makepyfile(
+            test_inner=f"""
+            def test_fails(wait_for_pipeline):
+                wait_for_pipeline({ppl_id!r})
+
+            def test_other():
+                pass
+            """
+        )
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SEMAPHORE_ORGANIZATION_URL", simulator.url)
+            mp.setenv("SEMAPHORE_API_TOKEN", CANARY)
+            result = pytester.runpytest_subprocess("-n", "2", "--junitxml=out.xml")
+    result.assert_outcomes(passed=1, failed=1)
+    cases = {c.get("name"): c for c in ET.parse(pytester.path / "out.xml").getroot().iter("testcase")}
+    assert "test_total_includes_vat" in (cases["test_fails"].findtext("system-out") or "")
+    assert CANARY not in (pytester.path / "out.xml").read_text() + result.stdout.str()
