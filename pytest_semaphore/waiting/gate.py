@@ -29,19 +29,17 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import APIUnavailable, ConfigurationError, OutcomeUnknown, PromotionFailed, WaitTimeout
+from ..errors import ConfigurationError, PromotionFailed, WaitTimeout
 from .loop import DEFAULT_TIMEOUT, Missing, OutageGuard, Poller, Round, check_timeout, run
 from .observe import describe_checked, regressed, signature
 from .outcomes import Outcome, outcome
 from .pacing import Pacing
 from .pipeline import OnChange, wait_for_pipeline
-from .promotion import PromotionResult, cancel_triggered, resolved, wait_for_promotion
+from .promotion import PromotionResult, cancel_triggered, resolved, trigger_within_patience, wait_for_promotion
 from .started import mark_started
 
 if TYPE_CHECKING:
@@ -544,7 +542,9 @@ class _Call:
         before = self.promotions()  # read now: looking for a record to reuse may have taken a while
         known = {r.identity for r in before}
         self.sent_after = frozenset(known)  # from here on, an interrupt may leave a promotion of ours behind
-        self.poll(functools.partial(self.send, override=override, token=str(uuid.uuid4())), "the trigger to land")
+        trigger_within_patience(
+            self.client, self.guard, self.pacing, self.deadline, self.ppl_id, self.name, override, self.parameters
+        )
 
         def probe() -> Promotion | Missing | None:
             records = self.guard.call(self.client.list_promotions, self.ppl_id, name=self.name)
@@ -556,23 +556,6 @@ class _Call:
         record = self.poll(probe, f"the {self.name!r} promotion of pipeline {self.ppl_id} to be listed")
         self.event("triggered", f"triggered promotion {self.name!r} of pipeline {self.ppl_id}", record)
         return record, before
-
-    def send(self, *, override: bool, token: str) -> bool | Missing:
-        """One trigger, as the client sends it (resent only after checking that it had not landed). When every
-        send failed and none landed, that is an outage like any other, retried within the patience; each retry
-        carries the same request token, which Semaphore deduplicates, so a trigger that lands late is not doubled.
-        """
-
-        def trigger() -> bool:
-            try:
-                self.client.trigger_promotion(
-                    self.ppl_id, self.name, override=override, parameters=self.parameters, request_token=token
-                )
-            except OutcomeUnknown as unknown:
-                raise APIUnavailable(unknown.method, unknown.path, unknown.reason) from unknown
-            return True
-
-        return self.guard.call(trigger)
 
     def settle(self, record: Promotion, *, within: float | None = None) -> Promotion:
         """``record`` once Semaphore handled it (scheduled its pipeline, or refused to)."""

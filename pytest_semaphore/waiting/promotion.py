@@ -10,11 +10,12 @@ pipeline in the tree.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from ..errors import PromotionFailed, SemaphoreError, WaitTimeout
+from ..errors import APIUnavailable, OutcomeUnknown, PromotionFailed, SemaphoreError, WaitTimeout
 from .loop import DEFAULT_TIMEOUT, Missing, OutageGuard, Poller, Round, check_timeout, run
 from .observe import EPOCH
 from .outcomes import Outcome, worst_outcome
@@ -113,7 +114,7 @@ def wait_for_promotion(
             snapshot = run(
                 _Answer(guard, lambda: client.list_promotions(ppl_id, name=name)), pacing.schedule(), deadline
             )
-        client.trigger_promotion(ppl_id, name, override=override, parameters=dict(parameters or {}))
+        trigger_within_patience(client, guard, pacing, deadline, ppl_id, name, override, dict(parameters or {}))
     known = {r.identity for r in (snapshot or ()) if r.name == name}
 
     def ours(record: Promotion) -> bool:
@@ -196,14 +197,47 @@ def resolved(record: Promotion) -> bool:
     return record.status == "failed" or (record.status == "passed" and bool(record.scheduled_pipeline_id))
 
 
+def trigger_within_patience(
+    client: SemaphoreClient,
+    guard: OutageGuard,
+    pacing: Pacing,
+    deadline: float,
+    ppl_id: str,
+    name: str,
+    override: bool,
+    parameters: Mapping[str, str],
+) -> None:
+    """Trigger promotion ``name`` of ``ppl_id``, as an outage allows: within the patience and ``deadline``.
+
+    The client sends a trigger again only after the promotions list shows that the previous one had not landed, and
+    gives up after a few sends. When none landed, that is an outage like any other: the trigger is tried again on
+    the pacing's schedule until the outage outlasts the patience (``APIUnavailable``). Every send carries the same
+    request token, which Semaphore deduplicates, so a trigger that lands late is not doubled. A 500 (Semaphore's
+    answer to a parameter it refuses) is raised at once.
+    """
+    token = str(uuid.uuid4())
+
+    def send() -> bool:
+        try:
+            client.trigger_promotion(ppl_id, name, override=override, parameters=parameters, request_token=token)
+        except OutcomeUnknown as unknown:
+            raise APIUnavailable(unknown.method, unknown.path, unknown.reason) from unknown
+        return True
+
+    run(_Answer(guard, send), pacing.schedule(), deadline)
+
+
+T = TypeVar("T")
+
+
 @dataclass(eq=False)
-class _Answer(Poller[list["Promotion"]]):
+class _Answer(Poller[T], Generic[T]):
     """A round: one call of ``ask``; over at the first answer (transient failures within patience are retried)."""
 
     guard: OutageGuard
-    ask: Callable[[], list[Promotion]]
+    ask: Callable[[], T]
 
-    def poll(self) -> Round[list[Promotion]]:
+    def poll(self) -> Round[T]:
         answer = self.guard.call(self.ask)
         return Round(None if isinstance(answer, Missing) else answer)
 

@@ -12,7 +12,7 @@ import pytest
 from pytest_semaphore import SemaphoreClient
 from pytest_semaphore.simulator import SemaphoreSimulator
 from pytest_semaphore.simulator.definitions import FaultDef, ScenarioDef
-from pytest_semaphore.waiting import Outcome, Pacing, describe_detailed, promote
+from pytest_semaphore.waiting import Outcome, Pacing, describe_detailed, promote, wait_for_promotion
 
 from .campaign import FAULT_KINDS, PYTEST_CONFTEST, RATES, Case, run_case, run_pytest_case
 
@@ -68,6 +68,19 @@ def test_a_trigger_that_never_landed_is_sent_again_within_the_patience() -> None
         assert len(sends) == 9  # 8 refused, the ninth landed
         assert len(sim.world.promotions(ppl_id)) == 1
         assert result.promotion is not None
+
+
+def test_wait_for_promotion_sends_its_trigger_within_the_patience_too() -> None:
+    case = quiet(Case.draw(1, command="promote", rate=0.0))
+    with SemaphoreSimulator(case.scenario()) as sim:
+        _, ppl_id = sim.world.start_workflow("app")
+        sim.advance(3600)
+        sim.add_fault(FaultDef("POST /api/v1alpha/promotions", "status", status=503, count=8))
+        pacing = Pacing(sleep=sim.advance, monotonic=sim.monotonic, patience=300)
+        with SemaphoreClient(sim.url, sim.token, sleep=sim.advance, monotonic=sim.monotonic) as client:
+            done = wait_for_promotion(client, ppl_id, "Production", parameters={"REGION": "eu"}, pacing=pacing)
+        assert done.outcome is Outcome.PASSED
+        assert len(sim.world.promotions(ppl_id)) == 1
 
 
 def test_the_details_of_a_done_pipeline_are_asked_within_the_patience() -> None:
