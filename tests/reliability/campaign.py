@@ -15,6 +15,7 @@ for a pipeline that passed. The suite runs a few dozen cases (``tests/reliabilit
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import random
 from collections.abc import Callable, Mapping
@@ -117,6 +118,10 @@ class Case:
             outage_start=0.0 if ending == "malformed" else rng.uniform(0, duration * 0.8),
             outage_length=length[outage],
         )
+
+    def calm(self, ending: str = "passed") -> Case:
+        """This case's world ending ``ending`` (its deployment passing), without outage or background fault."""
+        return dataclasses.replace(self, ending=ending, deploy_passes=True, rate=0.0, outage="none", outage_length=0.0)
 
     def scenario(self) -> ScenarioDef:
         exit_code = 1 if self.ending == "failed" else 0
