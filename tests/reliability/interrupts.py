@@ -18,7 +18,8 @@ from pytest_semaphore.waiting import Pacing
 
 @dataclass
 class SignalAt:
-    """A ``monotonic`` for the pacing that raises ``signum`` in this (the main) thread on its ``at``-th call."""
+    """A ``monotonic`` for the pacing that raises ``signum`` in this (the main) thread on its ``at``-th call
+    (``at=0``: never; it only counts)."""
 
     clock: Callable[[], float]
     signum: int
