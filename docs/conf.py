@@ -1,0 +1,33 @@
+"""Sphinx configuration: the Markdown pages of docs/ through MyST, autodoc for the public API, and sample outputs
+generated from the simulator at build time (docs/samples.py), so that what the pages show is what the code makes.
+
+Build: ``sphinx-build -W --keep-going -b html docs docs/_build/html`` (``tox -e docs``; ``.ci/run`` does the same).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS))  # samples.py
+
+project = "pytest-semaphore"
+author = "pytest-semaphore developers"
+copyright = "2026, pytest-semaphore developers"  # noqa: A001 - the name Sphinx reads
+
+extensions = ["myst_parser", "sphinx.ext.autodoc"]
+source_suffix = {".md": "markdown"}
+root_doc = "index"
+exclude_patterns = ["_build", "_generated"]
+
+myst_heading_anchors = 3
+myst_enable_extensions = ["deflist"]
+
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+autodoc_default_options = {"members": True, "show-inheritance": True}
+
+html_theme = "alabaster"
+html_title = "pytest-semaphore"
+html_static_path: list[str] = []
