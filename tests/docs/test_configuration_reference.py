@@ -1,0 +1,45 @@
+"""docs/configuration.md lists every setting of the code's table, and nothing else, as the code describes it."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from types import ModuleType
+
+from pytest_semaphore.settings import FIELDS
+
+GENERATOR = Path(__file__).resolve().parents[2] / "docs" / "gen_configuration.py"
+
+
+def generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("gen_configuration", GENERATOR)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def listed(table: str) -> set[str]:
+    return set(re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.MULTILINE))
+
+
+def test_the_reference_lists_exactly_the_settings_of_the_code() -> None:
+    on_page = listed(generator().current())
+    missing, extra = set(FIELDS) - on_page, on_page - set(FIELDS)
+    assert not missing, f"settings the reference does not list: {sorted(missing)}; run python docs/gen_configuration.py"
+    assert not extra, f"the reference lists settings that do not exist: {sorted(extra)}; run docs/gen_configuration.py"
+
+
+def test_every_row_says_what_the_code_says() -> None:
+    gen = generator()
+    assert gen.current() == gen.render(), "docs/configuration.md is out of date: run python docs/gen_configuration.py"
+
+
+def test_the_reader_of_the_table_sees_an_added_and_a_removed_setting() -> None:
+    table = generator().render()
+    assert listed(table) == set(FIELDS)
+    fewer = "\n".join(line for line in table.splitlines() if not line.startswith("| `timeout` |"))
+    assert "timeout" not in listed(fewer)
+    assert "bogus" in listed(table + "| `bogus` | | | | |\n")

@@ -1,0 +1,44 @@
+"""Blocks of the docs pages that no other test runs: they run here, or their output is produced and compared."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pytest_semaphore.settings import Face, Settings, SettingsError
+from pytest_semaphore.simulator import SemaphoreSimulator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def blocks(page: str, language: str) -> list[str]:
+    text = (ROOT / page).read_text(encoding="utf-8")
+    return re.findall(rf"^```{language}\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+
+
+def test_readme_test_command_is_the_one_ci_runs() -> None:
+    """README.md's test command, character for character, is what .ci/run runs."""
+    (command,) = [b.strip() for b in blocks("README.md", "sh") if "pytest" in b]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert command in ci
+
+
+def test_configuration_md_shows_the_message_a_bad_timeout_gets() -> None:
+    (shown,) = blocks("docs/configuration.md", "text")
+    face = Face.prefixed("--semaphore-", ["timeout"])
+    with pytest.raises(SettingsError) as caught:
+        Settings.resolve(face, cli={"semaphore_timeout": "soon"}, environ={})
+    assert str(caught.value) == shown.strip()
+
+
+def test_scenarios_md_bundled_example_runs_as_pasted() -> None:
+    (example,) = [b for b in blocks("docs/scenarios.md", "python") if "examples" in b]
+    namespace: dict[str, object] = {}
+    exec(compile(example, "docs/scenarios.md", "exec"), namespace)
+    sim = namespace["sim"]
+    assert isinstance(sim, SemaphoreSimulator)
+    # its comment: ten simulated minutes, the train passes and Staging is promoted automatically
+    done = {(p.name, p.result) for p in sim.world.pipelines()}
+    assert done == {("Release train", "passed"), ("Deploy to staging", "passed")}
