@@ -12,9 +12,14 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS))  # samples.py
 
+import samples  # noqa: E402 - needs the path above
+
+# Before anything else, so that the pages and html_extra_path find them.
+samples.generate(DOCS / "_generated")
+
 project = "pytest-semaphore"
 author = "pytest-semaphore developers"
-copyright = "2026, pytest-semaphore developers"  # noqa: A001 - the name Sphinx reads
+copyright = "2026, pytest-semaphore developers"
 
 extensions = ["myst_parser", "sphinx.ext.autodoc"]
 source_suffix = {".md": "markdown"}
@@ -31,3 +36,6 @@ autodoc_default_options = {"members": True, "show-inheritance": True}
 html_theme = "alabaster"
 html_title = "pytest-semaphore"
 html_static_path: list[str] = []
+#: The generated samples are copied beside the pages, so the HTML summary opens as the gate wrote it.
+html_extra_path = ["_generated"]
+
