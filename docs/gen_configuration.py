@@ -13,7 +13,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pytest_semaphore.settings import FIELDS, Field
+from pytest_semaphore.cli.parsing import FACE as COMMAND
+from pytest_semaphore.settings import FIELDS, Face, Field
 
 PAGE = Path(__file__).resolve().parent / "configuration.md"
 BEGIN = "<!-- begin generated: python docs/gen_configuration.py -->"
@@ -35,12 +36,17 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _spellings(face: Face, name: str) -> str:
+    return f"`{face.options[name]}`" if name in face.options else ""
+
+
 def rows() -> dict[str, str]:
     """One Markdown table row per setting, keyed by the setting's name."""
     table = {}
     for name, field in FIELDS.items():
         cells = [
             f"`{name}`",
+            _spellings(COMMAND, name),
             f"`{field.env}`" if field.env else "",
             _default(field),
             _cell(field.accepted) + (" (repeatable)" if field.kind == "list" else ""),
@@ -51,7 +57,10 @@ def rows() -> dict[str, str]:
 
 
 def render() -> str:
-    header = "| setting | environment | default | accepted | what it does |\n| --- | --- | --- | --- | --- |\n"
+    header = (
+        "| setting | `semaphore-gate` | environment | default | accepted | what it does |\n"
+        "| --- | --- | --- | --- | --- | --- |\n"
+    )
     return header + "\n".join(rows().values()) + "\n"
 
 

@@ -1,6 +1,7 @@
-"""A deployment gate against the embedded Semaphore simulator: no account, no network, under a second.
+"""A deployment gate written with the library, against the embedded Semaphore simulator: no account, no network.
 
-It does what a release engineer's gate job does, with the same library calls it would make against semaphoreci.com:
+``semaphore-gate demo`` is the ready-made rehearsal (docs/cli.md); this example shows the library calls a gate of
+your own makes against semaphoreci.com, the same ones the command makes:
 
 1. find the pipeline that a push to ``master`` started (it may not exist yet when the gate starts);
 2. wait for it to finish (growing poll intervals, transient API errors tolerated, finite timeout);

@@ -15,7 +15,7 @@ backend junitparser picked and for Semaphore's strict Go parser; on any error th
 
 from __future__ import annotations
 
-from .attach import AttachResult, LogAttachment, TestTarget, attach_logs, attachment_for
+from .attach import AttachResult, LogAttachment, TestTarget, attach_logs, attachment_for, failed_testcases
 from .pipeline import PipelineSource, pipeline_report, write_pipeline_report, write_pipeline_report_from_client
 from .properties import job_url, pipeline_url
 from .xmlio import read_report, xml_backend
@@ -27,6 +27,7 @@ __all__ = [
     "TestTarget",
     "attach_logs",
     "attachment_for",
+    "failed_testcases",
     "job_url",
     "pipeline_report",
     "pipeline_url",

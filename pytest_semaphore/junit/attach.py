@@ -27,7 +27,7 @@ from .xmlio import parse, write_atomic, xml_api, xml_backend
 if TYPE_CHECKING:
     from ..models import Pipeline
 
-__all__ = ["AttachResult", "LogAttachment", "TestTarget", "attach_logs", "attachment_for"]
+__all__ = ["AttachResult", "LogAttachment", "TestTarget", "attach_logs", "attachment_for", "failed_testcases"]
 
 
 # pytest's own escaping of testcase names (``_pytest.junitxml.bin_xml_escape``), including its odd range literal,
@@ -249,3 +249,17 @@ def attach_logs(
         missing=tuple(t for t in order if (t.classname, t.name) not in found),
         path=Path(output) if output is not None else source,
     )
+
+
+def failed_testcases(report: str | os.PathLike[str]) -> list[TestTarget]:
+    """The testcases of a report that failed or errored (a ``<failure>`` or ``<error>`` child), in report order.
+
+    What ``semaphore-gate attach-logs`` attaches to when no test is named: the tests a reader of the report opens
+    first. A testcase reported twice (a rerun plugin) is listed once.
+    """
+    root = parse(Path(report))
+    found: dict[TestTarget, None] = {}
+    for case in root.iter("testcase"):
+        if any(child.tag in ("failure", "error") for child in case):
+            found[TestTarget(case.get("classname") or case.get("class") or "", case.get("name") or "")] = None
+    return list(found)

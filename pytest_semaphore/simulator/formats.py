@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from .world import BlockRecord, JobRecord, PipelineRecord, ProjectRecord, PromotionRecord, WorkflowRecord, World
+from .records import BlockRecord, JobRecord, PipelineRecord, ProjectRecord, PromotionRecord, WorkflowRecord
+from .world import World
 
 __all__ = [
     "UNSET_TIMESTAMP",

@@ -11,8 +11,9 @@ import re
 
 from . import formats
 from .messages import Request, Response
+from .records import NotFound
 from .routing import Route, api_route, gateway, gateway_error, visible_job
-from .world import NotFound, World
+from .world import World
 
 __all__ = ["Gateway"]
 

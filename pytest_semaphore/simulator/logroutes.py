@@ -10,8 +10,9 @@ import re
 
 from .ingress import LogLinks
 from .messages import HTML, JSON, PLUG_JSON, TEXT, Request, Response, json_bytes
+from .records import NotFound
 from .routing import Route, api_route, param, plumber, positive_int, require_visible, visible_job
-from .world import NotFound, World
+from .world import World
 
 __all__ = ["Logs"]
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from . import formats
 from .messages import Request, Response, json_bytes
+from .records import NotFound, PipelineRecord
 from .routing import (
     Route,
     Upload,
@@ -27,7 +28,7 @@ from .routing import (
     visible_pipeline,
     visible_workflow,
 )
-from .world import NotFound, PipelineRecord, World
+from .world import World
 
 __all__ = ["PipelineJson", "Plumber"]
 

@@ -23,10 +23,11 @@ from .ingress import Ingress, LogLinks
 from .logroutes import Logs
 from .plumber import Plumber
 from .projecthub import Projecthub
+from .records import Timings
 from .requestlog import RequestLog, RequestRecord
 from .routing import Router
 from .serving import SimulatorServer
-from .world import DEFAULT_EPOCH, Timings, World
+from .world import DEFAULT_EPOCH, World
 
 __all__ = ["SemaphoreSimulator", "new_token"]
 

@@ -27,7 +27,6 @@ from pathlib import Path
 from .definitions import (
     DEFAULT_PIPELINE_FILE,
     EARLY_PROMOTIONS,
-    CommandDef,
     FaultDef,
     JobDef,
     PipelineDef,
@@ -35,6 +34,7 @@ from .definitions import (
     RunDef,
     ScenarioDef,
 )
+from .outcomes import OUTCOME_KEYS, Outcome, apply_outcome, read_outcome
 from .pipeline_yaml import JobSite, ParsedPipeline, load_pipeline_file, parse_pipeline
 from .yamlsource import ScenarioError, YNode, load_document
 
@@ -42,130 +42,12 @@ __all__ = ["ScenarioError", "current_branch", "load_scenario"]
 
 _SCENARIO_KEYS = {"description", "seed", "organization", "projects", "runs", "faults", "extras", "early_promotions"}
 _PROJECT_KEYS = {"name", "id", "repository", "semaphore", "pipelines", "initial_pipeline_file", "defaults", "jobs"}
-_OUTCOME_KEYS = {"result", "duration", "log", "log_bytes", "exit_code", "fail_at", "secrets"}
-_JOB_ENTRY_KEYS = _OUTCOME_KEYS | {"name", "block", "pipeline"}
+_JOB_ENTRY_KEYS = OUTCOME_KEYS | {"name", "block", "pipeline"}
 _RUN_KEYS = {"project", "branch", "tag", "pull_request", "commit_sha", "pipeline_file", "triggered_by", "changed_files"}
 _FAULT_KEYS = {"route", "kind", "rate", "status", "retry_after", "latency", "count", "after"}
 _FAULT_KINDS = ("status", "rate_limit", "latency", "reset_before", "reset_after", "truncate")
-_RESULTS = ("passed", "failed", "stopped")
 _TRIGGERS = ("hook", "api", "schedule", "manual_run")
 _METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE", "HEAD")
-#: The largest generated log (``log_bytes``): enough for any large-log test, small enough to build in memory.
-MAX_LOG_BYTES = 100_000_000
-
-
-# --- outcomes ----------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    """How a job ends, as written in the scenario; unset fields keep the job's (or the defaults') value."""
-
-    result: str | None = None
-    duration: float | None = None
-    log: tuple[str, ...] | None = None
-    log_bytes: int | None = None
-    exit_code: int | None = None
-    fail_at: int | str | None = None
-    secrets: tuple[tuple[str, str], ...] | None = None
-
-    def over(self, base: _Outcome) -> _Outcome:
-        """This outcome with ``base`` filling the fields it leaves unset."""
-        return _Outcome(
-            **{
-                f.name: getattr(self, f.name) if getattr(self, f.name) is not None else getattr(base, f.name)
-                for f in dataclasses.fields(self)
-            }
-        )
-
-
-def _read_outcome(entries: Mapping[str, YNode], what: str) -> _Outcome:
-    result = None
-    if "result" in entries:
-        result = entries["result"].string(f"the `result` of {what}")
-        if result not in _RESULTS:
-            raise entries["result"].error(f"`result` must be one of {', '.join(_RESULTS)}, got {result!r}")
-    duration = entries["duration"].number("`duration` (seconds)", minimum=0) if "duration" in entries else None
-    log: tuple[str, ...] | None = None
-    if "log" in entries:
-        node = entries["log"]
-        if isinstance(node.value, str):
-            log = tuple(node.value.splitlines())
-        else:
-            log = tuple(node.strings("`log` (a string or a list of lines)"))
-    log_bytes = (  # the world builds the whole log in memory when the job runs: bounded here, not there
-        entries["log_bytes"].integer("`log_bytes`", minimum=0, maximum=MAX_LOG_BYTES)
-        if "log_bytes" in entries
-        else None
-    )
-    exit_code = entries["exit_code"].integer("`exit_code`", minimum=1, maximum=255) if "exit_code" in entries else None
-    fail_at: int | str | None = None
-    if "fail_at" in entries:
-        node = entries["fail_at"]
-        if isinstance(node.value, int) and not isinstance(node.value, bool):
-            fail_at = node.integer("`fail_at` (a command number, from 1)", minimum=1)
-        else:
-            fail_at = node.string("`fail_at` (a command, or its number from 1)")
-    secrets: tuple[tuple[str, str], ...] | None = None
-    if "secrets" in entries:
-        node = entries["secrets"]
-        items = [node] if isinstance(node.value, dict) else node.sequence("`secrets`")
-        pairs = []
-        for item in items:
-            secret = item.check_keys("a secret", {"name", "value"})
-            if "name" not in secret or "value" not in secret:
-                raise item.error("a secret needs `name` (the environment variable) and `value`")
-            pairs.append((secret["name"].string("a secret `name`"), secret["value"].string("a secret `value`")))
-        secrets = tuple(pairs)
-    return _Outcome(result, duration, log, log_bytes, exit_code, fail_at, secrets)
-
-
-def _apply(job: JobDef, outcome: _Outcome, node: YNode | None) -> JobDef:
-    """The job as the outcome says it ends: the failing command exits non-zero, the log lines are its output."""
-    commands = list(job.commands) or [CommandDef("true")]
-    last = len(commands) - 1
-    if outcome.result == "failed":
-        last = _failing_index(job, commands, outcome, node)
-        commands[last] = dataclasses.replace(commands[last], exit_code=outcome.exit_code or 1)
-    elif outcome.fail_at is not None or outcome.exit_code is not None:
-        raise _error(node, f"job {job.name!r}: `fail_at` and `exit_code` only make sense with `result: failed`")
-    if outcome.log:
-        text = tuple(line + "\n" for line in outcome.log)
-        commands[last] = dataclasses.replace(commands[last], output=commands[last].output + text)
-    if outcome.secrets:  # echoed first, so that even a job failing at once has printed them
-        echoes = [CommandDef(f'echo "${name}"', output=(f"{value}\n",)) for name, value in outcome.secrets]
-        commands = echoes + commands
-        last += len(echoes)
-    if outcome.duration is not None:
-        share = outcome.duration / (last + 1)
-        commands = [dataclasses.replace(c, duration=share) if i <= last else c for i, c in enumerate(commands)]
-    env_vars = job.env_vars + (outcome.secrets or ())
-    return dataclasses.replace(
-        job,
-        commands=tuple(commands),
-        result="stopped" if outcome.result == "stopped" else job.result,
-        log_bytes=outcome.log_bytes if outcome.log_bytes is not None else job.log_bytes,
-        env_vars=env_vars,
-    )
-
-
-def _error(node: YNode | None, problem: str) -> ScenarioError:
-    return node.error(problem) if node is not None else ScenarioError(problem)
-
-
-def _failing_index(job: JobDef, commands: list[CommandDef], outcome: _Outcome, node: YNode | None) -> int:
-    if outcome.fail_at is None:
-        return len(commands) - 1
-    directives = [command.directive for command in commands]
-    if isinstance(outcome.fail_at, int):
-        if outcome.fail_at > len(commands):
-            raise _error(
-                node, f"job {job.name!r} has {len(commands)} commands, `fail_at: {outcome.fail_at}` is past the last"
-            )
-        return outcome.fail_at - 1
-    if outcome.fail_at not in directives:
-        raise _error(node, f"job {job.name!r} has no command {outcome.fail_at!r} (its commands: {directives})")
-    return directives.index(outcome.fail_at)
 
 
 # --- projects ----------------------------------------------------------------------------------------------------
@@ -351,10 +233,10 @@ def _read_project(node: YNode, base: Path) -> tuple[_ProjectBuild, YNode | None,
 
 
 def _apply_outcomes(build: _ProjectBuild, defaults: YNode | None, jobs: YNode | None) -> None:
-    base = _Outcome()
+    base = Outcome()
     if defaults is not None:
-        fields = defaults.check_keys(f"the `defaults` of project {build.name!r}", _OUTCOME_KEYS - {"fail_at"})
-        base = _read_outcome(fields, "the defaults")
+        fields = defaults.check_keys(f"the `defaults` of project {build.name!r}", OUTCOME_KEYS - {"fail_at"})
+        base = read_outcome(fields, "the defaults")
     entries: list[tuple[str, YNode, Mapping[str, YNode]]] = []
     if jobs is not None:
         if isinstance(jobs.value, dict):
@@ -369,10 +251,10 @@ def _apply_outcomes(build: _ProjectBuild, defaults: YNode | None, jobs: YNode | 
                 entries.append((fields["name"].string("the job `name`"), item, fields))
     if defaults is not None:
         for ref in build.refs:
-            ref.job = _apply(ref.job, base, defaults)
-    chosen: dict[int, tuple[YNode, _Outcome]] = {}
+            ref.job = apply_outcome(ref.job, base, defaults)
+    chosen: dict[int, tuple[YNode, Outcome]] = {}
     for job_name, node, job_fields in entries:
-        outcome = _read_outcome(job_fields, f"job {job_name!r}").over(base)
+        outcome = read_outcome(job_fields, f"job {job_name!r}").over(base)
         matches = _match(build, job_name, node, job_fields)
         for index in matches:
             if index in chosen:
@@ -385,7 +267,7 @@ def _apply_outcomes(build: _ProjectBuild, defaults: YNode | None, jobs: YNode | 
     for index, (node, outcome) in chosen.items():
         ref = build.refs[index]
         original = _original(build, ref)
-        ref.job = _apply(original, outcome, node)
+        ref.job = apply_outcome(original, outcome, node)
 
 
 def _job_groups(definition: PipelineDef) -> list[tuple[JobDef, ...]]:

@@ -14,6 +14,7 @@ from .loop import DEFAULT_TIMEOUT, Missing, OutageGuard, Poller, Round, check_ti
 from .observe import EPOCH, signature
 from .pacing import Pacing
 from .pipeline import OnChange
+from .started import CancelOptions
 
 if TYPE_CHECKING:
     from ..client import SemaphoreClient
@@ -37,6 +38,9 @@ def wait_for_workflow(
     include_promotions: bool = False,
     promotion_grace: float = DEFAULT_PROMOTION_GRACE,
     timeout: float = DEFAULT_TIMEOUT,
+    cancel_on_timeout: bool = False,
+    cancel_on_interrupt: bool = False,
+    cancel_foreign: bool = False,
     on_change: OnChange | None = None,
     pacing: Pacing | None = None,
 ) -> list[Pipeline]:
@@ -46,12 +50,17 @@ def wait_for_workflow(
     during the wait count too: the wait goes on while a promotion of a done pipeline is ``processing`` or has
     scheduled a pipeline not yet seen, and for ``promotion_grace`` seconds after the last pipeline ended (Semaphore
     starts auto-promotions asynchronously, so "no promotion yet" right after the end proves nothing).
+
+    ``cancel_on_timeout`` / ``cancel_on_interrupt`` terminate the workflow's unfinished pipelines on timeout / on
+    ``KeyboardInterrupt`` (re-raised), those this process started (:func:`mark_started`), or all of them with
+    ``cancel_foreign`` (a workflow named by the user is theirs to stop).
     """
     timeout = check_timeout("timeout", timeout)
     pacing = pacing if pacing is not None else Pacing()
     guard = OutageGuard(f"workflow {wf_id}", pacing)
     deadline = guard.monotonic() + timeout
-    waiter = _WorkflowWait(guard, client, wf_id, timeout, include_promotions, promotion_grace, on_change)
+    cancelling = CancelOptions(cancel_on_timeout, cancel_on_interrupt, cancel_foreign)
+    waiter = _WorkflowWait(guard, client, wf_id, timeout, include_promotions, promotion_grace, on_change, cancelling)
     return run(waiter, pacing.schedule(), deadline)
 
 
@@ -66,6 +75,7 @@ class _WorkflowWait(Poller[list["Pipeline"]]):
     include_promotions: bool
     promotion_grace: float
     on_change: OnChange | None
+    cancelling: CancelOptions
     seen: dict[str, Pipeline] = field(default_factory=dict, init=False)
     all_done_since: float | None = field(default=None, init=False)
 
@@ -116,6 +126,13 @@ class _WorkflowWait(Poller[list["Pipeline"]]):
             return None
         return self.all_done_since + self.promotion_grace - now
 
+    def unfinished(self) -> list[str]:
+        return [p.ppl_id for p in self.seen.values() if not p.done]
+
     def timed_out(self) -> BaseException:
-        unfinished = [p for p in self.seen.values() if not p.done]
-        return self.guard.timeout_error(self.timeout, unfinished[0] if unfinished else None)
+        unfinished = self.unfinished()
+        canceled = self.cancelling.at_timeout(self.client, unfinished)
+        return self.guard.timeout_error(self.timeout, self.seen[unfinished[0]] if unfinished else None, canceled)
+
+    def interrupted(self) -> None:
+        self.cancelling.at_interrupt(self.client, self.unfinished())

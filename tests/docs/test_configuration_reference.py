@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from types import ModuleType
 
+from pytest_semaphore.cli.parsing import FACE as COMMAND
 from pytest_semaphore.settings import FIELDS
 
 GENERATOR = Path(__file__).resolve().parents[2] / "docs" / "gen_configuration.py"
@@ -30,6 +31,14 @@ def test_the_reference_lists_exactly_the_settings_of_the_code() -> None:
     missing, extra = set(FIELDS) - on_page, on_page - set(FIELDS)
     assert not missing, f"settings the reference does not list: {sorted(missing)}; run python docs/gen_configuration.py"
     assert not extra, f"the reference lists settings that do not exist: {sorted(extra)}; run docs/gen_configuration.py"
+
+
+def test_the_reference_lists_exactly_the_options_of_each_face() -> None:
+    table = generator().current()
+    on_page = set(re.findall(r"`(--[a-z-]+)`", table))
+    missing, extra = set(COMMAND.options.values()) - on_page, on_page - set(COMMAND.options.values())
+    assert not missing, f"options the reference does not list: {sorted(missing)}; run python docs/gen_configuration.py"
+    assert not extra, f"the reference lists options that do not exist: {sorted(extra)}"
 
 
 def test_every_row_says_what_the_code_says() -> None:

@@ -1,11 +1,12 @@
 """docs/troubleshooting.md quotes every error message a user can meet, so a new message cannot ship undocumented.
 
 The messages are read from the code: every call that builds one of the errors a user sees (the ``errors`` classes,
-settings errors, pytest usage errors; and ``ValueError`` in ``settings.py``, whose texts become the reasons of
-settings errors), with its text (a string or f-string) among the arguments. Each literal piece of such a text (the
-parts between the ``{...}`` holes, 15 characters or more) must appear on the page, where the holes are written in
-capitals (``refusing plain http:// to HOST: ...``). Errors that only a programming mistake raises (a ``TypeError``
-from a redaction hook, an invalid poll schedule) are not messages users meet and are not collected.
+settings errors, pytest usage errors, argparse's bad-value errors; ``ValueError`` in ``settings.py``, whose texts
+become the reasons of settings errors; and the lines ``semaphore-gate`` itself writes on stderr), with its text (a
+string or f-string) among the arguments. Each literal piece of such a text (the parts between the ``{...}`` holes,
+15 characters or more) must appear on the page, where the holes are written in capitals (``refusing plain http://
+to HOST: ...``). Errors that only a programming mistake raises (a ``TypeError`` from a redaction hook, an invalid
+poll schedule) are not messages users meet and are not collected.
 """
 
 from __future__ import annotations
@@ -33,10 +34,13 @@ USER_ERRORS = {
     "PromotionFailed",
     "ReportError",
     "UsageError",
+    "ArgumentTypeError",  # a bad option value, as argparse reports it
     "unexpected",  # Reply.unexpected: an answer of the wrong shape, as an APIError
     "_more",  # reconcile.py: what reconciliation found, appended to OutcomeUnknown's reason
     "__init__",  # errors.py: the texts the error classes build themselves
 }
+#: In the command's package, its own lines on stderr: ``Output.error(...)`` and ``print(..., file=stderr)``.
+CLI_OUTPUT = {"error", "print"}
 #: Where a plain ValueError's text reaches users (as the reason of a settings error).
 VALUE_ERROR_MODULES = {"settings.py"}
 #: The simulator's scenario and pipeline-file errors are documented with the scenario format (docs/scenarios.md).
@@ -73,7 +77,12 @@ def messages() -> list[tuple[str, str]]:
             if not isinstance(node, ast.Call):
                 continue
             name = _called(node)
-            if name not in USER_ERRORS and not (name == "ValueError" and path.name in VALUE_ERROR_MODULES):
+            in_cli = "cli" in path.relative_to(PACKAGE).parts
+            if not (
+                name in USER_ERRORS
+                or (name == "ValueError" and path.name in VALUE_ERROR_MODULES)
+                or (in_cli and name in CLI_OUTPUT and (name != "print" or any(k.arg == "file" for k in node.keywords)))
+            ):
                 continue
             for argument in [*node.args, *(k.value for k in node.keywords)]:
                 text = _text(argument)

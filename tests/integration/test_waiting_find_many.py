@@ -14,6 +14,7 @@ from pytest_semaphore.waiting import (
     find_pipeline,
     mark_started,
     outcome,
+    started_here,
     wait_for_pipelines,
     wait_for_workflow,
 )
@@ -211,3 +212,44 @@ def test_wait_for_workflow_times_out_with_an_unfinished_pipeline() -> None:
         assert caught.value.last_seen is not None
         assert caught.value.last_seen.ppl_id == ppl_id
         assert 200 <= s.sim.monotonic() < 240
+
+
+def _interrupt() -> None:
+    raise KeyboardInterrupt
+
+
+def test_wait_for_workflow_cancel_on_interrupt_stops_its_unfinished_pipelines() -> None:
+    with simulated(project(main=pipeline(job(duration=7200)))) as s:
+        wf_id, ppl_id = s.sim.world.start_workflow("app")
+        mark_started(ppl_id)
+        s.at(120, _interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            wait_for_workflow(s.client, wf_id, cancel_on_interrupt=True, pacing=s.pacing)
+        s.sim.advance(10)
+        assert s.sim.world.pipeline(ppl_id).result == "stopped"
+
+
+def test_wait_for_workflow_interrupt_leaves_a_foreign_workflow_alone_unless_told() -> None:
+    with simulated(project(main=pipeline(job(duration=7200))), seed=103) as s:
+        mine, theirs = (s.sim.world.start_workflow("app") for _ in range(2))
+        assert not started_here(mine[1])
+        assert not started_here(theirs[1])
+        for (wf_id, _), foreign in ((theirs, False), (mine, True)):
+            s.at(s.sim.monotonic() + 60, _interrupt)
+            with pytest.raises(KeyboardInterrupt):
+                wait_for_workflow(s.client, wf_id, cancel_on_interrupt=True, cancel_foreign=foreign, pacing=s.pacing)
+        s.sim.advance(10)
+        assert s.sim.world.pipeline(theirs[1]).state == "running"
+        assert s.sim.world.pipeline(mine[1]).result == "stopped"
+
+
+def test_wait_for_workflow_cancel_on_timeout_terminates_and_says_so() -> None:
+    with simulated(project(main=pipeline(job(duration=5000)))) as s:
+        wf_id, ppl_id = s.sim.world.start_workflow("app")
+        mark_started(ppl_id)
+        with pytest.raises(WaitTimeout) as caught:
+            wait_for_workflow(s.client, wf_id, timeout=200, cancel_on_timeout=True, pacing=s.pacing)
+        assert caught.value.canceled == (ppl_id,)
+        assert f"terminated {ppl_id}" in str(caught.value)
+        s.sim.advance(10)
+        assert s.sim.world.pipeline(ppl_id).result == "stopped"

@@ -1,0 +1,251 @@
+"""What one run of a subcommand works with: its settings, client, pacing and output, and the JSON result it builds.
+
+Why an object: every subcommand needs the same four things built the same way (a client for the configured URL and
+token, the waiting engine's pacing, the output mode) and reports into the same result document, which ``--json``
+prints even when the command ends with an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .. import errors
+from ..settings import Settings
+from ..waiting import Pacing
+from .exitcodes import exit_code_for
+from .output import Output, pipeline_label
+
+if TYPE_CHECKING:
+    from ..client import SemaphoreClient
+    from ..logs import Excerpt, ExcerptOptions
+    from ..models import Pipeline
+    from ..waiting import PromoteEvent
+
+__all__ = ["Context", "pipeline_json"]
+
+
+class Context:
+    """One run: ``args`` as parsed, the resolved ``settings``, the waiting engine's ``pacing``, the ``out``put, the
+    ``environ`` (which job this process runs in), and ``result``, the document ``--json`` prints (each command adds
+    its part)."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        settings: Settings,
+        pacing: Pacing,
+        output: Output,
+        environ: Mapping[str, str],
+    ) -> None:
+        self.args = args
+        self.environ = environ
+        self.settings = settings
+        self.pacing = pacing
+        self.out = output
+        self.result: dict[str, Any] = {"command": args.command}
+        self.told: set[str] = set()
+        self._client: SemaphoreClient | None = None
+
+    # ------------------------------------------------------------------------------------------------ building
+
+    @property
+    def client(self) -> SemaphoreClient:
+        """The API client, built on first use (so ``simulate`` and ``demo`` need no token)."""
+        if self._client is None:
+            self._client = self.settings.client(sleep=self.pacing.sleep, monotonic=self.pacing.monotonic)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def waits(self) -> dict[str, Any]:
+        """The keyword arguments every wait of this command shares: pacing, progress and the cancel options."""
+        settings = self.settings
+        return {
+            "on_change": self.out.watch,
+            "fail_fast": settings.flag("fail_fast"),
+            "cancel_on_timeout": settings.flag("cancel_on_timeout"),
+            "cancel_on_interrupt": settings.flag("cancel_on_interrupt"),
+            "pacing": self.pacing,
+        }
+
+    def excerpt_options(self) -> ExcerptOptions:
+        """How failed jobs' excerpts are made: ``--lines`` of output, full logs into ``--log-dir``."""
+        from ..logs import ExcerptOptions
+
+        return ExcerptOptions(tail_lines=self.settings.log_lines, log_dir=self.settings.path("log_dir"))
+
+    def promotion_events(
+        self, ppl_id: str, name: str, parameters: Mapping[str, str], *, indent: str = ""
+    ) -> Callable[[PromoteEvent], None]:
+        """The ``on_event`` of the promotion core: each step in words, and as a ``--jsonl`` event
+        (``promotion_triggered``, or ``promote_step`` with its ``kind``). Remembers what it said in ``self.told``."""
+
+        def report(event: PromoteEvent) -> None:
+            self.told.add(event.message)
+            self.out.say(indent + event.message)
+            record = event.promotion
+            self.out.event(
+                "promotion_triggered" if event.kind == "triggered" else "promote_step",
+                kind=event.kind,
+                ppl_id=ppl_id,
+                name=name,
+                parameters=dict(parameters),
+                scheduled_pipeline_id=record.scheduled_pipeline_id if record is not None else None,
+            )
+
+        return report
+
+    # ------------------------------------------------------------------------------------------------ verdicts
+
+    def verdict(self, pipelines: Sequence[Pipeline], *, extra_error: str | None = None) -> int:
+        """Report done pipelines: the excerpts of their failed jobs, then the worst outcome; return its exit code."""
+        from ..waiting import Outcome, outcome, worst_outcome
+
+        detailed = [p if p.blocks else self.client.describe_pipeline(p.ppl_id, detailed=True) for p in pipelines]
+        self.show_failures(p for p in detailed if outcome(p) is not Outcome.PASSED)
+        worst = Outcome.ERROR if extra_error else worst_outcome(detailed)
+        self.result["pipelines"] = [pipeline_json(p, self.client.base_url) for p in detailed]
+        names = ", ".join(f"{pipeline_label(p)} {outcome(p)}" for p in detailed)
+        self.finish(worst.value, worst.exit_code, f"{names}" + (f"; {extra_error}" if extra_error else ""))
+        return worst.exit_code
+
+    def show_failures(self, pipelines: Iterable[Pipeline]) -> None:
+        """The excerpts of the failed (or stopped) jobs of detailed pipelines, shown and kept for ``--json``."""
+        from ..logs import fetch_failed_excerpts
+
+        excerpts: dict[str, Excerpt] = {}
+        for pipeline in pipelines:
+            excerpts.update(fetch_failed_excerpts(self.client, pipeline, options=self.excerpt_options()))
+        self.show_excerpts(excerpts.values(), self.client.base_url)
+        self.result["failures"] = [excerpt_json(e, self.client.base_url) for e in excerpts.values()]
+
+    def show_excerpts(self, excerpts: Iterable[Excerpt], base_url: str) -> None:
+        """Each failure's excerpt (failing command, exit code, last lines) and the job's page in the UI."""
+        from ..junit import job_url
+
+        for excerpt in excerpts:
+            self.out.say("")
+            self.out.say(excerpt.render())
+            if excerpt.job_id:
+                self.out.say(f"Job: {job_url(base_url, excerpt.job_id)}")
+
+    def finish(self, verdict: str, code: int, detail: str = "") -> None:
+        """The last line of every command that judges something, and the ``verdict`` event."""
+        self.out.close()
+        self.result.update(verdict=verdict, exit_code=code)
+        self.out.event("verdict", verdict=verdict, exit_code=code)
+        self.out.say(f"Verdict: {verdict} (exit code {code})" + (f": {detail}" if detail else ""))
+
+    # ------------------------------------------------------------------------------------------------ endings
+
+    def interrupted(self, what: str, how: str, code: int) -> int:
+        """Ctrl-C or SIGTERM: say what became of the pipelines (the waits already applied the cancel options)."""
+        if self.settings.flag("cancel_on_interrupt"):
+            then = "asked Semaphore to stop what this command started or named"
+        else:
+            then = "pipelines were left running (--cancel-on-interrupt stops what this command started or named)"
+        self.out.close()
+        self.out.error(f"semaphore-gate {self.args.command}: {what} ({how}); {then}")
+        self.result.update(verdict=what, exit_code=code)
+        self.out.event("verdict", verdict=what, exit_code=code)
+        return code
+
+    def failed(self, error: errors.SemaphoreError) -> int:
+        """An error from the core: one line on stderr saying what kind of trouble it is; its exit code."""
+        code = exit_code_for(error)
+        self.out.close()
+        if isinstance(error, errors.PipelineFailed):  # fail-fast: the failed jobs' excerpts, as for a done pipeline
+            self.show_failures([error.pipeline])
+        message = _describe_error(error)
+        self.out.error(f"semaphore-gate {self.args.command}: {message}")
+        self.result.update(verdict="error", exit_code=code, error={"type": type(error).__name__, "message": message})
+        last = getattr(error, "last_seen", None) or getattr(error, "pipeline", None)
+        if last is not None:
+            self.result["last_seen"] = pipeline_json(last, self._client.base_url if self._client else None)
+        self.out.event("verdict", verdict="error", exit_code=code, error=message)
+        return code
+
+
+#: The words before an error's own message: what kind of trouble it is, so a reader never takes an outage or a
+#: timeout for the pipeline's verdict.
+_KINDS: tuple[tuple[type[errors.SemaphoreError], str], ...] = (
+    (errors.NotFoundError, "not found (the id does not exist, or this token may not see it)"),
+    (errors.AuthenticationError, "authentication or permission refused"),
+    (errors.APIUnavailable, "not a pipeline verdict"),  # its message says "Semaphore API unavailable"
+    (errors.WaitTimeout, "not a pipeline verdict"),  # its message says "timed out after ..."
+)
+
+
+def _describe_error(error: errors.SemaphoreError) -> str:
+    for kind, words in _KINDS:
+        if isinstance(error, kind):
+            return f"{words}: {error}"
+    return str(error)
+
+
+def pipeline_json(pipeline: Pipeline, base_url: str | None = None) -> dict[str, Any]:
+    """A pipeline as plain data for ``--json``: the API's field names, timestamps as ISO 8601, UI URLs."""
+    from ..junit import job_url, pipeline_url
+    from ..waiting import outcome
+
+    return {
+        "ppl_id": pipeline.ppl_id,
+        "wf_id": pipeline.wf_id,
+        "name": pipeline.name,
+        "project_id": pipeline.project_id,
+        "branch_name": pipeline.branch_name,
+        "commit_sha": pipeline.commit_sha,
+        "state": pipeline.state,
+        "result": pipeline.result,
+        "result_reason": pipeline.result_reason,
+        "outcome": outcome(pipeline).value if pipeline.done else None,
+        "created_at": _iso(pipeline.created_at),
+        "done_at": _iso(pipeline.done_at),
+        "promotion_of": pipeline.promotion_of,
+        "url": pipeline_url(base_url, pipeline.wf_id, pipeline.ppl_id) if base_url and pipeline.wf_id else None,
+        "blocks": [
+            {
+                "name": block.name,
+                "state": block.state,
+                "result": block.result,
+                "jobs": [
+                    {
+                        "name": job.name,
+                        "job_id": job.job_id,
+                        "index": job.index,
+                        "status": job.status,
+                        "result": job.result,
+                        "url": job_url(base_url, job.job_id) if base_url and job.job_id else None,
+                    }
+                    for job in block.jobs
+                ],
+            }
+            for block in pipeline.blocks
+        ],
+    }
+
+
+def excerpt_json(excerpt: Excerpt, base_url: str | None = None) -> dict[str, Any]:
+    from ..junit import job_url
+
+    return {
+        "job_id": excerpt.job_id,
+        "job_name": excerpt.job_name,
+        "job_result": excerpt.job_result,
+        "command": excerpt.directive,
+        "exit_code": excerpt.exit_code,
+        "summary": excerpt.summary(),
+        "lines": list(excerpt.lines),
+        "total_lines": excerpt.total_lines,
+        "log_path": excerpt.log_path,
+        "url": job_url(base_url, excerpt.job_id) if base_url and excerpt.job_id else None,
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,82 @@
+"""The token canary over every subcommand: a recognisable API token appears in no output (text, ``--json``,
+``--jsonl``, ``-v``, errors) and in no file a subcommand writes."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from pytest_semaphore.client import SemaphoreClient
+from pytest_semaphore.simulator import SemaphoreSimulator
+
+from .support import CANARY, FAILING, SPEED, check_output, clean_env, first_pipeline, gate
+
+
+def _files_text(folder: Path) -> str:
+    return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in folder.rglob("*") if p.is_file())
+
+
+def test_no_subcommand_prints_or_writes_the_token(tmp_path: Path) -> None:
+    (tmp_path / "junit.xml").write_text(
+        '<testsuite name="t"><testcase classname="t" name="gate"><failure/></testcase></testsuite>', encoding="utf-8"
+    )
+    with SemaphoreSimulator(FAILING, token=CANARY, speed=SPEED) as sim:
+        ppl_id = first_pipeline(sim)
+        first = gate("wait", ppl_id, "--log-dir", "logs", sim=sim, cwd=tmp_path)
+        assert first.returncode == 1
+        with SemaphoreClient(sim.url, CANARY) as client:
+            job_id = next(j.job_id for j in client.describe_pipeline(ppl_id, detailed=True).jobs)
+        runs = [
+            ("--json", "-v", "wait", ppl_id),
+            ("--jsonl", "wait", ppl_id),
+            ("status", ppl_id),
+            ("--json", "status", ppl_id),
+            ("logs", job_id),
+            ("logs", job_id, "--full"),
+            ("logs", job_id, "--raw"),
+            ("junit", ppl_id, "-o", "report.xml", "--log-dir", "logs"),
+            ("attach-logs", "junit.xml", "--pipeline", ppl_id),
+            ("report", ppl_id, "-o", "summary.html"),
+            ("report", ppl_id, "-o", "summary.md"),
+            ("run", "release-train", "--ref", "refs/heads/main", "--no-wait"),
+            ("--json", "promote", "Production", "--pipeline", ppl_id, "--override", "--param", "REGION=eu-west-1"),
+            ("--json", "status", "no-such-pipeline"),
+            ("demo", "--output-dir", "demo"),
+        ]
+        for args in runs:
+            result = gate(*args, sim=sim, cwd=tmp_path)
+            assert result.returncode in (0, 1, 2, 4), (args, result.stderr)
+        bad = gate(
+            "--json", "status", ppl_id, sim=sim, cwd=tmp_path, env=clean_env(sim, SEMAPHORE_API_TOKEN=CANARY + "x")
+        )
+        assert bad.returncode == 6
+    assert CANARY not in _files_text(tmp_path), "the token was written into a file"
+    assert list((tmp_path / "logs").iterdir()), "the excerpts' full logs were written (and checked above)"
+
+
+def test_simulate_does_not_print_the_callers_token(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest_semaphore.cli", "simulate", "--speed", "50"],
+        cwd=tmp_path,
+        env=clean_env(None, SEMAPHORE_API_TOKEN=CANARY),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = []
+        for line in process.stdout:
+            banner.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        process.send_signal(signal.SIGINT)
+        rest, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130
+    check_output("".join(banner) + rest + err)
