@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from pytest_semaphore.cli.parsing import FACE as COMMAND
+from pytest_semaphore.plugin import FACE as PYTEST
 from pytest_semaphore.settings import FIELDS, Face, Field
 
 PAGE = Path(__file__).resolve().parent / "configuration.md"
@@ -46,6 +47,8 @@ def rows() -> dict[str, str]:
     for name, field in FIELDS.items():
         cells = [
             f"`{name}`",
+            _spellings(PYTEST, name),
+            f"`{PYTEST.ini[name]}`" if name in PYTEST.ini else "",
             _spellings(COMMAND, name),
             f"`{field.env}`" if field.env else "",
             _default(field),
@@ -58,8 +61,8 @@ def rows() -> dict[str, str]:
 
 def render() -> str:
     header = (
-        "| setting | `semaphore-gate` | environment | default | accepted | what it does |\n"
-        "| --- | --- | --- | --- | --- | --- |\n"
+        "| setting | pytest | ini | `semaphore-gate` | environment | default | accepted | what it does |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- |\n"
     )
     return header + "\n".join(rows().values()) + "\n"
 

@@ -8,6 +8,7 @@ is removed and the target is left as it was. One mechanism for every writer, so 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -42,6 +43,15 @@ class AtomicFile:
         self.file: IO[bytes] = os.fdopen(fd, "wb")
         self._open = True
 
+    def write(self, data: bytes) -> None:
+        """Write to the temporary file; a failure (a full disk, a file size limit) throws the temporary file away
+        and is a :class:`ReportError` naming the target, so a writer spanning several calls needs no handler."""
+        try:
+            self.file.write(data)
+        except OSError as exc:
+            self.discard()
+            raise ReportError(f"{self.path}: cannot write the {self.what} ({exc.strerror or exc})") from None
+
     def commit(self) -> Path:
         """Close the temporary file and rename it into place (idempotent once done)."""
         if not self._open:
@@ -65,7 +75,8 @@ class AtomicFile:
         if not self._open:
             return
         self._open = False
-        self.file.close()
+        with contextlib.suppress(OSError):  # closing flushes: on a full disk that fails again, for unwanted data
+            self.file.close()
         self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> AtomicFile:

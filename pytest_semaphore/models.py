@@ -20,6 +20,7 @@ request, so a ``KeyError`` never escapes to the user.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -163,16 +164,34 @@ def _timestamp(value: object) -> _dt.datetime | None:
     raise ModelError(f"not a timestamp: {value!r}")
 
 
+#: An integer as text: ASCII digits (``"²"`` and ``"٣"`` pass ``str.isdigit()`` but are not numbers to the API),
+#: at most as many as a 64-bit field holds (``int()`` itself refuses past 4,300 digits with a bare ValueError).
+_INT_TEXT = re.compile(r"-?[0-9]{1,20}")
+_INT_RANGE = range(-(2**63), 2**64)
+
+
 def _int(value: object, name: str) -> int:
-    if isinstance(value, bool):
-        raise ModelError(f"{name}: expected an integer, got {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    raise ModelError(f"{name}: expected an integer, got {value!r}")
+    """An integer field, sent as a number or as int64-as-a-string; anything else (or past 64 bits) a ModelError."""
+    result: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        result = value
+    elif (isinstance(value, str) and _INT_TEXT.fullmatch(value.strip())) or (
+        isinstance(value, float) and value.is_integer()
+    ):
+        result = int(value)
+    if result is None:
+        raise ModelError(f"{name}: expected an integer, got {_shown(value)}")
+    if result not in _INT_RANGE:
+        raise ModelError(f"{name}: {_shown(value)} is out of range for a 64-bit integer")
+    return result
+
+
+def _shown(value: object) -> str:
+    """A bad value for a message, cut short: a 5,000-digit number or a megabyte string must not flood a report."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a {value.bit_length()}-bit integer"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _obj(data: object, what: str) -> JSON:
@@ -234,7 +253,7 @@ def _enum_or_index(value: object, names: Sequence[str]) -> str | None:
     """An enum sent as a name (describe) or as its protobuf number (list): both give the lowercase name."""
     if isinstance(value, int) and not isinstance(value, bool):
         return names[value] if 0 <= value < len(names) else str(value)
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value) and not value.startswith("-"):
         index = int(value)
         return names[index] if index < len(names) else value
     return _enum(value)

@@ -7,7 +7,8 @@ user may pass their own template file, which receives the same context (document
 Log text is untrusted input: a job can print ``<script>``. The HTML template is rendered with autoescaping on
 (always, whatever a user template is called), links are only emitted for ``http``/``https`` URLs, and the page
 loads nothing from the network. Markdown puts excerpts in fences longer than any backtick run they contain, and
-escapes table cells, so a log cannot break out of its block.
+escapes table cells, so a log cannot break out of its block; ``@`` mentions in names are neutralised, so posting a
+summary to a pull request notifies no one.
 
 jinja2 is imported inside the functions here, and this module is imported only when a summary is rendered.
 """
@@ -25,6 +26,7 @@ from urllib.parse import quote, urlsplit
 from .atomic import AtomicFile
 from .errors import ReportError
 from .logs import Excerpt, clean_text
+from .logs.clean import clean_line
 from .waiting.outcomes import worst_outcome
 
 if TYPE_CHECKING:
@@ -107,11 +109,14 @@ def summary_context(
                             "block": clean_text(block.name),
                             "excerpt": excerpt,
                             "summary": excerpt.summary() if excerpt else f"job {clean_text(job.name)} {job.result}",
-                            "directive": excerpt.directive if excerpt else None,
+                            "directive": clean_line(excerpt.directive)
+                            if excerpt and excerpt.directive is not None
+                            else None,
                             "exit_code": excerpt.exit_code if excerpt else None,
-                            "lines": list(excerpt.lines) if excerpt else [],
+                            # An Excerpt may be built by hand or deserialised: its lines are cleaned again.
+                            "lines": [clean_text(line) for line in excerpt.lines] if excerpt else [],
                             "total_lines": excerpt.total_lines if excerpt else 0,
-                            "log_path": excerpt.log_path if excerpt else None,
+                            "log_path": clean_line(excerpt.log_path) if excerpt and excerpt.log_path else None,
                         }
                     )
             blocks.append(
@@ -161,10 +166,16 @@ def summary_context(
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 
 
+#: Put after every ``@`` of Markdown text: a zero-width space, so that a job called ``deploy @org/team`` does not
+#: notify that team when the summary is posted to a pull request (backslash escapes do not stop a mention).
+_NO_MENTION = "@\u200b"
+
+
 def _md(value: object) -> str:
-    """Escape inline Markdown (table cells, headings): a job named ``a|b`` or ``<img>`` stays text."""
+    """Escape inline Markdown (table cells, headings): a job named ``a|b`` or ``<img>`` stays text, and
+    ``@name`` mentions no one."""
     text = " ".join(clean_text("" if value is None else str(value)).split())
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("@", _NO_MENTION)
 
 
 def _fence(text: str) -> str:

@@ -32,6 +32,8 @@ from .errors import ConfigurationError
 
 if TYPE_CHECKING:
     from .client import SemaphoreClient
+    from .logs import ExcerptOptions
+    from .waiting import Pacing
 
 __all__ = [
     "FIELDS",
@@ -44,9 +46,6 @@ __all__ = [
 
 #: Where a value came from, as shown in the pytest header and in errors.
 Origin = Literal["command line", "environment", "ini", "default"]
-
-#: Environment variables that point at the running Semaphore job (set by Semaphore in every job).
-JOB_ENV = ("SEMAPHORE_JOB_ID", "SEMAPHORE_JOB_INDEX", "SEMAPHORE_JOB_COUNT")
 
 
 class SettingsError(ConfigurationError):
@@ -89,7 +88,7 @@ def _count(text: str) -> int:
     return value
 
 
-def _index(text: str) -> int:
+def _positive(text: str) -> int:
     value = _count(text)
     if value < 1:
         raise ValueError(f"{text!r} is not >= 1")
@@ -222,16 +221,6 @@ FIELDS: dict[str, Field] = {
             env="SEMAPHORE_PIPELINE_ID",
             metavar="ID",
         ),
-        # --- the running job (Semaphore sets these; used by the gate that promotes its own pipeline)
-        Field("job_id", _identifier, "a job id", "the job running this process", env="SEMAPHORE_JOB_ID"),
-        Field(
-            "job_index",
-            _index,
-            "a whole number >= 1",
-            "this job's index among parallel shards",
-            env="SEMAPHORE_JOB_INDEX",
-        ),
-        Field("job_count", _index, "a whole number >= 1", "the number of parallel shards", env="SEMAPHORE_JOB_COUNT"),
         # --- waiting
         Field(
             "timeout",
@@ -269,8 +258,8 @@ FIELDS: dict[str, Field] = {
         # --- logs and reports
         Field(
             "log_lines",
-            _count,
-            "a whole number >= 0",
+            _positive,
+            "a whole number >= 1",
             "lines of a failed job's log shown in excerpts (default 100)",
             default=100,
             metavar="N",
@@ -648,19 +637,25 @@ class Settings:
         assert token is not None
         return SemaphoreClient(url, token, **kwargs)
 
-    def pacing(self, *, speed: float | None = None, **fields: Any) -> Any:
+    def pacing(self, *, speed: float | None = None, **fields: Any) -> Pacing:
         """The waiting engine's :class:`~pytest_semaphore.waiting.Pacing` with the configured patience.
 
         ``speed`` (simulated seconds per real second) gives a real clock scaled for a simulator that runs faster
         than real time; ``fields`` override the pacing's own (``sleep``, ``monotonic``, ``budget``...).
         """
-        import importlib
+        from .waiting import Pacing
 
-        waiting: Any = importlib.import_module("pytest_semaphore.waiting")
         fields.setdefault("patience", self.patience)
         if speed is not None:
-            return waiting.Pacing.at_speed(speed, **fields)
-        return waiting.Pacing(**fields)
+            return Pacing.at_speed(speed, **fields)
+        return Pacing(**fields)
+
+    def excerpt_options(self, **fields: Any) -> ExcerptOptions:
+        """The :class:`~pytest_semaphore.logs.ExcerptOptions` for ``log_lines`` and ``log_dir``; ``fields`` add
+        the rest (a redaction ``hook``, ``patterns``)."""
+        from .logs import ExcerptOptions
+
+        return ExcerptOptions(tail_lines=self.log_lines, log_dir=self.path("log_dir"), **fields)
 
     # ----------------------------------------------------------------------------------------------- header
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..atomic import AtomicFile
 from ..errors import ReportError
@@ -43,34 +44,90 @@ def attr(text: str) -> str:
     return " ".join(clean_text(text).split())
 
 
+#: Byte-order marks and, without one, the first bytes of ``<`` in each wide encoding (the XML 1.0 recommendation's
+#: appendix F): what an XML parser reads the document as. UTF-32 before UTF-16, whose marks are their prefixes.
+_WIDE_STARTS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le", 4),
+    (b"\x00\x00\xfe\xff", "utf-32-be", 4),
+    (b"\xff\xfe", "utf-16-le", 2),
+    (b"\xfe\xff", "utf-16-be", 2),
+    (b"\x3c\x00\x00\x00", "utf-32-le", 0),
+    (b"\x00\x00\x00\x3c", "utf-32-be", 0),
+    (b"\x3c\x00", "utf-16-le", 0),
+    (b"\x00\x3c", "utf-16-be", 0),
+)
+#: Encodings in which the markup (``<``, ``!``, ``?``, letters) is the ASCII bytes, so the prolog read as latin-1
+#: shows exactly the declarations a parser sees. Any other declared encoding (UTF-7, EBCDIC, ISO-2022, or UTF-16
+#: and UTF-32 in a file whose first bytes say otherwise) could hide a DOCTYPE from this check, so it is refused.
+_ASCII_MARKUP = re.compile(
+    r"(?:utf-?8|us-ascii|ascii|iso[-_]?8859-\d{1,2}|latin-?1|l1|(?:windows|cp)-?125\d)", re.IGNORECASE
+)
+_DECLARED = re.compile(r"<\?xml[^>]*?\bencoding\s*=\s*[\"']([^\"']{0,64})[\"']")
+
+
+class _UnreadableEncoding(Exception):
+    """The report's encoding is one the DOCTYPE check cannot read."""
+
+
 def _prolog_text(head: bytes) -> str:
-    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        return head.decode("utf-32", "replace")
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return head.decode("utf-16", "replace")
-    if head[:4] == b"<\x00?\x00":
-        return head.decode("utf-16-le", "replace")
-    if head[:4] == b"\x00<\x00?":
-        return head.decode("utf-16-be", "replace")
-    # Markup is ASCII in every ASCII-compatible encoding; the UTF-8 byte order mark is not, so it goes first
-    # (otherwise "\xef\xbb\xbf<!DOCTYPE" would not look like a DOCTYPE).
-    return head.removeprefix(b"\xef\xbb\xbf").decode("latin-1")
+    """The start of the file as a parser reads it: wide encodings found by their mark or by the bytes of ``<``
+    (without a mark too: an XML parser detects them so); anything else is ASCII for markup, or refused."""
+    for start, codec, mark in _WIDE_STARTS:
+        if head.startswith(start):
+            wide = codec.startswith("utf-32")
+            usable = len(head) - mark - (len(head) - mark) % (4 if wide else 2)
+            return head[mark : mark + usable].decode(codec, "replace")
+    if b"\x00" in head[:4]:  # a wide encoding in a byte order no parser is expected to read: do not guess
+        raise _UnreadableEncoding("an unrecognised byte order (NUL bytes before the first element)")
+    # The UTF-8 byte order mark is not ASCII, so it goes first (else "\xef\xbb\xbf<!DOCTYPE" would not look like one).
+    text = head.removeprefix(b"\xef\xbb\xbf").decode("latin-1")
+    declared = _DECLARED.match(text)
+    if declared is not None and not _ASCII_MARKUP.fullmatch(declared.group(1).strip()):
+        raise _UnreadableEncoding(f"encoding={declared.group(1)!r}")
+    return text
 
 
 _PROLOG_ITEM = re.compile(r"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading, refused unless it is a regular file.
+
+    Opened without blocking and checked on the open descriptor: a FIFO would otherwise block the open (and the
+    gate) until something writes to it, and a device would be read forever.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            raise ReportError(f"{path}: not a regular file (a pipe, socket or device); give the report file itself")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _check_prolog(path: Path) -> None:
     """Refuse a DTD before parsing: billion laughs, quadratic blowup and external entities all need one.
 
     A ``<!DOCTYPE`` can only stand before the root element (anywhere else it is a syntax error the parser reports),
-    so reading the prolog is enough; no parser option has to be trusted. The first 64 KiB nearly always hold it;
-    a longer prolog (a huge comment) is read up to :data:`_PROLOG_LIMIT` bytes.
+    so reading the prolog is enough, provided it is read in the encoding the parser will use (UTF-16 and UTF-32 are
+    recognised with or without a byte order mark; an encoding that could hide markup is refused). What was parsed
+    is checked again afterwards (:func:`parse`). The first 64 KiB nearly always hold the prolog; a longer one (a
+    huge comment) is read up to :data:`_PROLOG_LIMIT` bytes.
     """
-    with path.open("rb") as handle:
+    with _open_regular(path) as handle:
         head = handle.read(64 * 1024)
         while True:
-            text = _prolog_text(head).lstrip("\ufeff")
+            try:
+                text = _prolog_text(head).lstrip("\ufeff")
+            except _UnreadableEncoding as exc:
+                raise ReportError(
+                    f"{path}: the report is in an encoding this check cannot read ({exc}), and a document type "
+                    "declaration could hide in it; write the report in UTF-8"
+                ) from None
             position = 0
             while True:
                 match = _PROLOG_ITEM.match(text, position)
@@ -88,17 +145,36 @@ def _check_prolog(path: Path) -> None:
     if len(head) >= _PROLOG_LIMIT and (position >= len(text) or rest.startswith(("<!--", "<?"))):
         raise ReportError(f"{path}: no root element in the first {_PROLOG_LIMIT} bytes; this is not a JUnit report")
     if rest.startswith("<!") and not rest.startswith("<!--"):
-        raise ReportError(
-            f"{path}: the XML has a document type declaration (<!DOCTYPE ...>); JUnit reports never need one and it "
-            "can carry entity-expansion bombs or external entities, so the file was not read. Remove the DOCTYPE."
-        )
+        raise _doctype_refused(path)
+
+
+def _doctype_refused(path: Path) -> ReportError:
+    return ReportError(
+        f"{path}: the XML has a document type declaration (<!DOCTYPE ...>); JUnit reports never need one and it "
+        "can carry entity-expansion bombs or external entities, so the file was not read. Remove the DOCTYPE."
+    )
+
+
+class _DoctypeSeen:
+    """A stdlib ``TreeBuilder`` target that also notes a document type declaration, should the parser meet one."""
+
+    def __init__(self, etree: Any) -> None:
+        self.builder = etree.TreeBuilder(insert_comments=True, insert_pis=True)
+        self.seen = False
+        for name in ("start", "end", "data", "comment", "pi", "close"):
+            setattr(self, name, getattr(self.builder, name))
+
+    def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
+        self.seen = True
 
 
 def parse(path: Path) -> Any:
     """Check and parse a report; its root element (of whichever backend junitparser uses).
 
     Parsed by file name, not from a ``bytes`` copy: lxml then reads in small chunks, and allocating (and
-    page-faulting) a buffer the size of the report costs more than the parse saves.
+    page-faulting) a buffer the size of the report costs more than the parse saves. The decision on a DOCTYPE is
+    taken twice: on the prolog before parsing (no bomb is ever expanded) and on what the parser actually parsed
+    (whatever encoding trick got past the first look, no DTD reaches a rewritten report).
     """
     etree = xml_api()
     try:
@@ -113,13 +189,17 @@ def parse(path: Path) -> Any:
         if xml_backend() == "lxml":
             parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
             tree = etree.parse(str(path), parser)
+            has_dtd = bool(tree.docinfo.doctype) or tree.docinfo.internalDTD is not None
         else:  # keep comments and processing instructions inside the root, as lxml does
-            builder = etree.TreeBuilder(insert_comments=True, insert_pis=True)
-            tree = etree.parse(str(path), etree.XMLParser(target=builder))
+            target = _DoctypeSeen(etree)
+            tree = etree.parse(str(path), etree.XMLParser(target=target))
+            has_dtd = target.seen
     except SyntaxError as exc:  # stdlib ParseError and lxml XMLSyntaxError are both SyntaxErrors
         raise ReportError(f"{path}: not well-formed XML ({exc}); is this really a JUnit report?") from None
     except (OSError, ValueError) as exc:
         raise ReportError(f"{path}: cannot read the report ({exc})") from None
+    if has_dtd:
+        raise _doctype_refused(path)
     root = tree.getroot()
     if root.tag not in ("testsuites", "testsuite"):
         raise ReportError(

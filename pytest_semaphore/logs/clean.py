@@ -1,9 +1,11 @@
 """Log text made safe to show and to put in XML: ANSI and forbidden characters removed, progress lines settled.
 
 Semaphore's Test Reports read JUnit with Go's strict XML parser: one ESC byte makes the whole file unreadable. ANSI
-sequences and every character XML 1.0 forbids (and the C1 controls it discourages) are removed; ``\\r`` progress
-lines are collapsed to their final state. Everything here works on blocks of whole lines (the excerpt builder cleans
-about 64 KiB at a time), so each pass is one C-speed scan, not a Python loop per line.
+sequences and every character XML 1.0 forbids (and the C1 controls it discourages) are removed, and so are the
+invisible bidirectional controls that make a line display in another order than it reads; ``\\r`` progress
+lines are collapsed to their final state. Redaction comes after cleaning (docs/security.md): a secret cut by a NUL
+or an ANSI code is whole again only once they are gone. Everything here works on blocks of whole lines (the excerpt
+builder cleans about 64 KiB at a time), so each pass is one C-speed scan, not a Python loop per line.
 """
 
 from __future__ import annotations
@@ -17,8 +19,14 @@ __all__ = ["clean_line", "clean_text"]
 # blocks independently is exact.
 _ANSI = r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|[PX^_][^\x1b\n]*(?:\x1b\\)?|[ -/]*[0-~])"
 # Everything XML 1.0 forbids (C0 controls but tab/newline/CR, lone surrogates, U+FFFE/U+FFFF), plus DEL and the C1
-# controls, which XML 1.0 discourages and which are terminal noise in a log anyway.
-_ILLEGAL = "[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+# controls, which XML 1.0 discourages and which are terminal noise in a log anyway; plus the invisible bidirectional
+# controls (embeddings and overrides U+202A-U+202E, isolates U+2066-U+2069, the marks U+200E, U+200F and U+061C),
+# which make a line display in another order than it reads ("Trojan Source"): a log line, a job name in a PR
+# comment must show what it says.
+_ILLEGAL = (
+    "[^\t\n\r\x20-\x7e\xa0-\u061b\u061d-\u200d\u2010-\u2029\u202f-\u2065\u206a-\ud7ff"
+    "\ue000-\ufffd\U00010000-\U0010ffff]"
+)
 # Two compiled passes, not one alternation: sre scans a lone character class far faster (measured 2x on 20 MB).
 _ANSI_RE = re.compile(_ANSI)
 _ILLEGAL_RE = re.compile(_ILLEGAL)

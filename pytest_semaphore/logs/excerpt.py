@@ -203,7 +203,7 @@ class ExcerptBuilder:
     ) -> None:
         options = options if options is not None else DEFAULT_OPTIONS
         self._redactor = redactor if redactor is not None else options.redactor()
-        self.job_name = clean_line(self._redactor(job_name)) if job_name else ""
+        self.job_name = self._redactor(clean_line(job_name)) if job_name else ""
         self.job_id = clean_line(job_id)
         self._tail_lines = options.tail_lines
         self._sink = sink
@@ -229,12 +229,12 @@ class ExcerptBuilder:
                 self._output(event.output)
         elif kind == "cmd_started":
             self._end_command()
-            directive = clean_line(self._redactor(event.directive or ""))
+            directive = self._redactor(clean_line(event.directive or ""))
             self._current = _Command(directive, self._tail_lines)
             self._write_full(f"$ {directive}\n")
         elif kind == "cmd_finished":
             if self._current is None:  # a finish without a start: keep its facts anyway
-                self._current = _Command(clean_line(self._redactor(event.directive or "")), self._tail_lines)
+                self._current = _Command(self._redactor(clean_line(event.directive or "")), self._tail_lines)
             self._flush_line()
             self._current.exit_code = event.exit_code
             self._current.finished = True
@@ -377,7 +377,8 @@ class ExcerptBuilder:
                 rest = stripped[last_cr + 1 :] + rest[len(stripped) :]
         if len(rest) <= self._max_line:
             return rest
-        head = self._redactor.trim_partial(rest[: self._max_line])
+        # Cleaned before trimming: a secret's start cut by a NUL or a colour code is recognisable only once whole.
+        head = self._redactor.trim_partial(clean_text(rest[: self._max_line]))
         self._emit(head + " [... rest of this line cut: longer than the line limit ...]\n")
         self._skip_to_newline = True
         return ""
@@ -429,7 +430,11 @@ def _run(
     A failure while streaming (the connection dropped, a parse error) leaves no half-written full log behind.
     """
     options = options if options is not None else DEFAULT_OPTIONS
-    sink = open_full_log(options.log_dir, job_name, job_id, options.max_log_bytes)
+    redactor = redactor if redactor is not None else options.redactor()
+    # The file is named after the job as the excerpt shows it (cleaned, then redacted): a secret in a job name must
+    # not reach the log's path, which reports print.
+    shown_name = redactor(clean_line(job_name)) if job_name else ""
+    sink = open_full_log(options.log_dir, shown_name, job_id, options.max_log_bytes)
     builder = ExcerptBuilder(
         job_name=job_name, job_id=job_id, job_result=job_result, redactor=redactor, sink=sink, options=options
     )

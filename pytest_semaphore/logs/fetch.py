@@ -37,6 +37,13 @@ class LogSource(Protocol):
         ...
 
 
+def _standard_redactor(client: LogSource, options: ExcerptOptions, job: Job | None) -> Redactor:
+    """The client's values to hide (the token), secret-looking variables of this process and of ``job``, and the
+    options' patterns and hook."""
+    secrets = tuple(value for value in client.redaction_values() if value)
+    return Redactor.for_job(extra_secrets=secrets, job=job, patterns=options.patterns, hook=options.hook)
+
+
 def fetch_excerpt(
     client: LogSource,
     job_id: str,
@@ -59,8 +66,7 @@ def fetch_excerpt(
     if job is None:
         job = client.describe_job(job_id)
     if redactor is None:
-        secrets = tuple(value for value in client.redaction_values() if value)
-        redactor = Redactor.for_job(extra_secrets=secrets, job=job, patterns=options.patterns, hook=options.hook)
+        redactor = _standard_redactor(client, options, job)
     events = client.job_log_events_raw(job_id)
     try:
         return excerpt_from_events(
@@ -71,13 +77,18 @@ def fetch_excerpt(
             redactor=redactor,
             options=options,
         )
-    except ModelError as exc:
-        # A malformed event found where the builder read it: the same error ``client.job_log`` raises for one
-        # (an APIError naming the request), so callers such as fetch_failed_excerpts need not know which path ran.
+    except SemaphoreError:
+        raise  # already one of ours (a ReportError, an APIError from the stream); several are ValueErrors too
+    except (ValueError, RecursionError) as exc:
+        # A malformed log: an event the builder cannot read (ModelError), a number too long for int() or JSON
+        # nested past the recursion limit where the stream decodes it. The same error ``client.job_log`` raises for
+        # a malformed body (an APIError naming the request), so callers such as fetch_failed_excerpts need not
+        # know which path ran, and one bad log costs its own excerpt only.
         from ..client.baseurl import API_PREFIX
         from ..errors import APIError
 
-        detail = f"the log could not be read: {redactor(str(exc))}"
+        what = str(exc) if isinstance(exc, ModelError) else f"{type(exc).__name__}: {str(exc)[:200]}"
+        detail = f"the log could not be read: {redactor(clean_line(what))}"
         raise APIError("GET", f"{API_PREFIX}/logs/{job_id}", 0, detail=detail) from None
     finally:
         # The stream holds the HTTP response: close it now, not whenever the abandoned generator is collected.
@@ -100,20 +111,23 @@ def fetch_failed_excerpts(
     """
     wanted = ("failed", "stopped") if include_stopped else ("failed",)
     excerpts: dict[str, Excerpt] = {}
+    fallback_redactor: Redactor | None = None
     for job in pipeline.jobs:
         if not job.finished or job.result not in wanted:
             continue
         try:
             excerpts[job.job_id] = fetch_excerpt(client, job.job_id, job_name=job.name, options=options)
         except SemaphoreError as exc:
+            if fallback_redactor is None:  # the job's own variables are unknown here: the token, env and patterns
+                fallback_redactor = _standard_redactor(client, options or DEFAULT_OPTIONS, None)
             excerpts[job.job_id] = Excerpt(
-                job_name=clean_line(job.name),
+                job_name=fallback_redactor(clean_line(job.name)),
                 job_id=job.job_id,
                 directive=None,
                 exit_code=None,
                 job_result=job.result,
                 lines=(),
                 total_lines=0,
-                reason=f"log unavailable: {clean_line(str(exc))[:300]}",
+                reason=f"log unavailable: {fallback_redactor(clean_line(str(exc)))[:300]}",
             )
     return excerpts

@@ -80,11 +80,11 @@ class FullLogWriter:
                 f"\n[... full log cut here: it reached the size limit of {self.max_bytes} bytes; "
                 "raise the limit to keep more. The excerpt shows the end of the failing command ...]\n"
             )
-            self._out.file.write(head + note.encode("utf-8"))
+            self._out.write(head + note.encode("utf-8"))
             self.written += len(head)
             self.truncated = True
             return
-        self._out.file.write(data)
+        self._out.write(data)
         self.written += len(data)
 
     def commit(self) -> Path:

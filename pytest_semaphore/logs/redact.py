@@ -134,6 +134,24 @@ class Redactor:
         return f"Redactor(<{len(self._literals)} secrets>, <{len(self._patterns)} patterns>, hook={hook})"
 
     def __call__(self, text: str) -> str:
+        """``text`` with every secret replaced; ``text`` must already be cleaned (:func:`clean_text`).
+
+        Cleaning first is what makes redaction sound: a secret cut by a NUL, a BEL or an ANSI code would not match
+        here and would be joined back together by a later cleaning. The hook's answer is cleaned in turn, and
+        searched again if cleaning changed it, for the same reason.
+        """
+        text = self._replace(text)
+        if self._hook is not None:
+            hooked = self._hook(text)
+            if not isinstance(hooked, str):
+                raise TypeError(f"the redaction hook must return a str, it returned {type(hooked).__name__}")
+            text = clean_text(hooked)
+            if text != hooked:
+                text = self._replace(text)
+        return text
+
+    def _replace(self, text: str) -> str:
+        """The literal secrets and the patterns, replaced."""
         if self._scan:
             # Longest first, as the alternation would: a secret containing another is hidden whole.
             for secret in self._literals:
@@ -143,11 +161,6 @@ class Redactor:
             text = self._literal_re.sub(self.placeholder, text)
         for pattern in self._patterns:
             text = pattern.sub(self.placeholder, text)
-        if self._hook is not None:
-            text = self._hook(text)
-            if not isinstance(text, str):
-                raise TypeError(f"the redaction hook must return a str, it returned {type(text).__name__}")
-            text = clean_text(text)
         return text
 
     def trim_partial(self, head: str) -> str:

@@ -21,6 +21,20 @@ _UUID = re.compile(r"\A[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 _JOB_STATES = ("PENDING", "QUEUED", "RUNNING", "FINISHED")
 #: zebra's largest page.
 _MAX_PAGE = 30
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
+
+
+def _int32_problem(raw: str) -> str | None:
+    """What Go's ``strconv.ParseInt(raw, 10, 32)`` says of ``raw`` (grpc-gateway's query parsing), or ``None``.
+
+    ASCII digits only (``int()`` would take ``" 5"``, ``"٣"`` or ``"1_0"``), and a range check before ``int()``
+    (which refuses more than 4,300 digits).
+    """
+    if _DECIMAL.fullmatch(raw) is None:
+        return "invalid syntax"
+    if len(raw.lstrip("+-").lstrip("0")) > 10 or not -(2**31) <= int(raw) < 2**31:
+        return "value out of range"
+    return None
 
 
 class Gateway:
@@ -54,14 +68,12 @@ class Gateway:
                     400, 3, f'type mismatch, parameter: states, error: "{state}" is not valid for enum Job.Status.State'
                 )
         raw_size = request.query.get("page_size", "")
-        try:
-            size = int(raw_size) if raw_size else 0
-        except ValueError:
+        problem = _int32_problem(raw_size) if raw_size else None
+        if problem is not None:
             return gateway_error(
-                400,
-                3,
-                f'type mismatch, parameter: page_size, error: strconv.ParseInt: parsing "{raw_size}": invalid syntax',
+                400, 3, f'type mismatch, parameter: page_size, error: strconv.ParseInt: parsing "{raw_size}": {problem}'
             )
+        size = int(raw_size) if raw_size else 0
         if size > _MAX_PAGE:
             return gateway_error(400, 9, "Page size can't exceed 30")  # zebra's FAILED_PRECONDITION
         size = size if size > 0 else _MAX_PAGE

@@ -46,7 +46,9 @@ __all__ = [
 ]
 
 _SEGMENT = "([^/]+)"
-_LEADING_INT = re.compile(r"[+-]?\d+")
+_LEADING_INT = re.compile(r"[+-]?[0-9]+")
+#: The backends read ``page`` and ``page_size`` into 32-bit protobuf fields; a longer number is no page at all.
+_INT32_MAX = 2**31 - 1
 
 Handler = Callable[..., Response]
 
@@ -297,17 +299,17 @@ def param(request: Request, name: str) -> str:
 
 
 def positive_int(raw: object, default: int) -> int:
-    """plumber-public's rule: Elixir's ``Integer.parse`` (leading digits: ``"5abc"`` is 5), and anything that is
-    not a positive integer silently means the default."""
+    """plumber-public's rule: Elixir's ``Integer.parse`` (leading ASCII digits: ``"5abc"`` is 5), and anything that
+    is not a positive integer a 32-bit field holds silently means the default (a 5,000-digit page is page 1)."""
     if isinstance(raw, bool):
         return default
     if isinstance(raw, int):
-        return raw if raw > 0 else default
+        return raw if 0 < raw <= _INT32_MAX else default
     match = _LEADING_INT.match(raw) if isinstance(raw, str) else None
-    if match is None:
+    if match is None or len(match.group(0).lstrip("+-").lstrip("0")) > 10:  # past int32 (and never int()ed)
         return default
     value = int(match.group(0))
-    return value if value > 0 else default
+    return value if 0 < value <= _INT32_MAX else default
 
 
 def _inspect(value: object) -> str:
@@ -325,7 +327,7 @@ def strict_int(raw: object, field_name: str) -> int:
     """The promotions list's rule (gofer client): the whole value must be an integer, else a 400."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
-    if isinstance(raw, str) and re.fullmatch(r"[+-]?\d+", raw):
+    if isinstance(raw, str) and re.fullmatch(r"[+-]?[0-9]{1,4000}", raw):  # int() refuses past 4,300 digits
         return int(raw)
     raise BadRequest(f"Invalid value of '{field_name}' param: {_inspect(raw)} - needs to be integer.")
 

@@ -31,6 +31,8 @@ __all__ = ["Application", "SimulatorServer"]
 Application = Callable[[Request], Response]
 #: Largest request body accepted (Plug.Parsers' default ``length``); bigger ones get 413 without being read.
 MAX_BODY = 8_000_000
+#: Digits of the largest ``Content-Length`` the edge reads as a number (2**64 - 1 has 20).
+_MAX_LENGTH_DIGITS = 20
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -77,21 +79,25 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in pairs:
             query_all.setdefault(key, []).append(value)
         headers = {k.lower(): v for k, v in self.headers.items()}
+        kind = self.server.kind
+        logged = {k: ("<redacted>" if k == "authorization" else v) for k, v in headers.items()}
         try:
             body = self._read_body(headers)
         except _BodyRefused as refused:
             # The edge refuses the request before any backend sees it; the connection cannot be reused because
-            # the unread body (or the unparsable framing) is still on it.
+            # the unread body (or the unparsable framing) is still on it. Recorded all the same: a test of a
+            # client's framing must be able to see what the server was sent and what it answered.
+            entry = RequestRecord(self.command, split.path, dict(pairs), query_all, logged, b"", owner.now(), kind)
+            entry.status = refused.response.status
+            owner.log.append(entry)
             self.close_connection = True
-            self._send_quietly(refused.response, truncate=False, entry=None)
+            self._send_quietly(refused.response, truncate=False, entry=entry)
             return
         address = f"{self.server.server_address[0]!s}:{self.server.server_address[1]}"
         host = headers.get("host") or address
         if ":" not in host:
             host = f"{host}:{self.server.server_address[1]!s}"
-        kind = self.server.kind
         request = Request(self.command, split.path, dict(pairs), query_all, headers, body, host, kind)
-        logged = {k: ("<redacted>" if k == "authorization" else v) for k, v in headers.items()}
         entry = RequestRecord(self.command, split.path, dict(pairs), query_all, logged, body, owner.now(), kind)
         owner.log.append(entry)
         fired = owner.faults.pick_all(self.command, split.path) if kind == "api" else []
@@ -126,9 +132,13 @@ class _Handler(BaseHTTPRequestHandler):
         raw = headers.get("content-length", "").strip()
         if not raw:
             return b""
-        if not raw.isdigit():
+        # ASCII digits only ("²" and "٣" pass str.isdigit()), and no more than a 64-bit length holds (Envoy parses
+        # it as one; 5,000 digits would also be past int()'s limit): anything else is the edge's 400.
+        if not (raw.isascii() and raw.isdigit()) or len(raw.lstrip("0")) > _MAX_LENGTH_DIGITS:
             raise _BodyRefused(Response(400, b"Bad Request", TEXT))
-        length = int(raw)
+        length = int(raw.lstrip("0") or "0")
+        if length >= 2**64:
+            raise _BodyRefused(Response(400, b"Bad Request", TEXT))
         if length > MAX_BODY:
             raise _BodyRefused(_too_large())
         return self.rfile.read(length) if length else b""

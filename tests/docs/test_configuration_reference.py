@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 
 from pytest_semaphore.cli.parsing import FACE as COMMAND
+from pytest_semaphore.plugin import FACE as PYTEST
 from pytest_semaphore.settings import FIELDS
 
 GENERATOR = Path(__file__).resolve().parents[2] / "docs" / "gen_configuration.py"
@@ -33,12 +34,13 @@ def test_the_reference_lists_exactly_the_settings_of_the_code() -> None:
     assert not extra, f"the reference lists settings that do not exist: {sorted(extra)}; run docs/gen_configuration.py"
 
 
-def test_the_reference_lists_exactly_the_options_of_each_face() -> None:
+def test_the_reference_lists_exactly_the_options_and_ini_keys_of_each_face() -> None:
     table = generator().current()
-    on_page = set(re.findall(r"`(--[a-z-]+)`", table))
-    missing, extra = set(COMMAND.options.values()) - on_page, on_page - set(COMMAND.options.values())
+    on_page = set(re.findall(r"`(--[a-z-]+|semaphore_[a-z_]+)`", table))
+    code = {*COMMAND.options.values(), *PYTEST.options.values(), *PYTEST.ini.values()}
+    missing, extra = code - on_page, on_page - code
     assert not missing, f"options the reference does not list: {sorted(missing)}; run python docs/gen_configuration.py"
-    assert not extra, f"the reference lists options that do not exist: {sorted(extra)}"
+    assert not extra, f"the reference lists options or ini keys that do not exist: {sorted(extra)}"
 
 
 def test_every_row_says_what_the_code_says() -> None:

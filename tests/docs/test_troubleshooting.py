@@ -34,6 +34,7 @@ USER_ERRORS = {
     "PromotionFailed",
     "ReportError",
     "UsageError",
+    "fail",  # pytest.fail(...) from a fixture: the test errors with this message
     "ArgumentTypeError",  # a bad option value, as argparse reports it
     "unexpected",  # Reply.unexpected: an answer of the wrong shape, as an APIError
     "_more",  # reconcile.py: what reconciliation found, appended to OutcomeUnknown's reason
@@ -41,8 +42,8 @@ USER_ERRORS = {
 }
 #: In the command's package, its own lines on stderr: ``Output.error(...)`` and ``print(..., file=stderr)``.
 CLI_OUTPUT = {"error", "print"}
-#: Where a plain ValueError's text reaches users (as the reason of a settings error).
-VALUE_ERROR_MODULES = {"settings.py"}
+#: Where a plain ValueError's text reaches users (the reason of a settings error; a fixture's bad ``expect``).
+VALUE_ERROR_MODULES = {"settings.py", "verdicts.py"}
 #: The simulator's scenario and pipeline-file errors are documented with the scenario format (docs/scenarios.md).
 SKIPPED_PARTS = {"simulator"}
 MIN_PIECE = 15

@@ -16,7 +16,7 @@ from pytest_semaphore.settings import FIELDS, Face, Settings, SettingsError, add
 
 PYTEST_FACE = Face.prefixed(
     "--semaphore-",
-    [n for n in FIELDS if not n.startswith("job_")],
+    list(FIELDS),
     ini_prefix="semaphore_",
     ini_names=["url", "timeout", "patience", "fail_fast", "log_lines", "log_dir", "attach"],
     spelled={"promote_parameters": "promote-param"},
@@ -131,13 +131,6 @@ def test_pipeline_id_from_the_environment() -> None:
     assert settings.source("pipeline") == "env SEMAPHORE_PIPELINE_ID"
     with pytest.raises(SettingsError, match="SEMAPHORE_PIPELINE_ID"):
         _ = resolve(env={"SEMAPHORE_PIPELINE_ID": "a/b"}).pipeline
-
-
-def test_job_fields_are_environment_only() -> None:
-    settings = resolve(env={"SEMAPHORE_JOB_ID": "j1", "SEMAPHORE_JOB_INDEX": "2", "SEMAPHORE_JOB_COUNT": "3"})
-    assert (settings.get("job_id"), settings.get("job_index"), settings.get("job_count")) == ("j1", 2, 3)
-    with pytest.raises(SettingsError, match=r"SEMAPHORE_JOB_INDEX \(environment\): '0' is not >= 1"):
-        resolve(env={"SEMAPHORE_JOB_INDEX": "0"}).get("job_index")
 
 
 def test_token_sources_and_secrecy(tmp_path: Path) -> None:
