@@ -1,9 +1,10 @@
 """Generate the sample outputs the docs show, from a real gate run against the simulator (never typed by hand).
 
 The bundled failing release train (one unit-test shard fails) runs on the simulator's clock; then, exactly as a gate
-does: wait for the pipeline, fetch the failed job's excerpt, write the gate summary (HTML and Markdown), write the
-pipeline as a JUnit report, and attach the excerpt to the JUnit report of a pytest run whose release test waited on
-that pipeline. docs/conf.py runs this at every build; tests/docs/test_samples.py runs it and checks what it wrote.
+does: wait for the pipeline, fetch the failed job's excerpt, write the gate summary (HTML and Markdown) and the
+pipeline as a JUnit report. The JUnit report of a test run is the plugin's own: the release tests of
+examples/release-tests rehearsed against the failing shop scenario of examples/deployment-gate. docs/conf.py runs
+this at every build; tests/docs/test_samples.py runs it and checks what it wrote.
 
     python docs/samples.py [OUT]     # default docs/_generated
 """
@@ -18,7 +19,7 @@ from xml.etree import ElementTree
 
 import pytest_semaphore.simulator as simulator_package
 from pytest_semaphore.client import SemaphoreClient
-from pytest_semaphore.junit import attach_logs, attachment_for, write_pipeline_report
+from pytest_semaphore.junit import write_pipeline_report
 from pytest_semaphore.logs import ExcerptOptions, fetch_failed_excerpts
 from pytest_semaphore.report import write_summary
 from pytest_semaphore.simulator import SemaphoreSimulator
@@ -41,17 +42,9 @@ FILES = (
 )
 SEMAPHORE_OUTPUT_CHARS = 1000
 
-RELEASE_TEST = """\
-import os
-
-from pytest_semaphore import SemaphoreClient, outcome, wait_for_pipeline
-
-
-def test_release_train_passes():
-    with SemaphoreClient(os.environ["SAMPLE_URL"], os.environ["SAMPLE_TOKEN"]) as client:
-        pipeline = wait_for_pipeline(client, os.environ["SAMPLE_PPL_ID"], timeout=60)
-    assert outcome(pipeline) == "passed", f"{pipeline.name} {outcome(pipeline)}"
-"""
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+RELEASE_TESTS = EXAMPLES / "release-tests"
+RELEASE_SCENARIO = EXAMPLES / "deployment-gate" / "failing.yml"
 
 
 def generate(out: Path = OUT) -> list[Path]:
@@ -84,11 +77,7 @@ def _run(out: Path) -> None:
                 excerpts=excerpts,
                 base_url=BASE_URL,
             )
-            _release_test_report(out, sim.url, sim.token, pipeline.ppl_id)
-    node = "test_release.py::test_release_train_passes"
-    result = attach_logs("report.xml", {node: attachment_for(pipeline, excerpts.values(), base_url=BASE_URL)})
-    if result.missing:
-        raise RuntimeError(f"the release test's testcase is not in report.xml: {result.missing}")
+    _release_test_report(out)
     for name in ("pipeline", "report"):
         tree = ElementTree.parse(f"{name}.xml")  # noqa: S314 - the files this function just wrote
         ElementTree.indent(tree)
@@ -97,18 +86,19 @@ def _run(out: Path) -> None:
     Path("report-tail.txt").write_text(system_out[-SEMAPHORE_OUTPUT_CHARS:] + "\n", encoding="utf-8")
 
 
-def _release_test_report(out: Path, url: str, token: str, ppl_id: str) -> None:
-    """Run a one-test release suite in a pytest subprocess that writes ``report.xml`` (its test fails: the train
-    failed)."""
-    suite = out / "suite"
-    suite.mkdir(exist_ok=True)
-    (suite / "test_release.py").write_text(RELEASE_TEST, encoding="utf-8")
-    (suite / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")  # its own rootdir: no outer project's config
-    env = {**os.environ, "SAMPLE_URL": url, "SAMPLE_TOKEN": token, "SAMPLE_PPL_ID": ppl_id}
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml", "../report.xml"]
-    ran = subprocess.run(command, cwd=suite, env=env, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
-    if ran.returncode != 1:  # exactly one failed test, as the failing train promises
-        raise RuntimeError(f"the sample release test should fail once, got exit {ran.returncode}:\n{ran.stdout}")
+def _release_test_report(out: Path) -> None:
+    """``report.xml``: the example release tests, rehearsed with the plugin against a red build (both tests fail)."""
+    command = [
+        *(sys.executable, "-m", "pytest", str(RELEASE_TESTS), "-q", "-p", "no:cacheprovider"),
+        *("-c", os.devnull, "--rootdir", str(RELEASE_TESTS)),  # the example's own root: no outer configuration
+        *("--semaphore-simulate", "--semaphore-simulate-scenario", str(RELEASE_SCENARIO)),
+        *("--semaphore-log-dir", "logs", "--junitxml", str(out / "report.xml")),
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEMAPHORE_")}  # not the developer's own
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # nothing written into examples/
+    ran = subprocess.run(command, cwd=out, env=env, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
+    if ran.returncode != 1:  # test failures, as the red build promises
+        raise RuntimeError(f"the example release tests should fail, got exit {ran.returncode}:\n{ran.stdout}")
 
 
 if __name__ == "__main__":

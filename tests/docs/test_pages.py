@@ -11,6 +11,8 @@ from pytest_semaphore.settings import Face, Settings, SettingsError
 from pytest_semaphore.simulator import SemaphoreSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
+#: What running the examples may leave behind, which is not part of them.
+CACHES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis"}
 
 
 def blocks(page: str, language: str) -> list[str]:
@@ -42,3 +44,16 @@ def test_scenarios_md_bundled_example_runs_as_pasted() -> None:
     # its comment: ten simulated minutes, the train passes and Staging is promoted automatically
     done = {(p.name, p.result) for p in sim.world.pipelines()}
     assert done == {("Release train", "passed"), ("Deploy to staging", "passed")}
+
+
+def test_recipes_md_includes_every_example_file_verbatim() -> None:
+    """Each file of examples/ is shown by a ``{literalinclude}`` (which Sphinx fails on when the file is missing)."""
+    included = set(
+        re.findall(r"^```\{literalinclude\} \.\./(\S+)$", (ROOT / "docs" / "recipes.md").read_text("utf-8"), re.M)
+    )
+    examples = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "examples").rglob("*")
+        if path.is_file() and not any(part in CACHES for part in path.parts)
+    }
+    assert included == examples
