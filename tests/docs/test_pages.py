@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,18 @@ def test_recipes_md_includes_every_example_file_verbatim() -> None:
         if path.is_file() and not any(part in CACHES for part in path.parts)
     }
     assert included == examples
+
+
+def test_quickstart_md_release_test_passes_when_rehearsed_as_shown(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quickstart's test file, run with the quickstart's command line, in a pytest subprocess."""
+    for name in [n for n in os.environ if n.startswith("SEMAPHORE_")]:
+        monkeypatch.delenv(name)
+    (test_file,) = blocks("docs/quickstart.md", "python")
+    (command,) = [b.strip() for b in blocks("docs/quickstart.md", "sh") if "--semaphore-simulate" in b]
+    pytester.makepyfile(test_release=test_file)
+    args = shlex.split(command)
+    assert args[:2] == ["pytest", "test_release.py"]
+    result = pytester.runpytest_subprocess(*args[1:], "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
