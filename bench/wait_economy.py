@@ -8,6 +8,12 @@ A pipeline of one block and one job, plain describe, lasting 1, 10 and 60 minute
     over the draws, and with a wrong history (the pipeline takes half or twice the expected time) against (b);
 (d) CircleCI's 5 s growing by 5 s to 30 s, the best anchor.
 
+(e) a pipeline of 6 sequential blocks of about 10 minutes each, every block's duration varying +-10% from run to run
+    (independently), with the history of 10 earlier runs: the block-level prediction. The history is read once per
+    client and pipeline file and shared by every wait of the session, so a wait's requests are counted without it
+    (its cost is printed beside, and a second wait on the same client is checked to read none). With a wrong history
+    (every block half or twice as long) against (b) on the same pipeline.
+
 Then 100 pipelines of one project waited on together (``wait_for_pipelines``): requests per round, against one
 describe per pipeline per round.
 
@@ -122,6 +128,133 @@ def run_one(
             return Run(requests=len(requests), latency=sim.monotonic() - done_at)
         finally:
             client.close()
+
+
+BLOCKS = 6
+BLOCK_SECONDS = 600.0
+
+
+def _blocks_project(durations: list[float]) -> ProjectDef:
+    blocks = tuple(
+        BlockDef(name=f"Block {i + 1}", jobs=(JobDef(name=f"job {i + 1}", commands=(CommandDef("make", duration=d),)),))
+        for i, d in enumerate(durations)
+    )
+    return ProjectDef(name="app", pipelines={MAIN: PipelineDef(name="Pipeline", blocks=blocks)})
+
+
+def _block_durations(rng: random.Random, scale: float = 1.0) -> list[float]:
+    return [scale * BLOCK_SECONDS * rng.uniform(0.9, 1.1) for _ in range(BLOCKS)]
+
+
+@dataclass
+class BlockRun(Run):
+    history_requests: int
+    second_history_requests: int
+
+
+def run_blocks(actual: list[float], *, seed: int, history: list[list[float]] | None, second: bool = False) -> BlockRun:
+    """Wait for one pipeline of blocks lasting ``actual`` after the ``history`` runs (``None``: the default schedule,
+    no prediction); ``second``: then wait for another run on the same client, to count its history requests."""
+    with SemaphoreSimulator(ScenarioDef(projects=(_blocks_project(actual),)), seed=seed) as sim:
+        client = SemaphoreClient(sim.url, token=sim.token, sleep=sim.advance, monotonic=sim.monotonic)
+        pacing = Pacing(sleep=sim.advance, monotonic=sim.monotonic, rng=random.Random(seed))
+
+        def start(durations: list[float]) -> str:
+            sim.world.project("app").definition = _blocks_project(durations)
+            return sim.world.start_workflow("app")[1]
+
+        def wait(durations: list[float]) -> tuple[str, int, int]:
+            ppl_id = start(durations)
+            sim.clear_requests()
+            wait_for_pipeline(client, ppl_id, timeout=6 * 3600, expected_duration=history is not None, pacing=pacing)
+            own = len([r for r in sim.requests if r.path == f"{PIPELINES}/{ppl_id}"])
+            return ppl_id, own, len(sim.requests) - own
+
+        try:
+            for past in history or ():
+                start(past)
+                sim.advance(sum(past) + 60)
+            ppl_id, own, read = wait(actual)
+            done_at = sim.world.pipeline(ppl_id).done_at
+            assert done_at is not None
+            latency = sim.monotonic() - done_at
+            again = wait(actual)[2] if second else 0
+            return BlockRun(requests=own, latency=latency, history_requests=read, second_history_requests=again)
+        finally:
+            client.close()
+
+
+def blocks_rows(seeds: int) -> tuple[list[tuple[str, str, str, str, str]], list[tuple[str, bool]]]:
+    """Row (e) and its goals."""
+    label = "6 blocks"
+    lengths = []
+    runs, half, twice, plain_half, plain_twice, plain = [], [], [], [], [], []
+    for s in range(seeds):
+        rng = random.Random(2000 + s)
+        history = [_block_durations(rng) for _ in range(10)]
+        actual = _block_durations(rng)
+        lengths.append(sum(actual))
+        runs.append(run_blocks(actual, seed=s, history=history, second=s == 0))
+        plain.append(run_blocks(actual, seed=s, history=None))
+        shorter, longer = _block_durations(rng, 0.5), _block_durations(rng, 2.0)
+        half.append(run_blocks(shorter, seed=s, history=history))
+        twice.append(run_blocks(longer, seed=s, history=history))
+        plain_half.append(run_blocks(shorter, seed=s, history=None))
+        plain_twice.append(run_blocks(longer, seed=s, history=None))
+    fixed_requests = statistics.median(lengths) / 3  # what (a) costs: one request every 3 s
+
+    def med(values: list[BlockRun], attr: str) -> float:
+        return float(statistics.median(getattr(r, attr) for r in values))
+
+    requests, latency = med(runs, "requests"), med(runs, "latency")
+    rows = [
+        (
+            label,
+            "(b) ours, default",
+            f"{med(plain, 'requests'):.0f} (max {max(r.requests for r in plain)})",
+            f"median {med(plain, 'latency'):.1f} (max {max(r.latency for r in plain):.1f})",
+            f"{med(plain, 'requests') / fixed_requests:.2f}",
+        ),
+        (
+            label,
+            f"(e) block history (+{med(runs, 'history_requests'):.0f} once)",
+            f"{requests:.0f} (max {max(r.requests for r in runs)})",
+            f"median {latency:.1f} (max {max(r.latency for r in runs):.1f})",
+            f"{requests / fixed_requests:.2f}",
+        ),
+        (
+            label,
+            "(e) history wrong: x0.5 | (b) x0.5",
+            f"{med(half, 'requests'):.0f} | {med(plain_half, 'requests'):.0f}",
+            f"median {med(half, 'latency'):.1f} (max {max(r.latency for r in half):.1f}) | "
+            f"{med(plain_half, 'latency'):.1f}",
+            f"{med(half, 'requests') / fixed_requests:.2f}",
+        ),
+        (
+            label,
+            "(e) history wrong: x2 | (b) x2",
+            f"{med(twice, 'requests'):.0f} | {med(plain_twice, 'requests'):.0f}",
+            f"median {med(twice, 'latency'):.1f} | {med(plain_twice, 'latency'):.1f}",
+            f"{med(twice, 'requests') / fixed_requests:.2f}",
+        ),
+    ]
+    worst_half = max(h.requests - o.requests for h, o in zip(half, plain_half, strict=True))
+    worst_twice = max(t.requests - o.requests for t, o in zip(twice, plain_twice, strict=True))
+    goals = [
+        (
+            f"(e) median requests <= 20 (history read once per session: {med(runs, 'history_requests'):.0f})",
+            requests <= 20,
+        ),
+        ("(e) median latency <= 5 s", latency <= 5.0),
+        (
+            "(e) a second wait on the same client reads no history "
+            f"({runs[0].second_history_requests} requests besides its own)",
+            runs[0].second_history_requests == 0,
+        ),
+        (f"(e) wrong history x0.5 <= (b) + 5 (worst {worst_half:+d})", worst_half <= 5),
+        (f"(e) wrong history x2 <= (b) + 5 (worst {worst_twice:+d})", worst_twice <= 5),
+    ]
+    return rows, goals
 
 
 def _history(rng: random.Random, expected: float, n: int = 20) -> list[float]:
@@ -316,6 +449,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
 
+    block_rows, block_goals = blocks_rows(seeds)
+    rows += block_rows
+    goals += block_goals
     fleet = many()
     widths = [8, 36, 22, 40, 8]
     header = ("duration", "strategy", "requests", "latency s (done -> return)", "vs (a)")

@@ -132,7 +132,26 @@ def parse_timestamp(value: object) -> _dt.datetime | None:
         raise ModelError(f"not a timestamp: {value!r}") from None
 
 
+#: The describe's form, ``"2019-10-14 18:31:17.293456Z"``: read on a fast path (six of them in every describe).
+_DESCRIBE_STAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\Z")
+_DESCRIBE_UNSET = "1970-01-01 00:00:00.000000Z"
+
+
 def _timestamp(value: object) -> _dt.datetime | None:
+    if type(value) is str and _DESCRIBE_STAMP.match(value):
+        if value == _DESCRIBE_UNSET:
+            return None
+        stamp = value
+        return _dt.datetime(
+            int(stamp[0:4]),
+            int(stamp[5:7]),
+            int(stamp[8:10]),
+            int(stamp[11:13]),
+            int(stamp[14:16]),
+            int(stamp[17:19]),
+            int(stamp[20:26]),
+            tzinfo=_dt.timezone.utc,
+        )
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -195,6 +214,8 @@ def _shown(value: object) -> str:
 
 
 def _obj(data: object, what: str) -> JSON:
+    if type(data) is dict:  # what json.loads makes: spare the abstract-class check
+        return data
     if not isinstance(data, Mapping):
         raise ModelError(f"{what}: expected a JSON object, got {type(data).__name__}")
     return data
@@ -210,6 +231,8 @@ def _list(data: object, what: str) -> Sequence[Any]:
 
 def _str(data: JSON, key: str) -> str:
     value = data.get(key)
+    if type(value) is str:  # the usual case, first
+        return value
     if value is None:
         return ""
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):

@@ -6,6 +6,7 @@ changes the path; a naive ``datetime`` means a different instant on every machin
 from __future__ import annotations
 
 import datetime as _dt
+import re
 
 from ..errors import ConfigurationError
 
@@ -19,10 +20,14 @@ def clean_token(token: str) -> bool:
     return token.isascii() and token.isprintable() and token == token.strip() and " " not in token
 
 
+#: What could change a path when inside one segment: separators, a query, a fragment, escapes, spaces, controls.
+_UNSAFE = re.compile(r"[/?#%\\\x00-\x20]")
+
+
 def segment(value: str, what: str) -> str:
     """An id or name used as one path segment: non-empty and unable to change the path."""
     text = nonempty(value, what)
-    if any(c in text for c in "/?#%\\") or text in (".", "..") or any(ord(c) < 33 for c in text):
+    if _UNSAFE.search(text) or text in (".", ".."):
         raise ConfigurationError(
             f"{what} {text!r} is not a valid id or name (it contains '/', '?', '#', '%' or spaces)"
         )

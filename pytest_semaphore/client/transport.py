@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 import requests.utils
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
 
 from ..errors import APIUnavailable, ConfigurationError, OutcomeUnknown, SemaphoreError
@@ -35,6 +38,10 @@ from .retry import Backoff, Policy, policy_for
 __all__ = ["Transport", "retries_used"]
 
 _install_log_filter()  # urllib3 logs request lines, queries (loghub's ?jwt=) included, at DEBUG level
+
+#: A path that requests would send exactly as given (nothing to percent-encode, no ``%`` to re-quote, no ``.`` or
+#: ``..`` segment to resolve): such a request is prepared directly (:meth:`Transport.prepare`).
+_PLAIN_PATH = re.compile(r"(?!.*/\.\.?(?:/|\Z))/[A-Za-z0-9._~!$&'()*+,;=:@/-]*\Z")
 
 
 class Transport:
@@ -59,6 +66,7 @@ class Transport:
         self._token = token
         self._user_agent = user_agent
         self._verify = _ca_bundle(os.environ)
+        self._base, self._headers = _prepared_once(base_url, user_agent, self._auth)
         options: dict[str, Any] = {"backoff_base": backoff.base}
         if max_retry_after is not None:
             options["max_retry_after"] = max_retry_after
@@ -163,14 +171,7 @@ class Transport:
         if self._closed:
             raise SemaphoreError("this SemaphoreClient was closed")
         target = url or self.base_url + path
-        headers = {"User-Agent": self._user_agent, "Accept": accept or "application/json"}
-        if send_token:
-            headers["Authorization"] = self._auth
-        data: bytes | None = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        prepared = requests.Request(method, target, params=list(params or ()), data=data, headers=headers).prepare()
+        prepared = self.prepare(method, path, url=url, params=params, body=body, send_token=send_token, accept=accept)
         # Plain http is only ever loopback (baseurl.py, redirects.py): never through a proxy, which would carry the
         # token in clear text over the network to wherever HTTP_PROXY points.
         proxies = {} if target.startswith("http://") else requests.utils.get_environ_proxies(target)
@@ -198,6 +199,50 @@ class Transport:
             raise OutcomeUnknown(method, path, reason or "transport failure")
         raise APIUnavailable(method, path, reason or "transport failure")
 
+    def prepare(
+        self,
+        method: str,
+        path: str,
+        *,
+        url: str | None = None,
+        params: Sequence[tuple[str, str]] | None = None,
+        body: object = None,
+        send_token: bool = True,
+        accept: str | None = None,
+    ) -> requests.PreparedRequest:
+        """The request as requests would prepare it, built directly for the common case.
+
+        Why: ``requests.Request(...).prepare()`` re-parses and re-quotes the same base URL, re-validates the same
+        headers and re-encodes the query on every call, a fifth of the client's CPU per request. What never changes
+        (the base URL as requests would send it, the validated headers with the token) is prepared once in
+        ``__init__``; a path of plain characters (every API path the client builds) is appended as is and the query
+        encoded as requests encodes it (``urlencode``). Anything else (a followed redirect's URL, a path requests
+        would quote, a header requests would refuse) goes through requests' own ``prepare()``, unchanged.
+        """
+        default_accept = accept is None or accept == "application/json"
+        if url is None and send_token and default_accept and self._headers is not None and _PLAIN_PATH.match(path):
+            prepared = requests.PreparedRequest()
+            prepared.method = method.upper()
+            prepared.url = self._base + path + ("?" + urlencode(params) if params else "")
+            headers = self._headers.copy()
+            if body is not None:
+                prepared.body = json.dumps(body).encode()
+                headers["Content-Type"] = "application/json"
+                headers["Content-Length"] = str(len(prepared.body))
+            elif prepared.method not in ("GET", "HEAD"):
+                headers["Content-Length"] = "0"
+            prepared.headers = headers
+            return prepared
+        given = {"User-Agent": self._user_agent, "Accept": accept or "application/json"}
+        if send_token:
+            given["Authorization"] = self._auth
+        data: bytes | None = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            given["Content-Type"] = "application/json"
+        target = url or self.base_url + path
+        return requests.Request(method, target, params=list(params or ()), data=data, headers=given).prepare()
+
     def drain(
         self, response: requests.Response, method: str, path: str, policy: Policy = Policy.IDEMPOTENT, retried: int = 0
     ) -> Reply:
@@ -222,6 +267,18 @@ class Transport:
             retries=retried,
             redact=self.redact,
         )
+
+
+def _prepared_once(base_url: str, user_agent: str, auth: str) -> tuple[str, CaseInsensitiveDict[str] | None]:
+    """The base URL as requests sends it (its host IDNA-encoded, its path quoted) and the default headers as
+    requests prepares them, computed once; headers ``None`` when requests would refuse them (each request then goes
+    through ``prepare()``, which raises as it always did)."""
+    headers = {"User-Agent": user_agent, "Accept": "application/json", "Authorization": auth}
+    try:
+        prepared = requests.Request("GET", base_url + "/", headers=headers).prepare()
+    except (requests.RequestException, ValueError):
+        return base_url, None
+    return (prepared.url or "")[:-1], prepared.headers
 
 
 def retries_used(response: requests.Response) -> int:

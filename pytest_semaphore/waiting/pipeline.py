@@ -2,7 +2,8 @@
 (:func:`find_pipeline`).
 
 One describe per poll; the end is noticed within the schedule's cap (30 s by default), or sooner around the end the
-pipeline's history predicts (:func:`predict_duration`, one request). A job's result is never trusted before the job
+pipeline's history predicts: from whole runs (:func:`predict_duration`, one request) or, for a file of several blocks,
+block by block (:mod:`.blocks`, a history shared by the session's waits). A job's result is never trusted before the job
 is finished, a stale replica's answer never counts as news, and a just-created id may answer 404 for a while.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import NotFoundError, SemaphoreError
+from .blocks import BlockTracker, list_history, passed_durations, shared_history
 from .loop import DEFAULT_TIMEOUT, Missing, OutageGuard, Poller, Round, check_timeout, run
 from .observe import EPOCH, age_of, describe_checked, failed_jobs_error, regressed, signature
 from .pacing import Pacing
@@ -43,22 +45,7 @@ def predict_duration(
     (creation to done) of those that passed make the prediction. Failed ones are left out: they end early and would
     pull the window forward. ``None`` when the history is too short (fewer than ``min_samples``).
     """
-    history = client.list_pipelines(
-        pipeline.project_id,
-        branch_name=pipeline.branch_name or None,
-        yml_file_path=pipeline.yml_file_path or None,
-        page_size=size,
-        limit=size,
-    )
-    durations = [
-        (p.done_at - p.created_at).total_seconds()
-        for p in history
-        if p.ppl_id != pipeline.ppl_id
-        and p.done
-        and p.result == "passed"
-        and p.done_at is not None
-        and p.created_at is not None
-    ]
+    durations = passed_durations(list_history(client, pipeline, size), pipeline)
     return Prediction.from_durations(durations, min_samples=min_samples)
 
 
@@ -87,9 +74,10 @@ def wait_for_pipeline(
     * ``on_change``: called with the first observation and with each one that differs (state, blocks, jobs).
     * ``detailed``: describe with blocks and jobs; default: only when ``fail_fast`` needs them.
     * ``appear_timeout``: a just-created id may answer 404 for a while; after this many seconds a 404 is final.
-    * ``expected_duration``: poll sparsely before the expected end and densely around it; ``True`` learns it with
-      one ``list_pipelines`` request, a :class:`Prediction` is used as given, ``False`` disables it; default: on,
-      unless ``fail_fast`` (sparse polls would notice a failed job late).
+    * ``expected_duration``: poll sparsely before the expected end and densely around it; ``True`` learns it from
+      the history (one ``list_pipelines`` request; for a file of several blocks, each block's durations, read once
+      per client and shared, with detailed polls while the run follows them), a :class:`Prediction` is used as
+      given, ``False`` disables it; default: on, unless ``fail_fast`` (sparse polls would notice a failed job late).
     * ``pacing``: the schedule, request budget, clocks, rng and patience (:class:`Pacing`; default ``Pacing()``).
     """
     timeout = check_timeout("timeout", timeout)
@@ -136,14 +124,19 @@ class _PipelineWait(Poller["Pipeline"]):
     last: Pipeline | None = field(default=None, init=False)
     signature: tuple[object, ...] | None = field(default=None, init=False)
     age_at: tuple[float, float] | None = field(default=None, init=False)  # (monotonic, age) at the first observation
+    tracker: BlockTracker | None = field(default=None, init=False)  # the block-level model, when history has one
     started: float = field(init=False)
+    asked_detailed: bool = field(init=False)
 
     def __post_init__(self) -> None:
         self.started = self.guard.monotonic()
+        self.asked_detailed = self.detailed
 
     def poll(self) -> Round[Pipeline]:
         try:
-            seen = self.guard.call(describe_checked, self.client, self.ppl_id, detailed=self.detailed)
+            # the first describe is detailed when the history is to be learnt: its blocks start the block model
+            detailed = self.detailed or (self.learn_duration and self.age_at is None)
+            seen = self.guard.call(describe_checked, self.client, self.ppl_id, detailed=detailed)
         except NotFoundError:
             if self.last is not None or self.guard.monotonic() - self.started >= self.appear_timeout:
                 raise
@@ -158,17 +151,35 @@ class _PipelineWait(Poller["Pipeline"]):
             self.age_at = (self.guard.monotonic(), age_of(seen))
             if self.learn_duration and not seen.done:
                 self._learn_duration(seen)
+        elif self.tracker is not None and not seen.done:
+            self._follow(seen, self.age(self.guard.monotonic()) or 0.0)
         if self.fail_fast and seen.failed_jobs:
             raise failed_jobs_error(seen)
         return Round(seen if seen.done else None, changed=previous is not None and self.signature != previous)
 
     def _learn_duration(self, seen: Pipeline) -> None:
+        """Read the history (shared by the session's waits, see :mod:`.blocks`): with blocks, follow them (detailed
+        polls from now on); otherwise predict from whole runs."""
         try:
-            learnt = self.guard.call(predict_duration, self.client, seen)
+            history = self.guard.call(shared_history, self.client, seen, self.guard.monotonic())
         except SemaphoreError:  # no history is no reason to stop waiting
             return
-        if isinstance(learnt, Prediction):
-            self.schedule.prediction = learnt
+        if isinstance(history, Missing):
+            return
+        if history.blocks is None:
+            self.schedule.prediction = Prediction.from_durations(history.durations)
+        else:
+            self.tracker = BlockTracker(history.blocks)
+            self.detailed = True
+            self._follow(seen, self.age_at[1] if self.age_at else 0.0)
+
+    def _follow(self, seen: Pipeline, age: float) -> None:
+        """Poll by what the block model predicts from ``seen``; once the run is off the history's path, for good by
+        the ordinary schedule and the describe that was asked for."""
+        assert self.tracker is not None
+        self.schedule.prediction = self.tracker.observe(seen, age)
+        if self.schedule.prediction is None:
+            self.tracker, self.detailed = None, self.asked_detailed
 
     def age(self, now: float) -> float | None:
         return None if self.age_at is None else self.age_at[1] + (now - self.age_at[0])

@@ -68,6 +68,9 @@ class Prediction:
     sparse_cap: float = SPARSE_CAP
     sparse_fraction: float = 0.5
     """Before the window, a delay is at most this fraction of the time left to the window (zooming in on it)."""
+    probe: float | None = None
+    """An age to poll at before the window, to learn what narrows it (the block-level model's probes of when the
+    last block starts); ``None``: none. Landed on exactly, within ``sparse_cap``."""
 
     @classmethod
     def from_durations(
@@ -197,7 +200,9 @@ class PollSchedule:
         prediction = self.prediction
         if prediction is not None and elapsed is not None and elapsed < prediction.window_end:
             to_window = prediction.window_start - elapsed
-            if to_window <= prediction.dense_interval / 2:  # inside (or at the edge of) the window
+            if prediction.probe is not None and elapsed < prediction.probe < prediction.window_start:
+                delay = max(DEFAULT_START, min(prediction.sparse_cap, prediction.probe - elapsed))
+            elif to_window <= prediction.dense_interval / 2:  # inside (or at the edge of) the window
                 delay = self._jittered(prediction.dense_interval)
             else:
                 sparse = min(prediction.sparse_cap, to_window * prediction.sparse_fraction)

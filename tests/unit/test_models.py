@@ -87,6 +87,29 @@ def test_describe_and_list_forms_agree(seconds: int, micros: int) -> None:
     assert parse_timestamp(text) == as_list
 
 
+@given(
+    st.tuples(
+        st.integers(min_value=0, max_value=9999),
+        *[st.integers(min_value=0, max_value=99)] * 5,
+        st.integers(min_value=0, max_value=999_999),
+    )
+)
+def test_the_describe_forms_fast_path_reads_as_the_general_iso_reader_does(fields: tuple[int, ...]) -> None:
+    """Valid or not (month 13, second 99): the describe's form gives what its ISO 8601 spelling gives."""
+    year, month, day, hour, minute, second, micros = fields
+    text = f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}.{micros:06d}Z"
+    iso = text.replace(" ", "T").replace("Z", "+00:00")  # not the describe's form: the general reader
+    try:
+        expected = parse_timestamp(iso)
+    except ModelError:
+        with pytest.raises(ModelError):
+            parse_timestamp(text)
+        return
+    parsed = parse_timestamp(text)
+    assert parsed == expected
+    assert parsed is None or parsed.tzinfo is dt.timezone.utc
+
+
 # ------------------------------------------------------------------------------------------------ pipelines
 
 
