@@ -61,16 +61,34 @@ def test_recipes_md_includes_every_example_file_verbatim() -> None:
     assert included == examples
 
 
-def test_quickstart_md_release_test_passes_when_rehearsed_as_shown(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("page", ["docs/quickstart.md", "README.md"])
+def test_the_first_release_test_passes_when_rehearsed_as_shown(
+    page: str, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The quickstart's test file, run with the quickstart's command line, in a pytest subprocess."""
+    """The release test of the quickstart and the README, run with the command line they give, in a pytest
+    subprocess against the simulator's bundled release train."""
     for name in [n for n in os.environ if n.startswith("SEMAPHORE_")]:
         monkeypatch.delenv(name)
-    (test_file,) = blocks("docs/quickstart.md", "python")
-    (command,) = [b.strip() for b in blocks("docs/quickstart.md", "sh") if "--semaphore-simulate" in b]
+    (test_file,) = [b for b in blocks(page, "python") if "def test_" in b]
+    if page == "README.md":  # the command is the block's first line, a comment: "# pytest ...   (rehearsal; ...)"
+        found = re.match(r"# (pytest .*?)\s{2,}\(", test_file)
+        assert found is not None
+        command = found.group(1)
+    else:
+        (command,) = [b.strip() for b in blocks(page, "sh") if "--semaphore-simulate" in b]
     pytester.makepyfile(test_release=test_file)
     args = shlex.split(command)
-    assert args[:2] == ["pytest", "test_release.py"]
+    assert args == ["pytest", "test_release.py", "--semaphore-simulate"]
     result = pytester.runpytest_subprocess(*args[1:], "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_readme_simulator_example_prints_what_its_comment_says(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (example,) = [b for b in blocks("README.md", "python") if "SemaphoreSimulator(" in b]
+    monkeypatch.chdir(ROOT)  # its scenario path is relative to a clone's root
+    exec(compile(example, "README.md", "exec"), {})
+    promised = re.search(r"print\(.*\)\s+# (.*)", example)
+    assert promised is not None
+    assert capsys.readouterr().out.strip() == promised.group(1)
