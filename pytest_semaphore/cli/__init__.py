@@ -106,6 +106,6 @@ def main(
         code = ctx.failed(exc)
     finally:
         output.close()
-        ctx.close()
-    output.document(ctx.result)
+    output.document(ctx.document())
+    ctx.close()
     return code

@@ -49,7 +49,7 @@ def wait(ctx: Context) -> int:
             raise ConfigurationError("--fail-fast is not available with --workflow; name its pipelines instead")
         # a workflow named on the command line is this process's own: the cancel options may stop its pipelines
         done = wait_for_workflow(client, args.workflow, timeout=ctx.settings.timeout, cancel_foreign=True, **waits)
-        return ctx.verdict(done)
+        return ctx.verdict(done, role="wait")
     ppl_ids: list[str] = list(dict.fromkeys(args.ppl_ids))
     if args.project:
         what = (
@@ -70,10 +70,11 @@ def wait(ctx: Context) -> int:
     timeout = _remaining(ctx, started)
     if len(ppl_ids) == 1:
         ctx.out.say(f"Waiting for pipeline {ppl_ids[0]} (timeout {ctx.settings.timeout:g} s)")
-        return ctx.verdict([wait_for_pipeline(client, ppl_ids[0], timeout=timeout, detailed=True, **ctx.waits())])
+        done_one = wait_for_pipeline(client, ppl_ids[0], timeout=timeout, detailed=True, **ctx.waits())
+        return ctx.verdict([done_one], role="wait")
     ctx.out.say(f"Waiting for {len(ppl_ids)} pipelines (timeout {ctx.settings.timeout:g} s)")
     done_by_id = wait_for_pipelines(client, ppl_ids, timeout=timeout, detailed=True, **ctx.waits())
-    return ctx.verdict(list(done_by_id.values()))
+    return ctx.verdict(list(done_by_id.values()), role="wait")
 
 
 # --------------------------------------------------------------------------------------------------- promote
@@ -108,7 +109,7 @@ def promote(ctx: Context) -> int:
         on_event=ctx.promotion_events(ppl_id, args.name, parameters),
         **ctx.waits(),
     )
-    ctx.result["promotion"] = result.to_dict()
+    ctx.record.add_promotion(result.to_dict())
     for note in result.notes:
         if note not in ctx.told:
             ctx.out.say(note)
@@ -116,7 +117,9 @@ def promote(ctx: Context) -> int:
         refused = "; ".join(
             f"auto-promotion {r.name!r} of {p} was refused" for p, r in result.promoted.failed_promotions
         )
-        return ctx.verdict(list(result.promoted.pipelines), extra_error=refused or None)
+        return ctx.verdict(
+            list(result.promoted.pipelines), role="promoted", promotion=args.name, extra_error=refused or None
+        )
     if result.action is PromoteAction.NOT_PROMOTED:
         ctx.show_failures([client.describe_pipeline(ppl_id, detailed=True)])
     verdict = result.outcome.value if result.outcome is not None else result.action.value
@@ -148,7 +151,7 @@ def run(ctx: Context) -> int:
         ctx.finish("started", EXIT_OK)
         return EXIT_OK
     done = wait_for_pipeline(client, workflow.ppl_id, timeout=_remaining(ctx, started), detailed=True, **ctx.waits())
-    return ctx.verdict([done])
+    return ctx.verdict([done], role="run")
 
 
 # --------------------------------------------------------------------------------------------------- one look
@@ -158,7 +161,7 @@ def status(ctx: Context) -> int:
     from ..waiting import outcome
 
     pipeline = ctx.client.describe_pipeline(ctx.args.ppl_id, detailed=True)
-    ctx.result["pipelines"] = [pipeline_json(pipeline, ctx.client.base_url)]
+    ctx.result["status"] = pipeline_json(pipeline, ctx.client.base_url)
     _show_pipeline(ctx, pipeline)
     if not pipeline.done:
         ctx.finish(pipeline.state or "unknown", EXIT_OK, "still running")

@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
+from ..record import GateRecord, PipelineEntry
 from ..settings import Settings
+from ..verdicts import error_kind, error_message
 from ..waiting import Pacing
 from .exitcodes import exit_code_for
 from .output import Output, pipeline_label
@@ -28,8 +30,8 @@ __all__ = ["Context", "pipeline_json"]
 
 class Context:
     """One run: ``args`` as parsed, the resolved ``settings``, the waiting engine's ``pacing``, the ``out``put, the
-    ``environ`` (which job this process runs in), and ``result``, the document ``--json`` prints (each command adds
-    its part)."""
+    ``environ`` (which job this process runs in), ``record`` (what was waited on and promoted, the record the pytest
+    face keeps too) and ``result``, what each command adds to the ``--json`` document (:meth:`document`)."""
 
     def __init__(
         self,
@@ -44,6 +46,7 @@ class Context:
         self.settings = settings
         self.pacing = pacing
         self.out = output
+        self.record = GateRecord()
         self.result: dict[str, Any] = {"command": args.command}
         self.told: set[str] = set()
         self._client: SemaphoreClient | None = None
@@ -102,27 +105,36 @@ class Context:
 
     # ------------------------------------------------------------------------------------------------ verdicts
 
-    def verdict(self, pipelines: Sequence[Pipeline], *, extra_error: str | None = None) -> int:
-        """Report done pipelines: the excerpts of their failed jobs, then the worst outcome; return its exit code."""
+    def verdict(
+        self, pipelines: Sequence[Pipeline], *, role: str, promotion: str | None = None, extra_error: str | None = None
+    ) -> int:
+        """Report done pipelines: the excerpts of their failed jobs, then the worst outcome; return its exit code.
+
+        Each is recorded with its ``role`` (``wait``, ``run``, ``promoted``) and the ``promotion`` that made it.
+        """
         from ..waiting import Outcome, outcome, worst_outcome
 
         detailed = [p if p.blocks else self.client.describe_pipeline(p.ppl_id, detailed=True) for p in pipelines]
-        self.show_failures(p for p in detailed if outcome(p) is not Outcome.PASSED)
+        for pipeline in detailed:
+            excerpts = self.show_failures([pipeline]) if outcome(pipeline) is not Outcome.PASSED else ()
+            self.record.add_pipeline(PipelineEntry(role, pipeline, tuple(excerpts), promotion=promotion))
         worst = Outcome.ERROR if extra_error else worst_outcome(detailed)
-        self.result["pipelines"] = [pipeline_json(p, self.client.base_url) for p in detailed]
         names = ", ".join(f"{pipeline_label(p)} {outcome(p)}" for p in detailed)
         self.finish(worst.value, worst.exit_code, f"{names}" + (f"; {extra_error}" if extra_error else ""))
         return worst.exit_code
 
-    def show_failures(self, pipelines: Iterable[Pipeline]) -> None:
-        """The excerpts of the failed (or stopped) jobs of detailed pipelines, shown and kept for ``--json``."""
+    def show_failures(self, pipelines: Iterable[Pipeline]) -> list[Excerpt]:
+        """The excerpts of the failed (or stopped) jobs of detailed pipelines: shown, kept for ``--json``
+        (``failures``, with their last lines) and returned."""
         from ..logs import fetch_failed_excerpts
 
         excerpts: dict[str, Excerpt] = {}
         for pipeline in pipelines:
             excerpts.update(fetch_failed_excerpts(self.client, pipeline, options=self.excerpt_options()))
         self.show_excerpts(excerpts.values(), self.client.base_url)
-        self.result["failures"] = [excerpt_json(e, self.client.base_url) for e in excerpts.values()]
+        failures = self.result.setdefault("failures", [])
+        failures += [excerpt_json(e, self.client.base_url) for e in excerpts.values()]
+        return list(excerpts.values())
 
     def show_excerpts(self, excerpts: Iterable[Excerpt], base_url: str) -> None:
         """Each failure's excerpt (failing command, exit code, last lines) and the job's page in the UI."""
@@ -141,6 +153,13 @@ class Context:
         self.out.event("verdict", verdict=verdict, exit_code=code)
         self.out.say(f"Verdict: {verdict} (exit code {code})" + (f": {detail}" if detail else ""))
 
+    def document(self) -> dict[str, Any]:
+        """The ``--json`` document: the shared record's (pipelines with verdicts, promotions, errors; the pytest face
+        writes the same with ``--semaphore-json``), with what this command adds (``command``, ``verdict``,
+        ``exit_code``, ``failures``...)."""
+        base_url = self._client.base_url if self._client is not None else None
+        return self.record.to_json(base_url=base_url, extra=self.result)
+
     # ------------------------------------------------------------------------------------------------ endings
 
     def interrupted(self, what: str, how: str, code: int) -> int:
@@ -151,6 +170,7 @@ class Context:
             then = "pipelines were left running (--cancel-on-interrupt stops what this command started or named)"
         self.out.close()
         self.out.error(f"semaphore-gate {self.args.command}: {what} ({how}); {then}")
+        self.record.add_error("error", f"{what} ({how}); {then}")
         self.result.update(verdict=what, exit_code=code)
         self.out.event("verdict", verdict=what, exit_code=code)
         return code
@@ -163,6 +183,7 @@ class Context:
             self.show_failures([error.pipeline])
         message = _describe_error(error)
         self.out.error(f"semaphore-gate {self.args.command}: {message}")
+        self.record.add_error(error_kind(error), message)
         self.result.update(verdict="error", exit_code=code, error={"type": type(error).__name__, "message": message})
         last = getattr(error, "last_seen", None) or getattr(error, "pipeline", None)
         if last is not None:
@@ -171,21 +192,18 @@ class Context:
         return code
 
 
-#: The words before an error's own message: what kind of trouble it is, so a reader never takes an outage or a
-#: timeout for the pipeline's verdict.
+#: What an API refusal means for the user, before the error's own words (a 404 also answers "not yours to see").
 _KINDS: tuple[tuple[type[errors.SemaphoreError], str], ...] = (
-    (errors.NotFoundError, "not found (the id does not exist, or this token may not see it)"),
-    (errors.AuthenticationError, "authentication or permission refused"),
-    (errors.APIUnavailable, "not a pipeline verdict"),  # its message says "Semaphore API unavailable"
-    (errors.WaitTimeout, "not a pipeline verdict"),  # its message says "timed out after ..."
+    (errors.NotFoundError, "not found (the id does not exist, or this token may not see it): "),
+    (errors.AuthenticationError, "authentication or permission refused: "),
 )
 
 
 def _describe_error(error: errors.SemaphoreError) -> str:
-    for kind, words in _KINDS:
-        if isinstance(error, kind):
-            return f"{words}: {error}"
-    return str(error)
+    """The core's words for the error (a timeout or an outage says first that it is not a pipeline verdict), after
+    what an API refusal means for the user."""
+    prefix = next((words for kind, words in _KINDS if isinstance(error, kind)), "")
+    return prefix + error_message(error)
 
 
 def pipeline_json(pipeline: Pipeline, base_url: str | None = None) -> dict[str, Any]:

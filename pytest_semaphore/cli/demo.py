@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..record import PipelineEntry
 from .exitcodes import EXIT_ERROR, EXIT_OK
 
 if TYPE_CHECKING:
@@ -58,13 +59,11 @@ def run_demo(ctx: Context) -> int:
     out_dir = Path(ctx.args.output_dir)
     out = ctx.out
     out.say("Rehearsing a deployment gate against the embedded Semaphore simulator (simulated time).")
-    pipelines: list[Pipeline] = []
     with _rehearsal(ctx, "scenario.yml") as client:
-        promoted_ok = _green(ctx, client, pipelines)
+        promoted_ok = _green(ctx, client)
     with _rehearsal(ctx, "failing.yml", seed=RED_SEED) as client:
         red, excerpts = _red(ctx, client, out_dir)
-        pipelines.append(red)
-        files = _write_files(client, red, excerpts, pipelines, out_dir)
+        files = _write_files(ctx, client, red, excerpts, out_dir)
     caught = any(e.exit_code not in (None, 0) and "Unit tests" in e.job_name for e in excerpts.values())
     ok = promoted_ok and caught
     ctx.result["files"] = {k: str(v) for k, v in files.items()}
@@ -82,7 +81,7 @@ def run_demo(ctx: Context) -> int:
     return EXIT_OK if ok else EXIT_ERROR
 
 
-def _green(ctx: Context, client: SemaphoreClient, pipelines: list[Pipeline]) -> bool:
+def _green(ctx: Context, client: SemaphoreClient) -> bool:
     """A push to master: find its pipeline, wait, promote to production; whether it all passed."""
     from ..waiting import Outcome, find_pipeline, outcome, promote, wait_for_pipeline
 
@@ -91,7 +90,7 @@ def _green(ctx: Context, client: SemaphoreClient, pipelines: list[Pipeline]) -> 
     found = find_pipeline(client, PROJECT, branch="master", appear_timeout=120, pacing=ctx.pacing)
     waits = ctx.waits()
     build = wait_for_pipeline(client, found.ppl_id, timeout=3600, detailed=True, **waits)
-    pipelines.append(build)
+    ctx.record.add_pipeline(PipelineEntry("wait", build))
     if outcome(build) is not Outcome.PASSED:
         out.error(f"the green build ended {outcome(build)}")
         return False
@@ -108,7 +107,9 @@ def _green(ctx: Context, client: SemaphoreClient, pipelines: list[Pipeline]) -> 
         **waits,
     )
     assert result.promoted is not None, "a pipeline that is not the demo's own is promoted and waited for"
-    pipelines.extend(result.promoted.pipelines)
+    for promoted in result.promoted.pipelines:
+        ctx.record.add_pipeline(PipelineEntry("promoted", promoted, promotion=PROMOTION))
+    ctx.record.add_promotion(result.to_dict())
     out.close()
     out.say(f"   {PROMOTION}: {result.outcome}")
     return result.ok
@@ -129,18 +130,15 @@ def _red(ctx: Context, client: SemaphoreClient, out_dir: Path) -> tuple[Pipeline
         client, red, options=dataclasses.replace(ctx.excerpt_options(), log_dir=out_dir / "logs")
     )
     ctx.show_excerpts(excerpts.values(), client.base_url)
+    ctx.record.add_pipeline(PipelineEntry("wait", red, tuple(excerpts.values())))
     return red, excerpts
 
 
 def _write_files(
-    client: SemaphoreClient,
-    red: Pipeline,
-    excerpts: dict[str, Excerpt],
-    pipelines: list[Pipeline],
-    out_dir: Path,
+    ctx: Context, client: SemaphoreClient, red: Pipeline, excerpts: dict[str, Excerpt], out_dir: Path
 ) -> dict[str, Path]:
+    """The red build as JUnit, and the summary of everything the rehearsal waited on (from the shared record)."""
     from ..junit import write_pipeline_report
-    from ..report import write_summary
 
     junit = write_pipeline_report(
         out_dir / "junit.xml",
@@ -149,7 +147,7 @@ def _write_files(
         excerpts=excerpts,
         base_url=client.base_url,
     )
-    summary = write_summary(out_dir / "summary.html", pipelines, excerpts=excerpts, title="semaphore-gate demo")
+    summary = ctx.record.write_summary(out_dir / "summary.html", title="semaphore-gate demo")
     files = {"JUnit report": junit, "HTML summary": summary}
     for excerpt in excerpts.values():
         if excerpt.log_path:

@@ -72,8 +72,11 @@ def test_wait_json_is_one_document_matching_the_world(red: SemaphoreSimulator) -
     (pipeline,) = doc["pipelines"]
     record = red.world.pipeline(ppl_id)
     assert (pipeline["ppl_id"], pipeline["state"], pipeline["result"]) == (ppl_id, record.state, record.result)
-    jobs = {j["job_id"]: j["result"] for b in pipeline["blocks"] for j in b["jobs"]}
-    assert jobs == {j.job_id: j.result for b in record.blocks for j in b.jobs}
+    assert (pipeline["role"], pipeline["outcome"]) == ("wait", "failed")
+    assert pipeline["url"] == f"{red.url}/workflows/{record.wf_id}?pipeline_id={ppl_id}"
+    failed = [{"job_id": j.job_id, "name": j.name} for b in record.blocks for j in b.jobs if j.result == "failed"]
+    assert [{k: j[k] for k in ("job_id", "name")} for j in pipeline["failed_jobs"]] == failed
+    assert doc["version"] == 1, "the document the pytest face writes with --semaphore-json, plus the command's part"
     (failure,) = doc["failures"]
     assert failure["job_name"] == "Unit tests - 2/3"
     assert failure["exit_code"] == 1
@@ -163,6 +166,11 @@ def test_status_is_one_look_exit_0_while_running_then_the_verdict(red: Semaphore
     assert done.code == 1
     assert "Unit tests - 2/3: finished, failed" in done.out
     assert gate_here("status", ppl_id, "--no-exit-code", sim=red).code == 0
+    doc = json.loads(gate_here("--json", "status", ppl_id, sim=red).out)
+    record = red.world.pipeline(ppl_id)
+    assert (doc["status"]["state"], doc["status"]["outcome"], doc["exit_code"]) == ("done", "failed", 1)
+    jobs = {j["job_id"]: (j["status"], j["result"]) for b in doc["status"]["blocks"] for j in b["jobs"]}
+    assert jobs == {j.job_id: ("finished", j.result) for b in record.blocks for j in b.jobs}
 
 
 def _failed_job(sim: SemaphoreSimulator, ppl_id: str) -> str:
@@ -214,13 +222,16 @@ def test_promote_waits_for_the_parent_then_for_the_promoted_pipeline(green: Sema
     run = gate_here("--json", "promote", "Production", "--pipeline", ppl_id, "--param", "REGION=us-east-1", sim=green)
     assert run.code == 0, run.err
     doc = json.loads(run.out)
-    promoted = doc["promotion"]["promotion"]["scheduled_pipeline_id"]
-    assert doc["promotion"]["parameters"] == {"REGION": "us-east-1"}
-    assert doc["promotion"]["action"] == "triggered"
+    (promotion,) = doc["promotions"]
+    promoted = promotion["promotion"]["scheduled_pipeline_id"]
+    assert promotion["parameters"] == {"REGION": "us-east-1"}
+    assert promotion["action"] == "triggered"
     record = green.world.pipeline(promoted)
     assert (record.state, record.result) == ("done", "passed")
     assert record.promotion_of == ppl_id
-    assert [p["ppl_id"] for p in doc["pipelines"]] == [promoted]
+    assert [(p["ppl_id"], p["role"], p["promotion"]) for p in doc["pipelines"]] == [
+        (promoted, "promoted", "Production")
+    ]
 
 
 def test_promote_takes_the_pipeline_from_the_environment_and_jsonl_reports_the_trigger(

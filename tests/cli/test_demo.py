@@ -69,5 +69,12 @@ def test_demo_json_names_its_files(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["verdict"] == "rehearsal passed"
+    roles = [(p["name"], p["role"], p["outcome"]) for p in doc["pipelines"]]
+    assert roles == [
+        ("Release train", "wait", "passed"),
+        ("Deploy to production", "promoted", "passed"),
+        ("Release train", "wait", "failed"),
+    ]
+    assert [p["action"] for p in doc["promotions"]] == ["triggered"]
     for path in doc["files"].values():
         assert (tmp_path / path).is_file()

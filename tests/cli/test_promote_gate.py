@@ -74,8 +74,9 @@ def test_the_gate_promotes_its_own_pipeline_with_override_once_the_other_jobs_pa
         assert record.override
         assert all(j.result == "passed" for j in sim.world.pipeline(ppl_id).jobs if not j.definition.hold)
         doc = json.loads(run.out)
-        assert doc["promotion"]["own_pipeline"] is True
-        assert doc["promotion"]["action"] == "triggered"
+        (promotion,) = doc["promotions"]
+        assert promotion["own_pipeline"] is True
+        assert promotion["action"] == "triggered"
         assert "not waiting for the promoted pipeline" in run.err
 
 
@@ -124,7 +125,7 @@ def test_a_rerun_reuses_the_same_promotion_unless_forced() -> None:
         assert gate_here(*args, sim=sim, env=env).code == 0
         again = gate_here("--json", *args, sim=sim, env=env)
         assert again.code == 0, again.err
-        assert json.loads(again.out)["promotion"]["action"] == "reused"
+        assert json.loads(again.out)["promotions"][0]["action"] == "reused"
         assert len(sim.world.promotions(ppl_id)) == 1
         other_region = gate_here(*args[:-1], "REGION=us", sim=sim, env=env)
         assert other_region.code == 0
