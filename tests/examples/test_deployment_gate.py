@@ -51,7 +51,8 @@ def test_the_gate_job_promotes_its_own_pipeline_and_production_deploys(tmp_path:
         assert args == ["promote", "Production", "--param", "REGION=eu-west-1", "--log-dir", "logs"]
         run = gate_here("--json", *args, sim=sim, env=env)
         assert run.code == 0, run.err
-        assert json.loads(run.out)["promotion"]["own_pipeline"] is True
+        (promotion,) = json.loads(run.out)["promotions"]
+        assert promotion["own_pipeline"] is True
         (record,) = sim.world.promotions(release.ppl_id)
         assert record.override  # this job still runs, so Semaphore promotes only with override; every other passed
         assert record.parameters["REGION"] == "eu-west-1"
