@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from lxml import etree
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+from .scripts import docs_script
+
 FAILED_JOB = "Unit tests - 2/3"  # of the bundled release train
 FAILED_SHOP_JOB = "Unit tests - 2/2"  # of the example shop's failing scenario
 
 
-def samples_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("samples", DOCS / "samples.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.slow
 def test_the_samples_come_from_a_real_failing_gate(tmp_path: Path) -> None:
-    module = samples_module()
+    module = docs_script("samples")
     written = module.generate(tmp_path)
     assert [path.name for path in written] == list(module.FILES)
     assert Path.cwd() != tmp_path, "generate() must give the working directory back"
