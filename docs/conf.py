@@ -7,6 +7,7 @@ Build: ``sphinx-build -W --keep-going -b html docs docs/_build/html`` (``tox -e 
 from __future__ import annotations
 
 import sys
+from importlib import metadata
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
@@ -20,6 +21,7 @@ samples.generate(DOCS / "_generated")
 project = "pytest-semaphore"
 author = "pytest-semaphore developers"
 copyright = "2026, pytest-semaphore developers"
+release = version = metadata.version("pytest-semaphore")  # pyproject.toml's, as installed
 
 extensions = ["myst_parser", "sphinx.ext.autodoc"]
 source_suffix = {".md": "markdown"}

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_semaphore.settings import Face, Settings, SettingsError
+from pytest_semaphore.plugin import FACE as PYTEST
+from pytest_semaphore.settings import Settings, SettingsError
 from pytest_semaphore.simulator import SemaphoreSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,9 +32,8 @@ def test_readme_test_command_is_the_one_ci_runs() -> None:
 
 def test_configuration_md_shows_the_message_a_bad_timeout_gets() -> None:
     (shown,) = blocks("docs/configuration.md", "text")
-    face = Face.prefixed("--semaphore-", ["timeout"])
     with pytest.raises(SettingsError) as caught:
-        Settings.resolve(face, cli={"semaphore_timeout": "soon"}, environ={})
+        Settings.resolve(PYTEST, cli={"semaphore_timeout": "soon"}, environ={})
     assert str(caught.value) == shown.strip()
 
 
