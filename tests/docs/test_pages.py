@@ -12,6 +12,7 @@ import pytest
 from pytest_semaphore.plugin import FACE as PYTEST
 from pytest_semaphore.settings import Settings, SettingsError
 from pytest_semaphore.simulator import SemaphoreSimulator
+from pytest_semaphore.simulator.pipeline_yaml import load_pipeline_file
 
 ROOT = Path(__file__).resolve().parents[2]
 #: What running the examples may leave behind, which is not part of them.
@@ -92,3 +93,20 @@ def test_readme_simulator_example_prints_what_its_comment_says(
     promised = re.search(r"print\(.*\)\s+# (.*)", example)
     assert promised is not None
     assert capsys.readouterr().out.strip() == promised.group(1)
+
+
+def test_readme_gate_block_is_a_valid_block_of_a_pipeline(tmp_path: Path) -> None:
+    """README's gate block, put after a Tests block of a pipeline file, is read as Semaphore would read it."""
+    (gate_block,) = blocks("README.md", "yaml")
+    header = (
+        "version: v1.0\nname: Release\nagent:\n  machine:\n    type: e1-standard-2\n    os_image: ubuntu2204\n"
+        "blocks:\n  - name: Tests\n    dependencies: []\n"
+        "    task:\n      jobs:\n        - name: Unit\n          commands: [make test]\n"
+    )
+    path = tmp_path / ".semaphore" / "semaphore.yml"
+    path.parent.mkdir()
+    path.write_text(header + gate_block, encoding="utf-8")
+    pipeline = load_pipeline_file(path, ".semaphore/semaphore.yml").definition
+    gate = pipeline.blocks[-1]
+    assert (gate.name, gate.dependencies) == ("Gate", ("Tests",))
+    assert gate.jobs[0].commands[-1].directive == "semaphore-gate promote Production --param REGION=eu-west-1"
