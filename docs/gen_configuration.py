@@ -52,7 +52,7 @@ def rows() -> dict[str, str]:
             _spellings(COMMAND, name),
             f"`{field.env}`" if field.env else "",
             _default(field),
-            _cell(field.accepted) + (" (repeatable)" if field.kind == "list" else ""),
+            _cell(field.accepted),
             _cell(field.help),
         ]
         table[name] = "| " + " | ".join(cells) + " |"
