@@ -10,7 +10,9 @@ One job per module:
 * ``pagination.py``: one pager, three next-page strategies; ``redirects.py``: the log redirects, followed
   without the token; ``reconcile.py``: what to conclude after a write whose outcome is uncertain;
 * ``retry.py``: the retry policies; ``baseurl.py``: the base-URL rules; ``params.py``: argument checks;
-  ``logstream.py``: the streaming log parser; ``logfilter.py``: no URL query in messages or urllib3's log lines.
+  ``logstream.py``: the streaming log parser; ``logfilter.py``: no URL query in messages or urllib3's log lines;
+* ``deadline.py``: how long a call may take in all (and :func:`time_limit` for a block of calls);
+  ``connections.py``: the connections that read every answer under that deadline.
 
 Only :class:`SemaphoreClient` needs ``requests``; it is imported on first use (a module ``__getattr__``), so that
 code needing a cheap part (``API_PREFIX``, the base-URL rules, the log parser) does not load ``requests``.
@@ -21,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .baseurl import API_PREFIX, is_loopback, normalise_base_url
+from .deadline import time_limit
 from .logfilter import strip_queries
 from .logstream import LogStreamError, LogStreamParser, iter_events, iter_raw_events
 
@@ -37,6 +40,7 @@ __all__ = [
     "iter_raw_events",
     "normalise_base_url",
     "strip_queries",
+    "time_limit",
 ]
 
 

@@ -11,7 +11,15 @@ they are easier to read (and to test exhaustively) apart from the HTTP code. The
 * userinfo (``https://user:secret@host``), a query and a fragment are refused, and never echoed in the message
   (they may hold a secret);
 * plain ``http`` is allowed only to loopback (``127.0.0.0/8``, ``::1``, ``localhost``): the token must never cross a
-  network in clear text.
+  network in clear text;
+* the host must be one that requests and urllib3 will connect to exactly as written: DNS labels of letters, digits,
+  ``-`` and ``_`` (a non-ASCII name is turned into its ``xn--`` form), an IPv4 or a bracketed IPv6 address; no
+  whitespace or control character anywhere (``urllib.parse`` silently drops a tab, so ``my<TAB>org`` would become
+  another host), no backslash, no ``%``, no ``*``, no empty label. Otherwise the error would come at the first
+  request, from inside requests, as an exception that is not ours.
+
+Where the token may go is decided by :func:`connection_origin`, on the URL exactly as it will be sent: two URL
+parsers (``urllib.parse`` and urllib3's) must agree on its scheme, host and port, or it is nobody's origin.
 """
 
 from __future__ import annotations
@@ -22,12 +30,27 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 
 from ..errors import ConfigurationError
 
-__all__ = ["API_PREFIX", "is_loopback", "normalise_base_url", "parse_location", "same_origin"]
+__all__ = [
+    "API_PREFIX",
+    "Origin",
+    "connection_origin",
+    "is_loopback",
+    "normalise_base_url",
+    "parse_location",
+    "same_origin",
+]
 
 API_PREFIX = "/api/v1alpha"
 _ORG_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
 _HOST_LIKE = re.compile(r"^[a-z0-9.\-\[\]:]+$", re.IGNORECASE)
 _SAAS_DOMAIN = "semaphoreci.com"
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$", re.IGNORECASE)
+#: Characters that one URL parser drops, or reads as a separator, where another keeps them: never in a URL we use.
+_CONFUSING = re.compile(r"[\x00-\x20\x7f\\]")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+#: ``(scheme, host, port)``: where a connection goes, as both URL parsers read it.
+Origin = tuple[str, str, int]
 
 
 def is_loopback(host: str) -> bool:
@@ -69,6 +92,11 @@ def normalise_base_url(value: str) -> str:
             "or pass the organisation name"
         )
     text = value.strip()
+    if _CONFUSING.search(text):
+        raise ConfigurationError(
+            "the Semaphore URL contains a space, a tab, a control character or a backslash: "
+            "use just https://myorg.semaphoreci.com"
+        )
     if "://" not in text:
         if _ORG_NAME.match(text):
             return f"https://{text.lower()}.{_SAAS_DOMAIN}"
@@ -110,15 +138,86 @@ def normalise_base_url(value: str) -> str:
             f"refusing plain http:// to {host}: the API token would cross the network unencrypted. "
             "Use https:// (plain http is allowed only for loopback: 127.0.0.1, ::1, localhost)"
         )
-    shown_host = f"[{host}]" if ":" in host else host.lower()
+    shown_host = f"[{host}]" if ":" in host else _checked_host(host)
     default_port = 443 if scheme == "https" else 80
     netloc = shown_host if port in (None, default_port) else f"{shown_host}:{port}"
     return f"{scheme}://{netloc}"
 
 
+def _checked_host(host: str) -> str:
+    """``host`` as requests will send it, or a ``ConfigurationError`` for a name requests or urllib3 would refuse at
+    the first request (``%zz``, ``*``, an empty or too long label)."""
+    name = host_name(host)
+    if name is None:
+        raise ConfigurationError(
+            "the Semaphore URL's host name is not valid (only letters, digits, '-' and '.' between non-empty "
+            "labels): use https://myorg.semaphoreci.com"
+        )
+    return name
+
+
+def host_name(host: str) -> str | None:
+    """A DNS name as requests sends it (lowercase, IDNA for a non-ASCII name), or ``None`` for one that requests
+    or urllib3 would refuse: ``%``, ``*``, an empty label, a label over 63 characters, a name over 253."""
+    name = host.lower()
+    if not name.isascii():
+        try:
+            import idna  # requests' own dependency, used the way requests uses it
+
+            name = idna.encode(name, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError, ValueError):
+            return None
+    labels = name[:-1].split(".") if name.endswith(".") else name.split(".")
+    if not name or len(name) > 253 or not all(_LABEL.match(label) for label in labels):
+        return None
+    return name
+
+
+def connection_origin(url: str) -> Origin | None:
+    """Where a request for ``url`` connects, as ``(scheme, host, port)``; ``None`` when in any doubt.
+
+    Doubt is: ``urllib.parse`` (which requests uses to pick the connection pool) and urllib3's ``parse_url`` (which
+    requests uses to prepare the URL, and a proxy manager to connect) disagree on scheme, host or port
+    (``http://other:1\\@base/`` is ``base`` to one and ``other`` to the other); the URL has user info, whitespace,
+    a control character or a backslash; a scheme other than http(s); a port that is not a number. The API token is
+    sent only where this gives the configured base URL's origin.
+    """
+    if _CONFUSING.search(url):
+        return None
+    from urllib3.util import parse_url  # urllib3 is loaded with the client; this module stays cheap to import
+
+    try:
+        ours = urlsplit(url)
+        our_port = ours.port
+        theirs = parse_url(url)
+    except ValueError:  # urllib3's LocationParseError is a ValueError too
+        return None
+    scheme = ours.scheme.lower()
+    default = _DEFAULT_PORTS.get(scheme)
+    host = (ours.hostname or "").lower()
+    if ":" not in host:  # an IPv6 literal was checked by urlsplit already; a name is compared in its IDNA form
+        host = host_name(host) or ""
+    their_host = (theirs.host or "").lower().strip("[]")
+    if (
+        default is None
+        or not host
+        or ours.username is not None
+        or theirs.auth is not None
+        or (theirs.scheme or "").lower() != scheme
+        or their_host != host
+        or (theirs.port or default) != (our_port or default)
+    ):
+        return None
+    return scheme, host, our_port or default
+
+
 def parse_location(current: str, location: str) -> tuple[str, SplitResult] | None:
     """A ``Location`` resolved against the URL that answered, or ``None`` if malformed (``http://[x``, a port that
-    is not a number): urllib raises a ValueError quoting the URL for those, which must not reach the user."""
+    is not a number): urllib raises a ValueError quoting the URL for those, which must not reach the user. A
+    location with whitespace, a control character or a backslash is malformed too: ``urljoin`` would silently drop
+    a tab, and the URL followed would not be the one the server wrote."""
+    if _CONFUSING.search(location.strip()):
+        return None
     try:
         target = urljoin(current, location)
         parts = urlsplit(target)
@@ -129,6 +228,7 @@ def parse_location(current: str, location: str) -> tuple[str, SplitResult] | Non
 
 
 def same_origin(url: str, base: str) -> bool:
-    """Same scheme, host and port: the only URLs the API token may be sent to."""
-    a, b = urlsplit(url), urlsplit(base)
-    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+    """Same scheme, host and port as both URL parsers read them (:func:`connection_origin`): the only URLs the API
+    token may be sent to. A URL in any doubt is nobody's origin."""
+    origin = connection_origin(url)
+    return origin is not None and origin == connection_origin(base)

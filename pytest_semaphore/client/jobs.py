@@ -9,10 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-import requests
-from urllib3.exceptions import ProtocolError, ReadTimeoutError
-
-from ..errors import APIError, APIUnavailable, AuthenticationError, ConfigurationError, SemaphoreError
+from ..errors import APIError, AuthenticationError, ConfigurationError, SemaphoreError
 from ..models import Job, LogEvent, ModelError
 from .baseurl import API_PREFIX
 from .logstream import iter_events, iter_raw_events
@@ -23,12 +20,9 @@ from .replies import html_title, looks_like_html
 from .resource import Resource
 from .retry import Policy
 
-__all__ = ["LOG_CHUNK", "JobEndpoints"]
+__all__ = ["JobEndpoints"]
 
 T = TypeVar("T")
-
-#: Chunk size for streamed log bodies.
-LOG_CHUNK = 64 * 1024
 
 
 class JobEndpoints(Resource):
@@ -86,17 +80,10 @@ class JobEndpoints(Resource):
         that is raised as :class:`~errors.AuthenticationError`, never returned as if it were the log.
         """
         path = f"/jobs/{segment(job_id, 'job id')}/plain_logs.json"
-        response = open_following(self._http, path, policy=Policy.IDEMPOTENT, what="plain log", accept="text/plain")
-        failure: SemaphoreError | None = None
-        text = ""
-        try:
-            text = response.content.decode("utf-8", errors="replace")
-        except requests.RequestException as exc:
-            failure = APIUnavailable("GET", path, f"the log download broke off: {self._http.describe(exc)}")
-        finally:
-            response.close()
-        if failure is not None:
-            raise failure
+        http = self._http
+        with http.deadline(http.limits.log_deadline):
+            response = open_following(http, path, policy=Policy.IDEMPOTENT, what="plain log", accept="text/plain")
+        text = b"".join(http.body(response, "GET", path, http.limits.max_log_bytes)).decode("utf-8", errors="replace")
         if looks_like_html(text) or "text/html" in response.headers.get("content-type", "").lower():
             raise AuthenticationError(
                 "GET",
@@ -109,15 +96,16 @@ class JobEndpoints(Resource):
         return text
 
     def _stream_log(self, path: str, parse: Callable[[Iterable[bytes]], Iterator[T]]) -> Iterator[T]:
-        response = open_following(self._http, path, policy=Policy.LOGS, what="log")
+        http = self._http
+        # The log's own deadline covers its redirects and its whole body (the response keeps it for its reads); it
+        # is not left applying while events are yielded to the caller.
+        with http.deadline(http.limits.log_deadline):
+            response = open_following(http, path, policy=Policy.LOGS, what="log")
         failure: SemaphoreError | None = None
         try:
-            try:
-                yield from parse(response.iter_content(LOG_CHUNK))
-            except ModelError as exc:
-                failure = APIError("GET", path, 0, detail=f"the log could not be read: {self._http.redact(str(exc))}")
-            except (requests.RequestException, ProtocolError, ReadTimeoutError, OSError) as exc:
-                failure = APIUnavailable("GET", path, f"the log download broke off: {self._http.describe(exc)}")
+            yield from parse(http.body(response, "GET", path, http.limits.max_log_bytes))
+        except ModelError as exc:
+            failure = APIError("GET", path, 0, detail=f"the log could not be read: {http.redact(str(exc))}")
         finally:
             response.close()
         if failure is not None:

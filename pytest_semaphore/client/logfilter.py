@@ -14,15 +14,27 @@ import re
 
 __all__ = ["install", "strip_queries"]
 
-#: A URL query inside free text: a "?" followed by a run (up to a space, quote, ")" or ">") that contains "=", so
-#: that a question mark in the server's prose ("Why? Because") is left alone.
-_QUERY = re.compile(r"\?(?=[^\s'\")>]*=)[^\s'\")>]*")
+#: A candidate URL query: a "?" and the run of non-space characters after it. A run is a query when it holds an
+#: "=" (so a question mark in the server's prose, "Why? Because", is left alone); it is dropped up to the next
+#: whitespace, not up to a quote or bracket: a query may hold ``'``, ``)`` and ``"`` (urllib3's request lines quote
+#: the URL as it was sent), and a ``jwt=`` after one of them must not survive. Only closing punctuation that ends the
+#: run is kept, so "(see /x?a=b)" still reads "(see /x)". One pass, no lookahead: linear in the text's length
+#: (a lookahead scanning each "?"'s run to its end was quadratic over a body of question marks).
+_RUN = re.compile(r"\?\S*")
+_CLOSING = "'\")>].,;:!"
 _LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager")
 
 
 def strip_queries(text: str) -> str:
     """Drop every URL query string from ``text`` (``/logs/x?jwt=abc`` -> ``/logs/x``)."""
-    return _QUERY.sub("", text)
+    return _RUN.sub(_drop_query, text) if "?" in text else text
+
+
+def _drop_query(match: re.Match[str]) -> str:
+    run = match.group()
+    if "=" not in run:
+        return run
+    return run[len(run.rstrip(_CLOSING)) :]
 
 
 class _DropQueries(logging.Filter):

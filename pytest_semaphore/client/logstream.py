@@ -27,7 +27,7 @@ import codecs
 import dataclasses
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from ..models import LogEvent, ModelError
 
@@ -38,6 +38,9 @@ _VALUE_START = frozenset('{["-0123456789tfnNI')
 #: A parse error further than this from the end of the buffer cannot be explained by "more bytes are coming".
 _INCOMPLETE_SLACK = 8
 _ONLY_DICTS = {dict}
+#: What ``json`` raises on text that is not JSON we can use: malformed (``JSONDecodeError`` is a ``ValueError``), a
+#: number of thousands of digits (``ValueError``), nesting deeper than the interpreter's recursion limit.
+JSON_ERRORS = (ValueError, RecursionError)
 
 
 class LogStreamError(ModelError):
@@ -83,6 +86,11 @@ class LogStreamParser:
         self._json = json.JSONDecoder()
         self._buf = ""
         self._pos = 0
+        self._pending: list[str] = []  # text received since the last parse attempt, joined only for the next one
+        self._pending_len = 0
+        self.joined = 0
+        """Characters copied into the working buffer so far: linear in the body's size (bounded by about three
+        times its characters), whatever the chunking. The tests and ``bench/`` read it."""
         self._state = _START
         self._key: str | None = None
         self._retry_len = 0  # do not retry a failed raw_decode before this much text is pending
@@ -97,7 +105,7 @@ class LogStreamParser:
     @property
     def buffered(self) -> int:
         """Characters held for events not yet complete: bounded by one chunk plus (twice) the largest event."""
-        return len(self._buf) - self._pos
+        return len(self._buf) - self._pos + self._pending_len
 
     # ----------------------------------------------------------------------------------------------- public
 
@@ -126,14 +134,23 @@ class LogStreamParser:
         self._bytes += len(chunk)
         text = self._decoder.decode(chunk)
         if text:
-            if self._pos:
-                self._buf = self._buf[self._pos :] + text
-                self._pos = 0
-            else:
-                self._buf += text
-        if len(self._buf) - self._pos < self._retry_len:
+            self._pending.append(text)
+            self._pending_len += len(text)
+        # An event larger than a chunk is not re-joined (nor re-parsed) on every chunk: only once the text pending
+        # has doubled since the last attempt, so one huge event costs O(size), not O(size * chunks).
+        if self.buffered < self._retry_len:
             return []
+        self._join()
         return self._run()
+
+    def _join(self) -> None:
+        """Move the pending text into the working buffer (after what is left of it) for a parse attempt."""
+        if self._pending:
+            self._buf = self._buf[self._pos :] + "".join(self._pending)
+            self._pos = 0
+            self.joined += len(self._buf)
+            self._pending.clear()
+            self._pending_len = 0
 
     def close_raw(self) -> list[dict[str, Any]]:
         """:meth:`close` without the models (see :meth:`feed_raw`)."""
@@ -144,8 +161,8 @@ class LogStreamParser:
             return []
         tail = self._decoder.decode(b"", final=True)
         if tail:
-            self._buf = self._buf[self._pos :] + tail
-            self._pos = 0
+            self._pending.append(tail)
+        self._join()
         self._eof = True
         self._retry_len = 0
         events = self._run()
@@ -288,6 +305,8 @@ class LogStreamParser:
                 if last < 0:
                     return None, pos
                 continue
+            except JSON_ERRORS:  # the one-event path below says which event and why
+                return None, pos
             if isinstance(batch, list):
                 return batch, last + 1
             return None, pos
@@ -315,15 +334,25 @@ class LogStreamParser:
             self._pos = pos
             self._retry_len = 2 * (n - pos)
             return None, -1
+        except JSON_ERRORS:
+            self._fail(buf, pos, f"{what} has a number of thousands of digits or nesting too deep to read")
         if end >= n and not self._eof and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return None, -1  # a number at the very end may continue in the next chunk
+            # A number at the very end may continue in the next chunk; as for an open string, try again only once
+            # the pending text has doubled (a number of thousands of digits arriving a byte at a time).
+            self._pos = pos
+            self._retry_len = 2 * (n - pos)
+            return None, -1
         self._retry_len = 0
         return value, end
 
-    def _not_object(self, buf: str, pos: int, value: object) -> None:
-        self._fail(buf, pos, f"each event must be a JSON object, found {type(value).__name__} {value!r:.60}")
+    def _not_object(self, buf: str, pos: int, value: object) -> NoReturn:
+        try:
+            shown = f" {value!r:.60}"
+        except RecursionError:  # a list nested near the recursion limit parses, but cannot be repr'd
+            shown = ""
+        self._fail(buf, pos, f"each event must be a JSON object, found {type(value).__name__}{shown}")
 
-    def _fail(self, buf: str, pos: int, message: str) -> None:
+    def _fail(self, buf: str, pos: int, message: str) -> NoReturn:
         excerpt = buf[max(0, pos - 20) : pos + 40]
         raise LogStreamError(f"log body is not valid: {message} near {excerpt!r} (after {self._events} events)")
 

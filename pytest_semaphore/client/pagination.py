@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests.utils
 
 from ..errors import APIError
-from .replies import Reply
+from .replies import Reply, header_int
 from .retry import Policy
 from .transport import Transport
 
@@ -177,13 +177,8 @@ def _next_query(headers: Mapping[str, str], current: Query) -> Query | None:
             if entry.get("rel", "").strip().lower() == "next" and entry.get("url"):
                 return parse_qsl(urlsplit(entry["url"]).query, keep_blank_values=True)
         return None
-    number = _header_int(headers, "page-number")
-    total = _header_int(headers, "total-pages")
+    number = header_int(headers, "page-number")
+    total = header_int(headers, "total-pages")
     if number is None or total is None or number >= total:
         return None
     return [(k, v) for k, v in current if k != "page"] + [("page", str(number + 1))]
-
-
-def _header_int(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name, "").strip()
-    return int(value) if value.isdigit() else None

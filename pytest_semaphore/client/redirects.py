@@ -12,7 +12,7 @@ from __future__ import annotations
 import requests
 
 from ..errors import APIError, AuthenticationError
-from .baseurl import is_loopback, parse_location, same_origin
+from .baseurl import connection_origin, is_loopback, parse_location
 from .replies import server_message
 from .retry import Policy
 from .transport import Transport, retries_used
@@ -41,7 +41,7 @@ def open_following(
             response.close()
             url = _redirect_target(http, path, response.status_code, url, location, what)
             # The token goes only to the configured base URL; a signed URL elsewhere carries its own credential.
-            send_token = same_origin(url, http.base_url)
+            send_token = http.carries_token(url)
             continue
         if response.status_code >= 300:
             reply = http.drain(response, "GET", path, policy, retries_used(response))
@@ -80,6 +80,9 @@ def _redirect_target(http: Transport, path: str, status: int, current: str, loca
         )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise APIError("GET", path, status, detail=f"a redirect to an unusable location ({parts.scheme}:)")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise APIError("GET", path, status, detail=f"refusing a redirect to plain http://{parts.hostname}")
+    origin = connection_origin(target)
+    if origin is None:  # the parsers disagree on where it leads (http://a:1\\@b/): follow it nowhere
+        raise APIError("GET", path, status, detail=f"a redirect to an ambiguous location instead of the {what}")
+    if origin[0] == "http" and not is_loopback(origin[1]):
+        raise APIError("GET", path, status, detail=f"refusing a redirect to plain http://{origin[1]}")
     return target

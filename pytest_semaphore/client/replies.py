@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -20,13 +20,17 @@ from requests.structures import CaseInsensitiveDict
 from ..errors import APIError, APIUnavailable, AuthenticationError, NotFoundError
 from ..models import ModelError
 from .baseurl import parse_location
+from .logstream import JSON_ERRORS
 from .retry import RETRYABLE_STATUSES, Policy, parse_retry_after
 
-__all__ = ["Reply", "html_title", "looks_like_html", "server_message"]
+__all__ = ["Reply", "header_int", "html_title", "looks_like_html", "server_message"]
 
 T = TypeVar("T")
 
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+#: A count in a header (a page number, a number of pages): ASCII digits only (``str.isdigit()`` also accepts "²",
+#: which ``int()`` refuses), and few enough of them that ``int()`` is cheap and the number means something.
+_HEADER_INT = re.compile(r"[0-9]{1,18}")
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ class Reply:
             )
         try:
             return json.loads(stripped)
-        except ValueError:
+        except JSON_ERRORS:
             pass
         raise APIError(
             self.method,
@@ -171,7 +175,7 @@ def server_message(body: bytes) -> str:
         return html_title(text)
     try:
         data = json.loads(text)
-    except ValueError:
+    except JSON_ERRORS:
         return text
     if isinstance(data, str):
         return data
@@ -181,6 +185,12 @@ def server_message(body: bytes) -> str:
             if isinstance(value, str) and value:
                 return value
     return text
+
+
+def header_int(headers: Mapping[str, str], name: str) -> int | None:
+    """The header ``name`` as a non-negative integer, or ``None`` when absent or not a plain count."""
+    value = headers.get(name, "").strip()
+    return int(value) if _HEADER_INT.fullmatch(value) else None
 
 
 def _json_type(data: object) -> str:

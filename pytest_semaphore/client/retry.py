@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import random
+import re
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
+
+from .deadline import current as current_deadline
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -121,7 +124,9 @@ class SemaphoreRetry(Retry):
             if cap is not None and sum(1 for h in self.history if h.status == status) >= cap:
                 raise MaxRetryError(_pool, url or "", ResponseError(f"{status} retried {cap} time(s) already"))  # type: ignore[arg-type]
             wait = self.requested_wait(response)
-            if wait is not None and wait > self.max_retry_after:
+            deadline = current_deadline()
+            if wait is not None and (wait > self.max_retry_after or (deadline is not None and deadline.left() <= wait)):
+                # The answer itself comes back (raise_on_status=False), so its Retry-After reaches the caller.
                 raise MaxRetryError(_pool, url or "", ResponseError(f"Retry-After {wait:.0f}s is too long to wait"))  # type: ignore[arg-type]
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
@@ -141,6 +146,7 @@ class SemaphoreRetry(Retry):
             delay = self.requested_wait(response)
         if delay is None:
             delay = self.get_backoff_time()
+        _within_deadline(delay)
         if delay > 0:
             self.sleep_function(delay)
 
@@ -171,8 +177,11 @@ class Backoff:
     base: float = BACKOFF_BASE
 
     def pause(self, attempt: int) -> None:
-        """Wait before retry number ``attempt`` (1-based)."""
-        self.sleep(backoff_delay(attempt, self.rng, base=self.base))
+        """Wait before retry number ``attempt`` (1-based); ``DeadlineExceeded`` instead if the wait would outlast
+        the call's deadline."""
+        delay = backoff_delay(attempt, self.rng, base=self.base)
+        _within_deadline(delay)
+        self.sleep(delay)
 
     def attempts(self, count: int) -> Iterator[int]:
         """``0 .. count-1``, pausing before every attempt but the first: ``for attempt in backoff.attempts(n)``."""
@@ -182,22 +191,36 @@ class Backoff:
             yield attempt
 
 
+def _within_deadline(wait: float) -> None:
+    """Waiting past the call's deadline (``deadline.py``) is pointless: give up now instead."""
+    deadline = current_deadline()
+    if deadline is not None:
+        deadline.check(wait)
+
+
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
-    """Seconds from a ``Retry-After`` value (``"120"`` or an HTTP date); ``None`` when absent or unreadable."""
+    """Seconds from a ``Retry-After`` value (``"120"`` or an HTTP date); ``None`` when absent or unreadable.
+
+    Unreadable includes what ``str.isdigit()`` accepts but ``int()`` does not (superscript digits), thousands of
+    digits (``int()`` refuses more than 4300, ``float()`` overflows long before), and dates outside what the
+    platform's time functions handle (year 99999): a server's header must never become a ``ValueError``.
+    """
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if _DELTA_SECONDS.fullmatch(text):
         return float(int(text))
-    try:
-        import email.utils
+    import email.utils
 
+    try:
         parsed = email.utils.parsedate_tz(text)
-    except (TypeError, ValueError):  # pragma: no cover - parsedate_tz returns None on garbage
+        return None if parsed is None else max(0.0, email.utils.mktime_tz(parsed) - now())
+    except (TypeError, ValueError, OverflowError, OSError):
         return None
-    if parsed is None:
-        return None
-    return max(0.0, email.utils.mktime_tz(parsed) - now())
+
+
+#: A ``Retry-After`` in seconds: ASCII digits, at most 12 of them (over 30,000 years; any more is not a delay).
+_DELTA_SECONDS = re.compile(r"[0-9]{1,12}")
 
 
 def policy_for(

@@ -23,7 +23,7 @@ from .params import clean_token
 from .projects import ProjectIds
 from .promotions import PromotionEndpoints
 from .retry import BACKOFF_BASE, Backoff
-from .transport import Transport
+from .transport import Limits, Transport
 from .workflows import WorkflowEndpoints
 
 __all__ = ["SemaphoreClient"]
@@ -42,7 +42,9 @@ class SemaphoreClient(WorkflowEndpoints, PromotionEndpoints, JobEndpoints):
     plain http is accepted only for loopback. ``timeout`` bounds each attempt (connect and each read); ``retries``
     is the retry budget of each call (every kind of failure draws on it); ``sleep`` (default ``time.sleep``) is
     used for every wait inside the client, retries included, so tests can run an hour of backoff in milliseconds;
-    ``monotonic`` is accepted for symmetry with the waiting engine. ``rng`` makes the retry jitter reproducible.
+    ``monotonic`` (default ``time.monotonic``) is the clock of the deadlines. ``rng`` makes the retry jitter
+    reproducible. ``deadline`` bounds one call in all (attempts, waits, the whole answer), ``log_deadline`` a
+    streamed log; ``max_answer_bytes`` and ``max_log_bytes`` cap what is read (``docs/client.md``, "Limits").
     """
 
     def __init__(
@@ -58,6 +60,10 @@ class SemaphoreClient(WorkflowEndpoints, PromotionEndpoints, JobEndpoints):
         backoff_base: float | None = None,
         max_retry_after: float | None = None,
         user_agent: str | None = None,
+        deadline: float = Limits.deadline,
+        log_deadline: float = Limits.log_deadline,
+        max_answer_bytes: int = Limits.max_answer_bytes,
+        max_log_bytes: int = Limits.max_log_bytes,
     ) -> None:
         self.base_url = normalise_base_url(base_url)
         if not isinstance(token, str) or not token.strip():
@@ -75,9 +81,14 @@ class SemaphoreClient(WorkflowEndpoints, PromotionEndpoints, JobEndpoints):
         for name, value in (("backoff_base", backoff_base), ("max_retry_after", max_retry_after)):
             if value is not None and not (isinstance(value, (int, float)) and 0 <= value < float("inf")):
                 raise ConfigurationError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+        for name, value in (("deadline", deadline), ("log_deadline", log_deadline)):
+            if isinstance(value, bool) or not (isinstance(value, (int, float)) and 0 < value < float("inf")):
+                raise ConfigurationError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+        for name, size in (("max_answer_bytes", max_answer_bytes), ("max_log_bytes", max_log_bytes)):
+            if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+                raise ConfigurationError(f"{name} must be a number of bytes > 0, got {size!r}")
         self.timeout = float(timeout)
         self.retries = retries
-        del monotonic  # accepted for symmetry with the waiting engine; the client keeps no clock of its own
         self._token_text = token
         backoff = Backoff(
             sleep=sleep if sleep is not None else time.sleep,
@@ -92,6 +103,13 @@ class SemaphoreClient(WorkflowEndpoints, PromotionEndpoints, JobEndpoints):
             backoff=backoff,
             user_agent=user_agent or f"pytest-semaphore/{__version__} python-requests/{requests.__version__}",
             max_retry_after=max_retry_after,
+            limits=Limits(
+                deadline=float(deadline),
+                log_deadline=float(log_deadline),
+                max_answer_bytes=max_answer_bytes,
+                max_log_bytes=max_log_bytes,
+                monotonic=monotonic if monotonic is not None else time.monotonic,
+            ),
         )
         self._project_ids = ProjectIds()
 

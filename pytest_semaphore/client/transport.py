@@ -12,14 +12,20 @@ Why it looks the way it does (``docs/client.md`` is the user-facing version):
   so they are never chained).
 * **One budget of retries per call**: urllib3 retries statuses and connection failures; a body cut off after the
   headers is past urllib3, so :meth:`Transport.exchange` repeats the request itself, counting what urllib3 spent.
+* **Bounded work per call** (:class:`Limits`): a deadline for the whole call (``deadline.py`` keeps it down to each
+  read from the socket), a cap on the bytes read, and no compressed answers (``Accept-Encoding: identity``; a
+  server compressing anyway is refused, since a few kilobytes of gzip can decode to gigabytes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,15 +33,45 @@ import requests
 import requests.utils
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 
-from ..errors import APIUnavailable, ConfigurationError, OutcomeUnknown, SemaphoreError
+from ..errors import APIError, APIUnavailable, ConfigurationError, OutcomeUnknown, SemaphoreError
+from .baseurl import connection_origin
+from .connections import DeadlineAdapter
+from .deadline import Deadline, DeadlineExceeded, applying
 from .logfilter import install as _install_log_filter
 from .logfilter import strip_queries
-from .replies import Reply
+from .replies import Reply, header_int
 from .retry import Backoff, Policy, policy_for
 
-__all__ = ["Transport", "retries_used"]
+__all__ = ["BODY_CHUNK", "Limits", "Transport", "retries_used"]
+
+#: How much of a body is read at a time.
+BODY_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one call may spend, whatever the server sends (``docs/client.md``, "Limits").
+
+    ``deadline``: seconds for one call in all (attempts, waits between them, the whole answer); ``log_deadline``
+    the same for a streamed log, body included. ``max_answer_bytes``: the largest API answer read;
+    ``max_log_bytes``: the largest log body streamed (a log is never held whole, so it has a cap of its own).
+    """
+
+    deadline: float = 120.0
+    log_deadline: float = 900.0
+    max_answer_bytes: int = 16 * 1024 * 1024
+    max_log_bytes: int = 1024 * 1024 * 1024
+    monotonic: Callable[[], float] = time.monotonic
+
 
 _install_log_filter()  # urllib3 logs request lines, queries (loghub's ?jwt=) included, at DEBUG level
 
@@ -57,9 +93,16 @@ class Transport:
         backoff: Backoff,
         user_agent: str,
         max_retry_after: float | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.base_url = base_url
+        origin = connection_origin(base_url)
+        if origin is None:  # normalise_base_url refuses such URLs; this guards the token against any other caller
+            raise ConfigurationError("the Semaphore URL is not a plain scheme://host[:port]")
+        self._origin = origin
+        self._prefix = base_url + "/"
         self.timeout = timeout
+        self.limits = limits if limits is not None else Limits()
         self.retries = retries
         self.backoff = backoff
         self._auth = f"Token {token}"
@@ -73,7 +116,7 @@ class Transport:
         self._adapters: dict[Policy, HTTPAdapter] = {}
         shared: HTTPAdapter | None = None
         for policy in Policy:
-            adapter = HTTPAdapter(
+            adapter = DeadlineAdapter(
                 pool_connections=4,
                 pool_maxsize=16,
                 max_retries=policy_for(policy, retries=retries, sleep=backoff.sleep, rng=backoff.rng, **options),
@@ -98,6 +141,13 @@ class Transport:
             return text
         text = strip_queries(text)
         return text.replace(self._token, "***") if self._token else text
+
+    def carries_token(self, url: str) -> bool:
+        """Whether a request to ``url`` (as prepared, exactly as it will be sent) may carry the token: only to the
+        base URL's origin, as both URL parsers read it (``baseurl.connection_origin``); any doubt means no."""
+        # Fast path, the same decision: after the base URL's own "scheme://host[:port]" (checked at construction:
+        # no user info, whitespace or backslash), a "/" ends the authority for both parsers.
+        return url.startswith(self._prefix) or connection_origin(url) == self._origin
 
     def describe(self, exc: BaseException) -> str:
         """Words for a transport failure, without any URL query and without the token."""
@@ -138,18 +188,33 @@ class Transport:
         may be repeated; both kinds of retry draw on one budget of ``retries`` per call (what urllib3 used is
         counted too), so the documented bound holds: not ``retries`` cut-offs times ``retries`` 503s each."""
         spent = 0
-        while True:
-            response = self.send(method, path, params=params, body=body, policy=policy)
-            spent += retries_used(response)
-            try:
-                return self.drain(response, method, path, policy, spent)
-            except APIUnavailable as broken:
-                if policy is Policy.NOT_IDEMPOTENT:
-                    raise OutcomeUnknown(method, path, broken.reason) from None
-                if spent >= self.retries:
-                    raise
-            spent += 1
-            self.backoff.pause(spent)
+        with self.deadline() as deadline:
+            while True:
+                response = self.send(method, path, params=params, body=body, policy=policy)
+                spent += retries_used(response)
+                try:
+                    return self.drain(response, method, path, policy, spent)
+                except (APIUnavailable, APIError) as unreadable:  # cut off; or too large, or compressed
+                    if policy is Policy.NOT_IDEMPOTENT:  # whatever its status, it may have been acted on
+                        words = getattr(unreadable, "reason", None) or getattr(unreadable, "detail", None)
+                        raise OutcomeUnknown(method, path, str(words or unreadable)) from None
+                    if not isinstance(unreadable, APIUnavailable) or spent >= self.retries or deadline.left() <= 0:
+                        raise
+                spent += 1
+                self._pause(method, path, spent)
+
+    def deadline(self, seconds: float | None = None) -> contextlib.AbstractContextManager[Deadline]:
+        """The deadline the requests inside share: the current call's, else a new one (``limits.deadline``)."""
+        return applying(self.limits.deadline if seconds is None else seconds, self.limits.monotonic)
+
+    def _pause(self, method: str, path: str, attempt: int) -> None:
+        try:
+            self.backoff.pause(attempt)
+        except DeadlineExceeded as exc:
+            reason = str(exc)
+        else:
+            return
+        raise APIUnavailable(method, path, reason)
 
     def send(
         self,
@@ -176,23 +241,30 @@ class Transport:
         # token in clear text over the network to wherever HTTP_PROXY points.
         proxies = {} if target.startswith("http://") else requests.utils.get_environ_proxies(target)
         reason: str | None = None
-        not_sent = False
+        not_sent = unsendable = False
         local: str | None = None
         try:
-            return self._adapters[policy].send(
-                prepared,
-                stream=stream,
-                timeout=(min(self.timeout, 10.0), self.timeout),
-                verify=self._verify,
-                proxies=proxies,
-            )
+            with self.deadline():
+                return self._adapters[policy].send(
+                    prepared,
+                    stream=stream,
+                    timeout=(min(self.timeout, 10.0), self.timeout),
+                    verify=self._verify,
+                    proxies=proxies,
+                )
+        except DeadlineExceeded as exc:
+            reason = str(exc)
         except requests.RequestException as exc:
             reason = self.describe(exc)
             not_sent = _not_sent(exc)
         except OSError as exc:  # not a RequestException: local TLS setup (a CA bundle that vanished), nothing sent
             local = self.redact(str(exc))
+        except ValueError:  # urllib3 refusing a host that requests let through: nothing was sent
+            unsendable = True
         # Raised outside the except block: requests' exception (which holds the request and its headers) must not
         # become the __context__ of ours.
+        if unsendable:
+            raise APIError(method, path, 0, detail="the request's URL cannot be sent (a malformed host name)")
         if local is not None:
             raise ConfigurationError(f"cannot set up the connection to {self.base_url}: {local}")
         if policy is Policy.NOT_IDEMPOTENT and not not_sent:
@@ -233,29 +305,30 @@ class Transport:
                 headers["Content-Length"] = "0"
             prepared.headers = headers
             return prepared
-        given = {"User-Agent": self._user_agent, "Accept": accept or "application/json"}
-        if send_token:
-            given["Authorization"] = self._auth
+        given = {"User-Agent": self._user_agent, "Accept": accept or "application/json", "Accept-Encoding": "identity"}
         data: bytes | None = None
         if body is not None:
             data = json.dumps(body).encode()
             given["Content-Type"] = "application/json"
-        target = url or self.base_url + path
-        return requests.Request(method, target, params=list(params or ()), data=data, headers=given).prepare()
+        prepared = _prepare(method, path, url or self.base_url + path, params, data, given)
+        # The token is attached on the URL exactly as it will be sent, only to the base URL's origin.
+        if send_token and self.carries_token(prepared.url or ""):
+            prepared.headers["Authorization"] = self._auth
+        return prepared
 
     def drain(
         self, response: requests.Response, method: str, path: str, policy: Policy = Policy.IDEMPOTENT, retried: int = 0
     ) -> Reply:
-        """Read the whole body; ``retried`` is how many retries the call has used, reported in error messages."""
-        reason: str | None = None
-        try:
-            body = response.content
-        except requests.RequestException as exc:
-            reason = self.describe(exc)
-        finally:
+        """Read the whole body; ``retried`` is how many retries the call has used, reported in error messages.
+
+        An answer announcing more than ``limits.max_answer_bytes`` is refused before any of it is read.
+        """
+        limit = self.limits.max_answer_bytes
+        declared = header_int(response.headers, "content-length")
+        if declared is not None and declared > limit:
             response.close()
-        if reason is not None:
-            raise APIUnavailable(method, path, f"the answer was cut off: {reason}", last_status=response.status_code)
+            raise _too_large(method, path, response.status_code, f"announced {declared}", limit)
+        body = b"".join(self.body(response, method, path, limit))
         return Reply(
             method=method,
             path=path,
@@ -268,12 +341,80 @@ class Transport:
             redact=self.redact,
         )
 
+    def body(self, response: requests.Response, method: str, path: str, limit: int) -> Iterator[bytes]:
+        """The body's bytes as they arrive, as sent (never decompressed), closing the response at the end.
+
+        More than ``limit`` bytes is an ``APIError`` (raised once the bytes within it were yielded), a compressed
+        body too (``identity`` was
+        asked for); a body cut off, or still arriving at the call's deadline, is ``APIUnavailable``.
+        """
+        failure: SemaphoreError | None = None
+        try:
+            encoding = response.headers.get("content-encoding", "identity").strip().lower()
+            if encoding not in ("", "identity"):
+                failure = APIError(
+                    method,
+                    path,
+                    0,
+                    detail=f"HTTP {response.status_code} with a compressed answer "
+                    f"({encoding[:20]!r}) although none was asked for",
+                )
+            else:
+                read = 0
+                for chunk in response.raw.stream(BODY_CHUNK, decode_content=False):
+                    read += len(chunk)
+                    if read > limit:
+                        failure = _too_large(method, path, response.status_code, "more than that", limit)
+                        break
+                    yield chunk
+        except DeadlineExceeded as exc:
+            failure = APIUnavailable(method, path, f"the answer was cut off: {exc}", last_status=response.status_code)
+        except (requests.RequestException, HTTPError, OSError) as exc:
+            reason = self.describe(exc)
+            failure = APIUnavailable(
+                method, path, f"the answer was cut off: {reason}", last_status=response.status_code
+            )
+        finally:
+            response.close()
+        if failure is not None:
+            raise failure
+
+
+def _prepare(
+    method: str,
+    path: str,
+    url: str,
+    params: Sequence[tuple[str, str]] | None,
+    data: bytes | None,
+    headers: dict[str, str],
+) -> requests.PreparedRequest:
+    """The request as requests will send it; a URL it refuses (``%zz``, an empty label: only a redirect's Location
+    can hold one, the base URL is checked at construction) is an ``APIError`` that quotes nothing of the URL."""
+    try:
+        return requests.Request(method, url, params=list(params or ()), data=data, headers=headers).prepare()
+    except requests.exceptions.InvalidHeader:
+        raise  # a header of ours (a user agent with a line break): the caller's configuration, not the URL
+    except (requests.RequestException, ValueError, UnicodeError):
+        pass
+    raise APIError(method, path, 0, detail="the request's URL cannot be sent (a malformed redirect location?)")
+
+
+def _too_large(method: str, path: str, status: int, size: str, limit: int) -> APIError:
+    return APIError(
+        method, path, 0, detail=f"HTTP {status} with an answer too large ({size} bytes; the limit is {limit})"
+    )
+
 
 def _prepared_once(base_url: str, user_agent: str, auth: str) -> tuple[str, CaseInsensitiveDict[str] | None]:
     """The base URL as requests sends it (its host IDNA-encoded, its path quoted) and the default headers as
     requests prepares them, computed once; headers ``None`` when requests would refuse them (each request then goes
     through ``prepare()``, which raises as it always did)."""
-    headers = {"User-Agent": user_agent, "Accept": "application/json", "Authorization": auth}
+    headers = {
+        "User-Agent": user_agent,
+        "Accept": "application/json",
+        "Accept-Encoding": "identity",
+        "Authorization": auth,
+    }
     try:
         prepared = requests.Request("GET", base_url + "/", headers=headers).prepare()
     except (requests.RequestException, ValueError):
@@ -329,6 +470,8 @@ def _not_sent(exc: BaseException) -> bool:
 
 def _transport_words(exc: BaseException) -> str:
     """A short description of what went wrong on the wire, from the innermost cause."""
+    if isinstance(exc, DeadlineExceeded):
+        return str(exc)
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return "no answer within the read timeout"
     if isinstance(exc, requests.exceptions.ConnectTimeout):

@@ -14,12 +14,14 @@ pipeline.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ..client.deadline import time_limit
 from ..errors import APIError, APIUnavailable, AuthenticationError, NotFoundError, SemaphoreError, WaitTimeout
 from .schedule import PollSchedule
 
@@ -31,6 +33,8 @@ __all__ = ["DEFAULT_TIMEOUT", "MISSING", "Missing", "OutageGuard", "Poller", "Ro
 
 #: A wait is always finite: one hour unless told otherwise.
 DEFAULT_TIMEOUT = 3600.0
+#: Seconds a request made at (or past) a wait's deadline may still take: the last look.
+LAST_LOOK = 2.0
 
 T = TypeVar("T")
 
@@ -83,15 +87,24 @@ class OutageGuard:
         self.outage_since: float | None = None
         self.last_error: SemaphoreError | None = None
         self.retry_after: float | None = None
+        self.deadline: float | None = None
+        """When the wait ends (monotonic): each request made through :meth:`call` ends by then too."""
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | Missing:
-        """Call ``fn``; a transient failure within patience gives ``MISSING``, beyond it ``APIUnavailable``."""
+        """Call ``fn``; a transient failure within patience gives ``MISSING``, beyond it ``APIUnavailable``.
+
+        Within a wait's deadline, the client's calls are bounded by what is left of it (``client.time_limit``), so
+        a server trickling its answer cannot hold the wait past its timeout; the last look gets at least
+        :data:`LAST_LOOK` seconds, so that a wait of timeout 0 still looks once.
+        """
         pause = self.budget.reserve(1)
         if pause > 0:
             self.sleep(pause)
         sent = self.monotonic()
+        left = math.inf if self.deadline is None else max(self.deadline - sent, LAST_LOOK)
         try:
-            result = fn(*args, **kwargs)
+            with time_limit(left, monotonic=self.monotonic) if left < math.inf else contextlib.nullcontext():
+                result = fn(*args, **kwargs)
         except SemaphoreError as exc:
             if not is_transient(exc):
                 raise
@@ -182,6 +195,7 @@ def run(poller: Poller[T], schedule: PollSchedule, deadline: float) -> T:
     the deadline (the last round is at the deadline, so a wait of timeout 0 still looks once).
     """
     guard = poller.guard
+    guard.deadline = deadline
     try:
         while True:
             decided = poller.poll()

@@ -24,6 +24,10 @@ What every runner asserts:
 3. **What we promise holds on the output**: no secret, no control or bidirectional character, no DOCTYPE in a
    rewritten report, no live ``@mention`` in Markdown.
 
-Cases for the client (servers, headers, bodies, URLs, redirects) live in a module of their own beside these and
-use the same bounds.
+The client's cases (``CLIENT_CASES`` in ``corpus.py``: headers, bodies, servers with broken framing, redirect URLs)
+run against ``tests/support/scripted_server.py``; its other promises have runners of their own:
+``test_client_token.py`` (the token never reaches another host), ``test_client_bounds.py`` (deadline, size caps, no
+decompression, linear log parsing: counted in bytes a trickling server got to send, requests, traced memory,
+characters copied), ``test_client_queries.py`` (query stripping) and ``test_client_properties.py`` (hypothesis,
+with the answer strategies of ``strategies.py``).
 """

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for hostile log text and events.
+"""Hypothesis strategies for hostile log text and events, and for hostile server answers.
 
 The building block is *noise*: characters and sequences cleaning removes entirely (C0 and C1 controls, DEL,
 bidirectional controls, complete ANSI sequences). Noise dropped inside a secret is the attack on redaction order:
@@ -8,11 +8,16 @@ neither is a lone ESC (it would swallow the next character as a two-byte escape)
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import itertools
+import json
 import string
 from typing import Any
 
 from hypothesis import strategies as st
+
+from tests.support import api_payloads as P
 
 #: Characters cleaning removes, each on its own.
 REMOVED = [chr(c) for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x1B), *range(0x1C, 0x20), *range(0x7F, 0xA0))]
@@ -97,3 +102,53 @@ def malformed_event(draw: st.DrawFn) -> Any:
         st.dictionaries(st.sampled_from(["directive", "output", "exit_code", "result", "timestamp"]), json_values)
     )
     return draw(st.one_of(st.just({"event": kind, **fields}), json_values))
+
+
+# --------------------------------------------------------------------------------------------------- server answers
+# What a server (or whatever answers at its address) may send the client: any status, header values with the
+# numbers that pass ``str.isdigit()`` but not ``int()``, bodies nested past the recursion limit or with numbers of
+# thousands of digits, any encoding, gzip never asked for.
+
+#: Header text as it can travel (latin-1, no line breaks), with the hostile numbers the review found.
+header_text = st.one_of(
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=40),
+    st.sampled_from(["\u00b2", "\u00b9\u00b2", "\u00bd", "-1", "0", "1e9", "Infinity", " 7 "]),
+    st.integers(1, 6000).map(lambda n: "9" * n),
+    st.integers(-1, 10**6).map(lambda year: f"Fri, 31 Dec {year} 23:59:59 GMT"),
+)
+header_names = st.sampled_from(
+    ["Retry-After", "total-pages", "page-number", "x-has-more", "link", "Location", "Content-Type", "x-page"]
+)
+
+
+def _nested(depth: int, opener: str) -> bytes:
+    closer = {"[": "]", "{": "}"}[opener]
+    inner = '{"a": ' if opener == "{" else "["
+    return (inner * depth + "0" + closer * depth).encode()
+
+
+body_shapes = st.one_of(
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.builds(lambda v: json.dumps(v).encode(), st.sampled_from([P.pipeline_describe(), [P.pipeline_listed()]])),
+    st.builds(_nested, st.integers(1, 200_000), st.sampled_from(["[", "{"])),
+    st.integers(1, 8000).map(lambda n: b'{"pipeline": ' + b"7" * n + b"}"),
+    st.integers(1, 8000).map(lambda n: b'{"events": [{"event": "x", "timestamp": ' + b"7" * n + b"}]}"),
+    st.binary(max_size=300),
+    st.just(b"<!DOCTYPE html><html><title>Sign in</title></html>"),
+)
+encodings = st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32", "latin-1", "gzip"])
+
+
+@st.composite
+def answers(draw: st.DrawFn) -> tuple[int, dict[str, str], bytes]:
+    status = draw(st.sampled_from([200, 201, 204, 301, 302, 307, 400, 401, 403, 404, 409, 429, 500, 502, 503, 504]))
+    headers = draw(st.dictionaries(header_names, header_text, max_size=4))
+    body = draw(body_shapes)
+    encoding = draw(encodings)
+    if encoding == "gzip":
+        body = gzip.compress(body)
+        headers["Content-Encoding"] = "gzip"
+    elif encoding not in ("utf-8", "latin-1"):
+        with contextlib.suppress(UnicodeDecodeError):
+            body = body.decode("utf-8").encode(encoding)
+    return status, headers, body

@@ -1,8 +1,9 @@
 """The hostile corpus run: each case may raise only the error it names, stays within its counted bounds, and leaves
-output that keeps our promises (no secret, no control or bidi character, no DTD, no live mention)."""
+output that keeps our promises (no secret, no control or bidi character, no DTD, no live mention, no token quoted)."""
 
 from __future__ import annotations
 
+import random
 import re
 import socket
 import tracemalloc
@@ -13,7 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from pytest_semaphore.errors import ReportError
+from pytest_semaphore.client import SemaphoreClient
+from pytest_semaphore.errors import ReportError, SemaphoreError
 from pytest_semaphore.junit import LogAttachment, TestTarget, attach_logs, read_report, write_pipeline_report
 from pytest_semaphore.logs import (
     SUMMARY_BUDGET_BYTES,
@@ -28,8 +30,10 @@ from pytest_semaphore.report import render_summary
 from pytest_semaphore.simulator import SemaphoreSimulator
 from tests.simulator.helpers import standard_scenario
 from tests.support import api_payloads as P
+from tests.support.scripted_server import ScriptedServer
 
 from .corpus import (
+    CLIENT_CASES,
     FILE_CASES,
     FORBIDDEN,
     LOG_CASES,
@@ -38,6 +42,7 @@ from .corpus import (
     SECRET,
     TEXT_CASES,
     WIRE_CASES,
+    ClientCase,
     FileCase,
     LogCase,
     MarkdownCase,
@@ -225,3 +230,32 @@ def test_simulator_wire(case: WireCase, sim: SemaphoreSimulator) -> None:
     assert [r.status for r in recorded] == [case.status]  # recorded once, with the answer it got
     assert recorded[0].error is None  # answered on purpose, not by the crash handler
     assert recorded[0].headers["authorization"] == "<redacted>"
+
+
+# --------------------------------------------------------------------------------------------------- client answers
+
+CLIENT_TOKEN = "canary-TOKEN-corpus-77c1"
+
+
+def client_outcome(case: ClientCase, server: ScriptedServer) -> SemaphoreError | None:
+    options = {"retries": 2, "sleep": lambda _: None, "rng": random.Random(0), "timeout": 5.0, **case.options}
+    with SemaphoreClient(server.url, CLIENT_TOKEN, **options) as client:  # type: ignore[arg-type]
+        try:
+            case.call(client)
+        except SemaphoreError as exc:
+            return exc
+    return None
+
+
+@pytest.mark.parametrize("case", CLIENT_CASES, ids=ids(CLIENT_CASES))
+def test_client_case(case: ClientCase) -> None:
+    with ScriptedServer() as server:
+        server.add(*case.steps)
+        error = client_outcome(case, server)
+    if case.raises is None:
+        assert error is None, f"{case.name}: {error!r}"
+    else:
+        assert isinstance(error, case.raises), f"{case.name}: {error!r}"
+        assert CLIENT_TOKEN not in str(error)
+        assert CLIENT_TOKEN not in repr(error)
+    assert 1 <= len(server.requests) <= case.max_requests

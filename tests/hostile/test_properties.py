@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pytest_semaphore.logs import (
@@ -107,9 +107,11 @@ def test_plain_text_lines_are_cut_and_secrets_stay_hidden(data: st.DataObject, s
 _CODE = re.compile(r"(`+)(?:(?!\1).)*?\1|^(`{3,}).*?^\2", re.DOTALL | re.MULTILINE)
 
 
+@example("`@0")  # an escaped backtick before a mention once read as the start of a code span
 @given(st.lists(st.one_of(visible, noise, st.sampled_from(["@team", "@org/squad", "**@x**"])), max_size=8).map("".join))
 def test_markdown_mentions_no_one_and_shows_no_control(name: str) -> None:
     excerpt = Excerpt(name, P.JOB_ID, name, 1, "failed", (name,), 1, "non-zero exit code")
     markdown = render_summary([_pipeline(name)], fmt="markdown", excerpts={P.JOB_ID: excerpt})
-    assert re.search(r"@[\w-]", _CODE.sub("", markdown)) is None
+    outside_code = _CODE.sub("", markdown.replace("\\`", ""))  # an escaped backtick opens no code span
+    assert re.search(r"@[\w-]", outside_code) is None
     assert FORBIDDEN.search(markdown) is None

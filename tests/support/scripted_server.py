@@ -12,6 +12,7 @@ Usage::
         server.add(Reset())                                 # 3rd request: read it, then RST the connection
         server.add(Truncated(200, body=b'{"events": [', declared=1000))
         server.add(Hang())                                  # read it, never answer (client read timeout)
+        server.add(Trickle(b"HTTP/1.1 200 OK\r\n..."))       # an answer one byte at a time (server.trickled counts)
         ... client calls against server.url ...
         assert len(server.requests) == 5
         server.requests[0].headers["authorization"]
@@ -34,7 +35,18 @@ from dataclasses import dataclass, field
 from typing import TypeAlias
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["Action", "Hang", "Raw", "RecordedRequest", "Reply", "Reset", "ScriptedServer", "Step", "Truncated"]
+__all__ = [
+    "Action",
+    "Hang",
+    "Raw",
+    "RecordedRequest",
+    "Reply",
+    "Reset",
+    "ScriptedServer",
+    "Step",
+    "Trickle",
+    "Truncated",
+]
 
 
 @dataclass(frozen=True)
@@ -99,7 +111,17 @@ class Raw:
     data: bytes
 
 
-Action: TypeAlias = Reply | Truncated | Reset | Hang | Raw
+@dataclass(frozen=True)
+class Trickle:
+    """Send ``data`` (a whole answer, status line and headers included) one byte every ``every`` seconds, until it
+    is all sent, the client hangs up or the server stops: a server staying just under the client's read timeout.
+    :attr:`ScriptedServer.trickled` counts the bytes sent."""
+
+    data: bytes
+    every: float = 0.001
+
+
+Action: TypeAlias = Reply | Truncated | Reset | Hang | Raw | Trickle
 #: A scripted step: an action, or a function of the request returning one (to answer by what was asked).
 Step: TypeAlias = Action | Callable[[RecordedRequest], Action]
 
@@ -113,6 +135,8 @@ class ScriptedServer:
         self.requests: list[RecordedRequest] = []
         self.client_closed = threading.Event()
         """Set when the client closed a connection that a ``Reply(keep_alive=True)`` left open."""
+        self.trickled = 0
+        """Bytes sent by ``Trickle`` steps (each one a ``send``: the client hanging up ends the count)."""
         self._script: list[Step] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -195,7 +219,7 @@ class ScriptedServer:
             with self._lock:
                 self.requests.append(request)
                 step = self._script.pop(0) if self._script else self.fallback
-            if callable(step) and not isinstance(step, (Reply, Truncated, Reset, Hang, Raw)):
+            if callable(step) and not isinstance(step, (Reply, Truncated, Reset, Hang, Raw, Trickle)):
                 step = step(request)
             self._act(conn, step)
         except OSError:
@@ -224,6 +248,14 @@ class ScriptedServer:
             self._stopping.wait()
         elif isinstance(step, Raw):
             conn.sendall(step.data)
+        elif isinstance(step, Trickle):
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for index in range(len(step.data)):
+                if self._stopping.wait(step.every):
+                    return
+                conn.sendall(step.data[index : index + 1])
+                with self._lock:
+                    self.trickled += 1
 
 
 def _head(status: int, reason: str, headers: Mapping[str, str]) -> bytes:

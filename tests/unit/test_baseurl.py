@@ -26,6 +26,8 @@ from pytest_semaphore.errors import ConfigurationError
         ("http://localhost:9000", "http://localhost:9000"),
         ("http://[::1]:9000", "http://[::1]:9000"),
         ("https://[2001:db8::1]", "https://[2001:db8::1]"),
+        ("https://bücher.example", "https://xn--bcher-kva.example"),
+        ("https://semaphore_ci.internal", "https://semaphore_ci.internal"),
     ],
 )
 def test_accepted(given: str, expected: str) -> None:
@@ -50,8 +52,19 @@ def test_accepted(given: str, expected: str) -> None:
         ("https://[myorg.semaphoreci.com", "malformed"),
         ("https://[::1", "malformed"),
         ("https://", "no host"),
-        ("my org", "not a URL"),
+        ("my org", "a space, a tab"),
         ("user@myorg", "not a URL"),
+        # What requests or urllib3 would refuse only at the first request, with an exception that is not ours.
+        ("https://my%zzorg.semaphoreci.com", "host name is not valid"),
+        ("https://*.semaphoreci.com", "host name is not valid"),
+        ("https://a..b.semaphoreci.com", "host name is not valid"),
+        ("https://.semaphoreci.com", "host name is not valid"),
+        ("https://-a.semaphoreci.com", "host name is not valid"),
+        ("https://" + "a" * 64 + ".com", "host name is not valid"),
+        ("https://my org.semaphoreci.com", "a space, a tab"),
+        ("https://my\torg.semaphoreci.com", "a space, a tab"),  # urllib.parse drops the tab: another host
+        ("https://myorg.semaphoreci.com\x00", "control character"),
+        ("https://evil.example\\@myorg.semaphoreci.com", "backslash"),
     ],
 )
 def test_refused_with_a_reason(given: str, words: str) -> None:

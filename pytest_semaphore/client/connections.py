@@ -1,0 +1,115 @@
+"""requests' ``HTTPAdapter`` whose connections read every response under the call's deadline (``deadline.py``).
+
+Why a module of its own: this is the one place that reaches into urllib3's connection classes, so that the
+transport keeps to sending requests. Only the response class changes: connecting, TLS and proxies are urllib3's.
+A SOCKS proxy manager has pool classes of its own and is left as it is (its calls keep the retry waits' deadline,
+not the per-read one).
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import socket
+from typing import Any
+
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.poolmanager import PoolManager, ProxyManager
+
+from .deadline import Deadline, DeadlineExceeded, current
+
+__all__ = ["DeadlineAdapter", "DeadlineReader", "DeadlineResponse"]
+
+
+class DeadlineReader(io.RawIOBase):
+    """A socket's reading side that keeps a deadline: each read waits at most what is left of it."""
+
+    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
+        super().__init__()
+        self._raw = sock.makefile("rb", buffering=0)
+        self._sock = sock
+        self._timeout = sock.gettimeout()  # the read timeout urllib3 set for this response
+        self._applied = self._timeout
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int | None:  # type: ignore[override]
+        left = self._deadline.left()
+        if left <= 0:
+            raise DeadlineExceeded(self._deadline.seconds)
+        timeout = left if self._timeout is None or left < self._timeout else self._timeout
+        if timeout != self._applied:  # usually the read timeout stays: no system call on the common path
+            self._sock.settimeout(timeout)
+            self._applied = timeout
+        try:
+            return self._raw.readinto(buffer)
+        except TimeoutError:
+            if self._deadline.left() > 0:
+                raise  # the read timeout itself: urllib3 reports it as usual
+        raise DeadlineExceeded(self._deadline.seconds)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class DeadlineResponse(http.client.HTTPResponse):
+    """``http.client``'s response, reading its status line, headers and body through a :class:`DeadlineReader`
+    when a call's deadline applies (always, for requests the transport sends)."""
+
+    def __init__(self, sock: socket.socket, debuglevel: int = 0, method: str | None = None, url: str | None = None):
+        deadline = current()
+        source: Any = sock if deadline is None else _DeadlineSource(sock, deadline)
+        super().__init__(source, debuglevel, method=method, url=url)
+
+
+class _DeadlineSource:
+    """What ``http.client.HTTPResponse`` is given instead of the socket: it only calls ``makefile("rb")``, and gets
+    the deadline-keeping reader (one reader made, instead of the default one made and replaced)."""
+
+    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(DeadlineReader(self._sock, self._deadline))
+
+
+class _HTTPConnection(HTTPConnection):
+    response_class = DeadlineResponse
+
+
+class _HTTPSConnection(HTTPSConnection):
+    response_class = DeadlineResponse
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_POOLS: dict[str, type[HTTPConnectionPool]] = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+def _use_deadline_pools(manager: PoolManager) -> PoolManager:
+    manager.pool_classes_by_scheme = _POOLS
+    return manager
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` whose pools (direct, or through an HTTP(S) proxy) make deadline-keeping connections."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        _use_deadline_pools(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> PoolManager:
+        manager: PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        return _use_deadline_pools(manager) if isinstance(manager, ProxyManager) else manager
