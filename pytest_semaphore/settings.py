@@ -25,8 +25,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from .errors import ConfigurationError
 
@@ -170,8 +170,11 @@ def _choice(*choices: str) -> Callable[[str], str]:
 Kind = Literal["value", "flag", "list"]
 
 
-@dataclass(frozen=True)
-class Field:
+# Named tuples rather than dataclasses: every pytest run imports this module once the plugin is installed, and a named
+# tuple costs about a seventh of a dataclass to define (bench/plugin_overhead.py measures the whole plugin).
+
+
+class Field(NamedTuple):
     """One setting: how to read it from text, what it accepts, its default and its environment variable.
 
     ``kind``: ``value`` (one value), ``flag`` (an option without argument; true/false in ini and env), ``list`` (a
@@ -346,16 +349,15 @@ FIELDS: dict[str, Field] = {
 }
 
 
-@dataclass(frozen=True)
-class Face:
+class Face(NamedTuple):
     """How one face spells the settings it offers: option strings, ini keys, and the argparse ``dest`` prefix.
 
-    Fields absent from ``options`` are not offered on that face's command line (the job fields are environment-only
-    everywhere); fields absent from ``ini`` have no ini twin.
+    Fields absent from ``options`` are not offered on that face's command line; fields absent from ``ini`` have no
+    ini twin.
     """
 
     options: Mapping[str, str]
-    ini: Mapping[str, str] = field(default_factory=dict)
+    ini: Mapping[str, str] = MappingProxyType({})
     dest_prefix: str = "semaphore_"
 
     @classmethod
@@ -382,11 +384,6 @@ class Face:
     def dest(self, name: str) -> str:
         return self.dest_prefix + name
 
-    def spelling(self, name: str) -> str:
-        """How a user names the setting on this face: its option, else its ini key, else its variable."""
-        f = FIELDS[name]
-        return self.options.get(name) or self.ini.get(name) or f.env or name
-
 
 def add_options(add: Callable[..., Any], face: Face, names: Iterable[str] | None = None) -> None:
     """Register the face's options with ``add`` (argparse's ``add_argument`` or pytest's ``group.addoption``).
@@ -409,8 +406,7 @@ def add_options(add: Callable[..., Any], face: Face, names: Iterable[str] | None
 # --------------------------------------------------------------------------------------------------- resolution
 
 
-@dataclass(frozen=True)
-class _Raw:
+class _Raw(NamedTuple):
     """A value as given, before (environment) or after (command line, ini) parsing."""
 
     origin: Origin
@@ -516,9 +512,6 @@ class Settings:
         if raw is None:
             return "default"
         return f"env {raw.where}" if raw.origin == "environment" else raw.where
-
-    def spelling(self, name: str) -> str:
-        return self._face.spelling(name)
 
     # ----------------------------------------------------------------------------------------------- typed views
 

@@ -9,7 +9,7 @@ the user's guide.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -105,12 +105,12 @@ def _check_session_actions(settings: Settings) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     settings = _settings(config)
     config.stash[SETTINGS_KEY] = settings
-    config.addinivalue_line("markers", "semaphore: a test that talks to Semaphore (informational)")
-    config.pluginmanager.register(_Collector(config), "semaphore-collector")
     worker_has_simulator = bool(getattr(config, "workerinput", {}).get("semaphore_url"))
     if any(settings.given(n) for n in _SESSION_FIELDS) or worker_has_simulator:
         _check_session_actions(settings)
         _runtime(config)
+    elif getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_Collector(config), "semaphore-collector")
 
 
 def _runtime(config: pytest.Config) -> Runtime:
@@ -158,32 +158,24 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 
 # --- reports: every test's pipelines and excerpts ride on its reports (through xdist too) -------------------------
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-    report = yield
-    if RUNTIME_KEY in item.config.stash:
-        from .runtime import report_entries
-
-        report_entries(item, report)
-    return report
+# The per-test hooks (``pytest_runtest_makereport``, ``pytest_runtest_logreport``) belong to the runtime and are
+# registered with it: a run that never uses the plugin pays nothing per test.
 
 
 class _Collector:
-    """Sees every test report, so that the pipelines a worker's test waited on reach the controller's reports even
-    when nothing else made the plugin active there."""
+    """An xdist controller's lookout while the plugin is unused there: the first report carrying pipelines a worker's
+    test waited on creates the runtime (whose hooks take every later report), so they reach the controller's
+    reports. Registered only on a distributing controller without a runtime; it leaves once it has done its job."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        runtime = self.config.stash.get(RUNTIME_KEY, None)
-        if runtime is None:
-            if not getattr(report, "semaphore_entries", None) or hasattr(self.config, "workerinput"):
+        if RUNTIME_KEY not in self.config.stash:
+            if not getattr(report, "semaphore_entries", None):
                 return
-            runtime = _runtime(self.config)
-        runtime.collect(report)
+            _runtime(self.config).collect(report)
+        self.config.pluginmanager.unregister(self)
 
 
 # --- fixtures ----------------------------------------------------------------------------------------------------

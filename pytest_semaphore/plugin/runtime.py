@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -194,9 +194,8 @@ class Runtime:
             pipeline, found = self.excerpts(client, exc.pipeline)
             self._remember(PipelineEntry(role, pipeline, found, nodeid=_nodeid(item)), item)
             raise exc.with_traceback(None) from None
-        except (WaitTimeout, APIUnavailable) as exc:
-            exc.args = (error_message(exc),)
-            raise exc.with_traceback(None) from None  # the message says it all; the engine's frames are noise
+        except SemaphoreError as exc:
+            raise _plain(exc) from None
         return self.judge(client, done, expected, role=role, item=item)
 
     def judge(
@@ -279,9 +278,8 @@ class Runtime:
                 pacing=pacing,
                 **options,
             )
-        except (WaitTimeout, APIUnavailable) as exc:
-            exc.args = (error_message(exc),)
-            raise exc.with_traceback(None) from None
+        except SemaphoreError as exc:
+            raise _plain(exc) from None
         self.record.add_promotion(result.to_dict())
         if result.action in (waiting.PromoteAction.TRIGGERED, waiting.PromoteAction.REUSED):
             self._announce(client, result)
@@ -495,6 +493,14 @@ def report_entries(item: pytest.Item, report: pytest.TestReport) -> None:
             report.sections.append((SECTION_TITLE, text))
 
 
+def _plain(exc: SemaphoreError) -> SemaphoreError:
+    """The core's error as a test shows it: a timeout or an outage says first that it is not a verdict, and the
+    waiting engine's frames are dropped (the message says it all; ``--full-trace`` is no use for them)."""
+    if isinstance(exc, (WaitTimeout, APIUnavailable)):
+        exc.args = (error_message(exc),)
+    return exc.with_traceback(None)
+
+
 def _nodeid(item: pytest.Item | None) -> str | None:
     return None if item is None else item.nodeid
 
@@ -507,14 +513,6 @@ def _bundled_scenario() -> str:
     from pathlib import Path
 
     return str(Path(__file__).parents[1] / "simulator" / "examples" / "release-train" / "scenario.yml")
-
-
-def describe_failure(runtime: Runtime) -> str | None:
-    """The line that ends the terminal summary when a session action failed: its kind first."""
-    if runtime.failure is None:
-        return None
-    kind, message = runtime.failure
-    return f"semaphore {kind}: {message}"
 
 
 class _Stat:
@@ -535,6 +533,15 @@ class RuntimeHooks:
             return lambda line: None
         return lambda line: reporter.write_line(line)
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        report = yield
+        report_entries(item, report)
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.runtime.collect(report)
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
         runtime = self.runtime
@@ -553,7 +560,8 @@ class RuntimeHooks:
             return
         try:
             runtime.run_promotions(int(exitstatus), self._write(session.config))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # pytest's own handling is over: say so, keep the reports whole
+            runtime.record.add_error("error", "interrupted while promoting: nothing more is promoted")
             session.exitstatus = pytest.ExitCode.INTERRUPTED
             return
         if runtime.failure is not None:

@@ -216,3 +216,34 @@ def test_configuration_fixtures_can_be_overridden_in_conftest(pytester: pytest.P
         """
     )
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_semaphore_promote_returns_the_gates_result(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_inner="""
+        def test_promote(semaphore_promote, semaphore_ppl_id):
+            result = semaphore_promote("Production", parameters={"REGION": "us-east-1"})
+            assert (result.action.value, result.ppl_id) == ("triggered", semaphore_ppl_id)
+            assert result.pipeline.result == "passed"
+            assert result.promotion.scheduled_pipeline_id == result.pipeline.ppl_id
+
+        def test_refused(semaphore_promote):
+            semaphore_promote("Production", parameters={"REGION": "mars"})  # not an option: Semaphore answers 500
+        """
+    )
+    result = run(pytester, RELEASE_TRAIN)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["E   *APIError: POST /api/v1alpha/promotions -> HTTP 500 *"])
+    assert "waiting/gate.py" not in result.stdout.str()  # the engine's frames are not shown
+    result.stdout.fnmatch_lines(["PASSED * Deploy to production (*; promoted by 'Production')*"])
+
+
+def test_under_simulate_the_simulator_fixture_is_the_sessions(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_inner="""
+        def test_same(semaphore_simulator, semaphore_client, semaphore_ppl_id):
+            assert semaphore_client.base_url == semaphore_simulator.url
+            assert semaphore_simulator.world.pipelines()[0].ppl_id == semaphore_ppl_id
+        """
+    )
+    run(pytester, RELEASE_TRAIN).assert_outcomes(passed=1)
