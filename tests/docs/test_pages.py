@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 from pathlib import Path
@@ -13,6 +12,8 @@ from pytest_semaphore.plugin import FACE as PYTEST
 from pytest_semaphore.settings import Settings, SettingsError
 from pytest_semaphore.simulator import SemaphoreSimulator
 from pytest_semaphore.simulator.pipeline_yaml import load_pipeline_file
+
+from ..support.environment import drop_semaphore_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 #: What running the examples may leave behind, which is not part of them.
@@ -68,8 +69,7 @@ def test_the_first_release_test_passes_when_rehearsed_as_shown(
 ) -> None:
     """The release test of the quickstart and the README, run with the command line they give, in a pytest
     subprocess against the simulator's bundled release train."""
-    for name in [n for n in os.environ if n.startswith("SEMAPHORE_")]:
-        monkeypatch.delenv(name)
+    drop_semaphore_variables(monkeypatch)
     (test_file,) = [b for b in blocks(page, "python") if "def test_" in b]
     if page == "README.md":  # the command is the block's first line, a comment: "# pytest ...   (rehearsal; ...)"
         found = re.match(r"# (pytest .*?)\s{2,}\(", test_file)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from ..support.environment import drop_semaphore_variables
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SUITE = EXAMPLES / "release-tests"
 SCENARIOS = EXAMPLES / "deployment-gate"
@@ -20,8 +22,7 @@ SCENARIOS = EXAMPLES / "deployment-gate"
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No Semaphore variable of the developer's reaches the suite, and nothing is written into examples/."""
-    for name in [n for n in os.environ if n.startswith("SEMAPHORE_")]:
-        monkeypatch.delenv(name)
+    drop_semaphore_variables(monkeypatch)
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
 
 
