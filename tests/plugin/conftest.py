@@ -6,7 +6,6 @@ in a subprocess for xdist, the environment, signals and import costs.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,8 @@ import pytest_semaphore.client
 import pytest_semaphore.plugin.runtime
 import pytest_semaphore.simulator
 import pytest_semaphore.waiting  # noqa: F401
+
+from ..support.environment import drop_semaphore_variables
 
 EXAMPLES = Path(__file__).parents[2] / "pytest_semaphore" / "simulator" / "examples" / "release-train"
 #: Every job passes; Staging is auto-promoted, Production takes REGION.
@@ -31,6 +32,4 @@ CANARY = "canary-9f8e7d6c5b4a-token"
 @pytest.fixture(autouse=True)
 def _clean_semaphore_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Inner sessions must not see a developer's (or a Semaphore job's) own configuration."""
-    for name in list(os.environ):
-        if name.startswith("SEMAPHORE_"):
-            monkeypatch.delenv(name)
+    drop_semaphore_variables(monkeypatch)
