@@ -33,6 +33,7 @@ from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from .deadline import current as current_deadline
+from .metering import admit
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -149,6 +150,7 @@ class SemaphoreRetry(Retry):
         _within_deadline(delay)
         if delay > 0:
             self.sleep_function(delay)
+        admit()  # urllib3 sends the retry next: it books against the caller's request budget (metering.py)
 
 
 def backoff_delay(attempt: int, rng: random.Random, *, base: float = BACKOFF_BASE, cap: float = BACKOFF_MAX) -> float:

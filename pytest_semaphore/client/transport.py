@@ -12,6 +12,8 @@ Why it looks the way it does (``docs/client.md`` is the user-facing version):
   so they are never chained).
 * **One budget of retries per call**: urllib3 retries statuses and connection failures; a body cut off after the
   headers is past urllib3, so :meth:`Transport.exchange` repeats the request itself, counting what urllib3 spent.
+  Every attempt, urllib3's retries included, books against the caller's request budget when one is installed
+  (``metering.py``).
 * **Bounded work per call** (:class:`Limits`): a deadline for the whole call (``deadline.py`` keeps it down to each
   read from the socket), a cap on the bytes read, and no compressed answers (``Accept-Encoding: identity``; a
   server compressing anyway is refused, since a few kilobytes of gzip can decode to gigabytes).
@@ -20,6 +22,7 @@ Why it looks the way it does (``docs/client.md`` is the user-facing version):
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -48,6 +51,7 @@ from .connections import DeadlineAdapter
 from .deadline import Deadline, DeadlineExceeded, applying
 from .logfilter import install as _install_log_filter
 from .logfilter import strip_queries
+from .metering import admit
 from .replies import Reply, header_int
 from .retry import Backoff, Policy, policy_for
 
@@ -201,15 +205,17 @@ class Transport:
                     if not isinstance(unreadable, APIUnavailable) or spent >= self.retries or deadline.left() <= 0:
                         raise
                 spent += 1
-                self._pause(method, path, spent)
+                self._before_attempt(method, path, functools.partial(self.backoff.pause, spent))
 
     def deadline(self, seconds: float | None = None) -> contextlib.AbstractContextManager[Deadline]:
         """The deadline the requests inside share: the current call's, else a new one (``limits.deadline``)."""
         return applying(self.limits.deadline if seconds is None else seconds, self.limits.monotonic)
 
-    def _pause(self, method: str, path: str, attempt: int) -> None:
+    def _before_attempt(self, method: str, path: str, wait: Callable[[], None]) -> None:
+        """A wait before an attempt (a backoff, the caller's request budget); one past the call's deadline is
+        ``APIUnavailable`` (nothing was sent, so never ``OutcomeUnknown``)."""
         try:
-            self.backoff.pause(attempt)
+            wait()
         except DeadlineExceeded as exc:
             reason = str(exc)
         else:
@@ -245,6 +251,7 @@ class Transport:
         local: str | None = None
         try:
             with self.deadline():
+                self._before_attempt(method, path, admit)  # the caller's request budget, if any (metering.py)
                 return self._adapters[policy].send(
                     prepared,
                     stream=stream,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..client.deadline import time_limit
+from ..client.metering import metered
 from ..errors import APIError, APIUnavailable, AuthenticationError, NotFoundError, SemaphoreError, WaitTimeout
 from .schedule import PollSchedule
 
@@ -99,6 +100,10 @@ class OutageGuard:
         Within a wait's deadline, the client's calls are bounded by what is left of it (``client.time_limit``), so
         a server trickling its answer cannot hold the wait past its timeout; the last look gets at least
         :data:`LAST_LOOK` seconds, so that a wait of timeout 0 still looks once.
+
+        Every HTTP attempt of the call books against the request budget: the first here, before the call (its wait
+        is not an outage, so it is not bounded by the call's deadline); the client's retries, further pages and
+        redirects inside the call through ``client.metering``, each waiting its turn with this pacing's ``sleep``.
         """
         pause = self.budget.reserve(1)
         if pause > 0:
@@ -106,7 +111,10 @@ class OutageGuard:
         sent = self.monotonic()
         left = math.inf if self.deadline is None else max(self.deadline - sent, LAST_LOOK)
         try:
-            with time_limit(left, monotonic=self.monotonic) if left < math.inf else contextlib.nullcontext():
+            with contextlib.ExitStack() as scope:
+                scope.enter_context(metered(self.budget, sleep=self.sleep, prepaid=1))
+                if left < math.inf:
+                    scope.enter_context(time_limit(left, monotonic=self.monotonic))
                 result = fn(*args, **kwargs)
         except SemaphoreError as exc:
             if not is_transient(exc):
