@@ -12,6 +12,7 @@ One job per module:
 * ``retry.py``: the retry policies; ``baseurl.py``: the base-URL rules; ``params.py``: argument checks;
   ``logstream.py``: the streaming log parser; ``logfilter.py``: no URL query in messages or urllib3's log lines;
 * ``deadline.py``: how long a call may take in all (and :func:`time_limit` for a block of calls);
+  ``metering.py``: every attempt of a call booked against a caller's request budget (:func:`metered`);
   ``connections.py``: the connections that read every answer under that deadline.
 
 Only :class:`SemaphoreClient` needs ``requests``; it is imported on first use (a module ``__getattr__``), so that
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .baseurl import API_PREFIX, is_loopback, normalise_base_url
 from .deadline import time_limit
 from .logfilter import strip_queries
+from .metering import metered
 from .logstream import LogStreamError, LogStreamParser, iter_events, iter_raw_events
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ __all__ = [
     "is_loopback",
     "iter_events",
     "iter_raw_events",
+    "metered",
     "normalise_base_url",
     "strip_queries",
     "time_limit",

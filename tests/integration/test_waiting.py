@@ -413,3 +413,27 @@ def test_a_shared_request_budget_paces_every_wait_that_holds_it() -> None:
         gaps = [b - a for a, b in itertools.pairwise(times)]
         assert min(gaps) >= 10.0 - 1e-6
         assert len(times) <= s.sim.monotonic() / 10 + 1
+
+
+class CountingBudget(RequestBudget):
+    """A real budget that counts the requests booked against it."""
+
+    booked = 0.0
+
+    def reserve(self, n: float = 1.0) -> float:
+        self.booked += n
+        return super().reserve(n)
+
+
+def test_the_client_retries_inside_a_poll_book_against_the_budget_and_wait_their_turn() -> None:
+    with simulated(project(main=pipeline(job(duration=300)))) as s:
+        ppl_id = s.start()
+        s.sim.add_fault(FaultDef("GET /api/v1alpha/pipelines/*", "status", status=503, rate=0.5))
+        budget = CountingBudget(3, burst=1, monotonic=s.sim.monotonic)  # a turn every 20 s, more than any backoff
+        done = wait_for_pipeline(s.client, ppl_id, expected_duration=False, pacing=s.paced(budget=budget))
+        assert outcome(done) is Outcome.PASSED is s.truth(ppl_id)
+        retried = [r for r in s.sim.requests if r.status == 503]
+        assert retried, "some polls were retried by the client"
+        assert budget.booked == len(s.sim.requests), "every attempt was booked, the client's retries included"
+        times = [r.time for r in s.sim.requests]
+        assert min(b - a for a, b in itertools.pairwise(times)) >= 20.0 - 1e-6, "each attempt waited for its turn"
