@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from .baseurl import API_PREFIX, is_loopback, normalise_base_url
 from .deadline import time_limit
 from .logfilter import strip_queries
-from .metering import metered
 from .logstream import LogStreamError, LogStreamParser, iter_events, iter_raw_events
+from .metering import metered
 
 if TYPE_CHECKING:
     from .semaphore import SemaphoreClient as SemaphoreClient
