@@ -2,11 +2,12 @@
 
 Why: a caller pacing its requests (the waiting engine's request budget, a token bucket shared by all its waits)
 books one request per call; but one call may send several: the client's retries (urllib3's, after a 5xx, a 429 or a
-reset; its own, after a body cut off in transfer), the pages of a list, a log's redirects. Under 25% errors, 200
-waits booking one request per call sent 40% more than their budget in their busiest minute. The client cannot book
-against the waiting engine's budget itself (the client never imports the waiting engine), so it names what it needs,
-:class:`Budget` ("before an attempt, how long to wait"), and a caller installs one around its calls with
-:func:`metered`, in a context variable, as :func:`~pytest_semaphore.client.time_limit` scopes a deadline.
+reset; its own, after a body cut off in transfer), the pages of a list, a log's redirects. With 25% of the answers
+503, 200 waits booking one request per call sent 167 requests in their busiest minute, on a budget of 120 a minute
+(bursts of 20). The client cannot book against the waiting engine's budget itself (the client never imports the
+waiting engine), so it names what it needs, :class:`Budget` ("before an attempt, how long to wait"), and a caller
+installs one around its calls with :func:`metered`, in a context variable, as
+:func:`~pytest_semaphore.client.time_limit` scopes a deadline.
 
 How: the transport calls :func:`admit` before each attempt it sends and the retry policy after each backoff, just
 before urllib3 sends again. Each attempt books one unit and sleeps what the budget answers, on the caller's ``sleep``
