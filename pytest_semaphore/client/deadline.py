@@ -42,11 +42,16 @@ _CALL: ContextVar[Deadline | None] = ContextVar("pytest_semaphore_call_deadline"
 
 
 class DeadlineExceeded(Exception):
-    """A call's deadline passed. Deliberately not an ``OSError`` (urllib3 would retry one)."""
+    """A call's deadline passed. Deliberately not an ``OSError`` (urllib3 would retry one).
 
-    def __init__(self, seconds: float) -> None:
+    ``before_sending``: it was found in a wait before an attempt (:meth:`Deadline.check`), so that attempt was never
+    sent; a write is only ever retried when its earlier attempts provably did not reach the server either.
+    """
+
+    def __init__(self, seconds: float, *, before_sending: bool = False) -> None:
         super().__init__(f"no complete answer within the deadline of {seconds:g} s")
         self.seconds = seconds
+        self.before_sending = before_sending
 
 
 @dataclass(frozen=True)
@@ -70,9 +75,10 @@ class Deadline:
         return self.at - self.clock()
 
     def check(self, wait: float = 0.0) -> None:
-        """Raise :class:`DeadlineExceeded` if it has passed, or would pass during a wait of ``wait`` seconds."""
+        """Before an attempt: raise :class:`DeadlineExceeded` if the deadline has passed, or would pass during a wait
+        of ``wait`` seconds."""
         if self.left() <= wait:
-            raise DeadlineExceeded(self.seconds)
+            raise DeadlineExceeded(self.seconds, before_sending=True)
 
 
 def current() -> Deadline | None:

@@ -261,6 +261,7 @@ class Transport:
                 )
         except DeadlineExceeded as exc:
             reason = str(exc)
+            not_sent = exc.before_sending  # in a wait before a retry (of a write: one provably not sent)
         except requests.RequestException as exc:
             reason = self.describe(exc)
             not_sent = _not_sent(exc)

@@ -126,3 +126,16 @@ def test_a_retry_whose_turn_comes_after_the_call_deadline_is_not_sent(
 def test_prepaid_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="prepaid"), metered(RequestBudget(), sleep=lambda _: None, prepaid=-1):
         pass
+
+
+def test_a_write_refused_with_429_whose_retry_turn_is_past_the_deadline_is_known_not_sent(
+    make_client: ClientFactory, scripted: ScriptedServer
+) -> None:
+    scripted.add(Reply(429, body=b"slow down"))  # the ingress' answer: the backend never saw the request
+    clock = Clock()
+    budget = Booked(RequestBudget(1, burst=1, monotonic=clock), clock)
+    client = client_on(make_client, scripted, clock, deadline=30.0)
+    budget.reserve(1)
+    with metered(budget, sleep=clock.sleeper("budget"), prepaid=1), pytest.raises(APIUnavailable, match="deadline"):
+        client.run_workflow(P.PROJECT_ID, "refs/heads/main")  # not OutcomeUnknown: nothing may have been acted on
+    assert len(scripted.requests) == 1
