@@ -111,10 +111,10 @@ class OutageGuard:
         sent = self.monotonic()
         left = math.inf if self.deadline is None else max(self.deadline - sent, LAST_LOOK)
         try:
-            with contextlib.ExitStack() as scope:
-                scope.enter_context(metered(self.budget, sleep=self.sleep, prepaid=1))
-                if left < math.inf:
-                    scope.enter_context(time_limit(left, monotonic=self.monotonic))
+            with (
+                metered(self.budget, sleep=self.sleep, prepaid=1),
+                time_limit(left, monotonic=self.monotonic) if left < math.inf else contextlib.nullcontext(),
+            ):
                 result = fn(*args, **kwargs)
         except SemaphoreError as exc:
             if not is_transient(exc):
