@@ -103,7 +103,7 @@ def test_a_wait_on_a_terminal_draws_the_live_view(tmp_path: Path) -> None:
             stderr=child_fd,
         )
         os.close(child_fd)
-        chunks = []
+        chunks: list[bytes] = []
         deadline = time.monotonic() + 120  # bounded: a hung child fails the test instead of hanging the suite
         try:
             while True:
