@@ -13,10 +13,10 @@ examples run in seconds of real time: the clock is simulated. ``bench/wait_prope
 
 Every example is decided by its draw alone, never by real time or by the examples before it, so that hypothesis can
 replay a failure: the fault draws restart from the seed after each example's ``clear_faults``, the client's retry
-jitter restarts from its seed at each example, and the client's deadlines run on the real clock. On the simulated clock, a call's deadline could be nearly spent by simulated
-``Retry-After`` waits, and what is left of it (a few simulated milliseconds) would become the real read timeout of the
-next answer, which a loaded machine may miss: an extra failed request that no fault accounts for. The waits
-themselves (timeout, patience, the schedule) stay on the simulated clock.
+jitter restarts from its seed at each example, and the client's deadlines run on the real clock. On the simulated
+clock, a call's deadline could be nearly spent by simulated ``Retry-After`` waits, and what is left of it (a few
+simulated milliseconds) would become the real read timeout of the next answer, which a loaded machine may miss: an
+extra failed request that no fault accounts for. The waits themselves (timeout, patience, schedule) stay simulated.
 """
 
 from __future__ import annotations
