@@ -23,6 +23,7 @@ from typing import Any
 from .atomic import AtomicFile
 from .logs import Excerpt
 from .models import Pipeline
+from .verdicts import error_kind, error_message
 from .waiting import outcome
 
 __all__ = ["JSON_VERSION", "GateRecord", "PipelineEntry", "duration_text", "excerpt_to_json", "pipeline_to_json"]
@@ -105,8 +106,6 @@ class GateRecord:
         :func:`~pytest_semaphore.verdicts.error_kind`), its words (:func:`~pytest_semaphore.verdicts.error_message`),
         its ``type`` and ``last_seen``, the last pipeline observed (a timeout's, or the one that failed fast).
         Returns the entry the ``--json`` document lists under ``errors``."""
-        from .verdicts import error_kind, error_message
-
         last: Pipeline | None = getattr(exc, "last_seen", None) or getattr(exc, "pipeline", None)
         entry = {
             "kind": kind or error_kind(exc),
