@@ -23,9 +23,10 @@ from typing import Any
 from .atomic import AtomicFile
 from .logs import Excerpt
 from .models import Pipeline
+from .verdicts import error_kind, error_message
 from .waiting import outcome
 
-__all__ = ["JSON_VERSION", "GateRecord", "PipelineEntry", "duration_text"]
+__all__ = ["JSON_VERSION", "GateRecord", "PipelineEntry", "duration_text", "excerpt_to_json", "pipeline_to_json"]
 
 #: Version of the ``--json`` document; bumped when a field changes meaning or disappears.
 JSON_VERSION = 1
@@ -82,7 +83,7 @@ class GateRecord:
         self._lock = threading.Lock()
         self.pipelines: list[PipelineEntry] = []
         self.promotions: list[dict[str, Any]] = []
-        self.errors: list[tuple[str, str]] = []
+        self.errors: list[dict[str, Any]] = []
 
     def add_pipeline(self, entry: PipelineEntry) -> None:
         with self._lock:
@@ -96,7 +97,25 @@ class GateRecord:
     def add_error(self, kind: str, message: str) -> None:
         """An error that ended a gate action: ``kind`` from :data:`pytest_semaphore.verdicts.ERROR_KINDS`."""
         with self._lock:
-            self.errors.append((kind, message))
+            self.errors.append({"kind": kind, "message": message})
+
+    def add_failure(
+        self, exc: BaseException, *, kind: str | None = None, base_url: str | None = None
+    ) -> dict[str, Any]:
+        """An error from the core that ended a gate action, as both faces report it: its ``kind`` (by default
+        :func:`~pytest_semaphore.verdicts.error_kind`), its words (:func:`~pytest_semaphore.verdicts.error_message`),
+        its ``type`` and ``last_seen``, the last pipeline observed (a timeout's, or the one that failed fast).
+        Returns the entry the ``--json`` document lists under ``errors``."""
+        last: Pipeline | None = getattr(exc, "last_seen", None) or getattr(exc, "pipeline", None)
+        entry = {
+            "kind": kind or error_kind(exc),
+            "message": error_message(exc),
+            "type": type(exc).__name__,
+            "last_seen": pipeline_to_json(last, base_url) if isinstance(last, Pipeline) else None,
+        }
+        with self._lock:
+            self.errors.append(entry)
+        return entry
 
     # --------------------------------------------------------------------------------------------------- output
 
@@ -122,7 +141,8 @@ class GateRecord:
             what = entry.role if entry.nodeid is None else f"{entry.role} {entry.nodeid}"
             if entry.promotion:
                 what = f"promoted by {entry.promotion!r}"
-            line = f"{outcome(ppl).value.upper():8} {ppl.ppl_id} {ppl.name or ''} ({duration_text(ppl)}; {what})"
+            verdict = outcome(ppl).value if ppl.done else ppl.state or "unknown"  # failed fast: still running
+            line = f"{verdict.upper():8} {ppl.ppl_id} {ppl.name or ''} ({duration_text(ppl)}; {what})"
             if base_url and ppl.wf_id:
                 line += f" {pipeline_url(base_url, ppl.wf_id, ppl.ppl_id)}"
             lines.append(" ".join(line.split()))
@@ -135,43 +155,30 @@ class GateRecord:
                 line += f" ({promo['outcome']})"
             lines.append(line)
             lines += [f"  {note}" for note in promo.get("notes", ())]
-        lines += [f"ERROR ({kind}) {message}" for kind, message in self.errors]
+        lines += [f"ERROR ({error['kind']}) {error['message']}" for error in self.errors]
         return lines
 
     def to_json(self, *, base_url: str | None = None, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The document for the next job: pipelines with verdicts, promotions with the promoted ``ppl_id``, errors."""
-        from .junit import pipeline_url
-
-        pipelines = []
-        for entry in self.latest():
-            ppl = entry.pipeline
-            pipelines.append(
-                {
-                    "ppl_id": ppl.ppl_id,
-                    "wf_id": ppl.wf_id,
-                    "name": ppl.name,
-                    "role": entry.role,
-                    "nodeid": entry.nodeid,
-                    "promotion": entry.promotion,
-                    "state": ppl.state,
-                    "result": ppl.result,
-                    "result_reason": ppl.result_reason,
-                    "outcome": outcome(ppl).value,
-                    "created_at": _iso(ppl.created_at),
-                    "done_at": _iso(ppl.done_at),
-                    "url": pipeline_url(base_url, ppl.wf_id, ppl.ppl_id) if base_url and ppl.wf_id else None,
-                    "failed_jobs": [
-                        {"job_id": e.job_id, "name": e.job_name, "command": e.directive, "exit_code": e.exit_code}
-                        for e in entry.excerpts
-                    ],
-                }
-            )
+        pipelines = [
+            {
+                **pipeline_to_json(entry.pipeline, base_url),
+                "role": entry.role,
+                "nodeid": entry.nodeid,
+                "promotion": entry.promotion,
+                "failed_jobs": [
+                    {"job_id": e.job_id, "name": e.job_name, "command": e.directive, "exit_code": e.exit_code}
+                    for e in entry.excerpts
+                ],
+            }
+            for entry in self.latest()
+        ]
         return {
             "version": JSON_VERSION,
             **(extra or {}),
             "pipelines": pipelines,
             "promotions": list(self.promotions),
-            "errors": [{"kind": kind, "message": message} for kind, message in self.errors],
+            "errors": [dict(error) for error in self.errors],
         }
 
     def write_json(self, path: str | os.PathLike[str], **kwargs: Any) -> Path:
@@ -188,6 +195,66 @@ class GateRecord:
         entries = self.latest()
         excerpts = {e.job_id: e for entry in entries for e in entry.excerpts}
         return write_summary(path, [e.pipeline for e in entries], excerpts=excerpts, **kwargs)
+
+
+def pipeline_to_json(pipeline: Pipeline, base_url: str | None = None) -> dict[str, Any]:
+    """A pipeline as plain data for the JSON documents: the API's field names, timestamps as ISO 8601, UI URLs, its
+    blocks and jobs (when described in detail), and ``outcome`` once done."""
+    from .junit import job_url, pipeline_url
+
+    return {
+        "ppl_id": pipeline.ppl_id,
+        "wf_id": pipeline.wf_id,
+        "name": pipeline.name,
+        "project_id": pipeline.project_id,
+        "branch_name": pipeline.branch_name,
+        "commit_sha": pipeline.commit_sha,
+        "state": pipeline.state,
+        "result": pipeline.result,
+        "result_reason": pipeline.result_reason,
+        "outcome": outcome(pipeline).value if pipeline.done else None,
+        "created_at": _iso(pipeline.created_at),
+        "done_at": _iso(pipeline.done_at),
+        "promotion_of": pipeline.promotion_of,
+        "url": pipeline_url(base_url, pipeline.wf_id, pipeline.ppl_id) if base_url and pipeline.wf_id else None,
+        "blocks": [
+            {
+                "name": block.name,
+                "state": block.state,
+                "result": block.result,
+                "jobs": [
+                    {
+                        "name": job.name,
+                        "job_id": job.job_id,
+                        "index": job.index,
+                        "status": job.status,
+                        "result": job.result,
+                        "url": job_url(base_url, job.job_id) if base_url and job.job_id else None,
+                    }
+                    for job in block.jobs
+                ],
+            }
+            for block in pipeline.blocks
+        ],
+    }
+
+
+def excerpt_to_json(excerpt: Excerpt, base_url: str | None = None) -> dict[str, Any]:
+    """A failed job's excerpt as plain data: the failing command, its exit code, the last lines, the job's page."""
+    from .junit import job_url
+
+    return {
+        "job_id": excerpt.job_id,
+        "job_name": excerpt.job_name,
+        "job_result": excerpt.job_result,
+        "command": excerpt.directive,
+        "exit_code": excerpt.exit_code,
+        "summary": excerpt.summary(),
+        "lines": list(excerpt.lines),
+        "total_lines": excerpt.total_lines,
+        "log_path": excerpt.log_path,
+        "url": job_url(base_url, excerpt.job_id) if base_url and excerpt.job_id else None,
+    }
 
 
 def _richness(entry: PipelineEntry) -> int:

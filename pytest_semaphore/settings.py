@@ -643,6 +643,11 @@ class Settings:
             return Pacing.at_speed(speed, **fields)
         return Pacing(**fields)
 
+    def wait_options(self) -> dict[str, bool]:
+        """The keyword arguments of every wait that come from the settings: ``fail_fast``, ``cancel_on_timeout``,
+        ``cancel_on_interrupt``. One place, so a wait behaves the same in a fixture and in ``semaphore-gate``."""
+        return {name: self.flag(name) for name in ("fail_fast", "cancel_on_timeout", "cancel_on_interrupt")}
+
     def excerpt_options(self, **fields: Any) -> ExcerptOptions:
         """The :class:`~pytest_semaphore.logs.ExcerptOptions` for ``log_lines`` and ``log_dir``; ``fields`` add
         the rest (a redaction ``hook``, ``patterns``)."""

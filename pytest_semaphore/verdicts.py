@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from .errors import APIUnavailable, PipelineFailed, PromotionFailed, WaitTimeout
+from .errors import (
+    APIUnavailable,
+    AuthenticationError,
+    NotFoundError,
+    PipelineFailed,
+    PromotionFailed,
+    WaitTimeout,
+)
 from .waiting import Outcome, outcome
 
 if TYPE_CHECKING:
@@ -21,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ERROR_KINDS",
     "NOT_A_VERDICT",
+    "REFUSALS",
     "error_kind",
     "error_message",
     "expected_outcomes",
@@ -32,6 +40,11 @@ __all__ = [
 ERROR_KINDS = ("failed", "stopped", "error", "timeout", "API unavailable")
 #: How every message about a wait that ended without a verdict begins.
 NOT_A_VERDICT = "not a pipeline verdict: "
+#: What an API refusal means for the user, before the error's own words (a 404 also answers "not yours to see").
+REFUSALS: tuple[tuple[type[BaseException], str], ...] = (
+    (NotFoundError, "not found (the id does not exist, or this token may not see it): "),
+    (AuthenticationError, "authentication or permission refused: "),
+)
 
 
 def expected_outcomes(expect: str | Outcome | Iterable[str | Outcome] | None) -> frozenset[Outcome] | None:
@@ -117,8 +130,11 @@ def error_kind(exc: BaseException) -> str:
 
 
 def error_message(exc: BaseException) -> str:
-    """The error in words; a timeout or an outage begins with :data:`NOT_A_VERDICT`."""
+    """The error in words, as both faces show it: a timeout or an outage begins with :data:`NOT_A_VERDICT`, an API
+    refusal with what it means (:data:`REFUSALS`). Idempotent: an error already worded keeps its words."""
     text = str(exc) or type(exc).__name__
     if error_kind(exc) in ("timeout", "API unavailable"):
-        return NOT_A_VERDICT + text
-    return text
+        prefix = NOT_A_VERDICT
+    else:
+        prefix = next((words for kind, words in REFUSALS if isinstance(exc, kind)), "")
+    return text if text.startswith(prefix) else prefix + text

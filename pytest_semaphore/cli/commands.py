@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError
-from .context import Context, excerpt_json, pipeline_json
+from ..record import excerpt_to_json, pipeline_to_json
+from .context import Context
 from .exitcodes import EXIT_OK, EXIT_USAGE
 from .output import pipeline_label
 
@@ -161,7 +162,7 @@ def status(ctx: Context) -> int:
     from ..waiting import outcome
 
     pipeline = ctx.client.describe_pipeline(ctx.args.ppl_id, detailed=True)
-    ctx.result["status"] = pipeline_json(pipeline, ctx.client.base_url)
+    ctx.result["status"] = pipeline_to_json(pipeline, ctx.client.base_url)
     _show_pipeline(ctx, pipeline)
     if not pipeline.done:
         ctx.finish(pipeline.state or "unknown", EXIT_OK, "still running")
@@ -196,7 +197,7 @@ def logs(ctx: Context) -> int:
     args, client = ctx.args, ctx.client
     if not (args.full or args.raw):
         excerpt = fetch_excerpt(client, args.job_id, options=ctx.excerpt_options())
-        ctx.result["excerpt"] = excerpt_json(excerpt, client.base_url)
+        ctx.result["excerpt"] = excerpt_to_json(excerpt, client.base_url)
         ctx.show_excerpts([excerpt], client.base_url)
         return EXIT_OK
     if ctx.out.mode != "text":

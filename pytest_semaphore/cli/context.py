@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
-from ..record import GateRecord, PipelineEntry
+from ..record import GateRecord, PipelineEntry, excerpt_to_json
 from ..settings import Settings
-from ..verdicts import error_kind, error_message
 from ..waiting import Pacing
 from .exitcodes import exit_code_for
 from .output import Output, pipeline_label
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
     from ..models import Pipeline
     from ..waiting import PromoteEvent
 
-__all__ = ["Context", "pipeline_json"]
+__all__ = ["Context"]
 
 
 class Context:
@@ -67,20 +66,11 @@ class Context:
 
     def waits(self) -> dict[str, Any]:
         """The keyword arguments every wait of this command shares: pacing, progress and the cancel options."""
-        settings = self.settings
-        return {
-            "on_change": self.out.watch,
-            "fail_fast": settings.flag("fail_fast"),
-            "cancel_on_timeout": settings.flag("cancel_on_timeout"),
-            "cancel_on_interrupt": settings.flag("cancel_on_interrupt"),
-            "pacing": self.pacing,
-        }
+        return {"on_change": self.out.watch, "pacing": self.pacing, **self.settings.wait_options()}
 
     def excerpt_options(self) -> ExcerptOptions:
         """How failed jobs' excerpts are made: ``--lines`` of output, full logs into ``--log-dir``."""
-        from ..logs import ExcerptOptions
-
-        return ExcerptOptions(tail_lines=self.settings.log_lines, log_dir=self.settings.path("log_dir"))
+        return self.settings.excerpt_options()
 
     def promotion_events(
         self, ppl_id: str, name: str, parameters: Mapping[str, str], *, indent: str = ""
@@ -133,7 +123,7 @@ class Context:
             excerpts.update(fetch_failed_excerpts(self.client, pipeline, options=self.excerpt_options()))
         self.show_excerpts(excerpts.values(), self.client.base_url)
         failures = self.result.setdefault("failures", [])
-        failures += [excerpt_json(e, self.client.base_url) for e in excerpts.values()]
+        failures += [excerpt_to_json(e, self.client.base_url) for e in excerpts.values()]
         return list(excerpts.values())
 
     def show_excerpts(self, excerpts: Iterable[Excerpt], base_url: str) -> None:
@@ -181,89 +171,12 @@ class Context:
         self.out.close()
         if isinstance(error, errors.PipelineFailed):  # fail-fast: the failed jobs' excerpts, as for a done pipeline
             self.show_failures([error.pipeline])
-        message = _describe_error(error)
+        base_url = self._client.base_url if self._client is not None else None
+        failure = self.record.add_failure(error, base_url=base_url)
+        message = failure["message"]
         self.out.error(f"semaphore-gate {self.args.command}: {message}")
-        self.record.add_error(error_kind(error), message)
-        self.result.update(verdict="error", exit_code=code, error={"type": type(error).__name__, "message": message})
-        last = getattr(error, "last_seen", None) or getattr(error, "pipeline", None)
-        if last is not None:
-            self.result["last_seen"] = pipeline_json(last, self._client.base_url if self._client else None)
+        self.result.update(verdict="error", exit_code=code, error={"type": failure["type"], "message": message})
+        if failure["last_seen"] is not None:
+            self.result["last_seen"] = failure["last_seen"]
         self.out.event("verdict", verdict="error", exit_code=code, error=message)
         return code
-
-
-#: What an API refusal means for the user, before the error's own words (a 404 also answers "not yours to see").
-_KINDS: tuple[tuple[type[errors.SemaphoreError], str], ...] = (
-    (errors.NotFoundError, "not found (the id does not exist, or this token may not see it): "),
-    (errors.AuthenticationError, "authentication or permission refused: "),
-)
-
-
-def _describe_error(error: errors.SemaphoreError) -> str:
-    """The core's words for the error (a timeout or an outage says first that it is not a pipeline verdict), after
-    what an API refusal means for the user."""
-    prefix = next((words for kind, words in _KINDS if isinstance(error, kind)), "")
-    return prefix + error_message(error)
-
-
-def pipeline_json(pipeline: Pipeline, base_url: str | None = None) -> dict[str, Any]:
-    """A pipeline as plain data for ``--json``: the API's field names, timestamps as ISO 8601, UI URLs."""
-    from ..junit import job_url, pipeline_url
-    from ..waiting import outcome
-
-    return {
-        "ppl_id": pipeline.ppl_id,
-        "wf_id": pipeline.wf_id,
-        "name": pipeline.name,
-        "project_id": pipeline.project_id,
-        "branch_name": pipeline.branch_name,
-        "commit_sha": pipeline.commit_sha,
-        "state": pipeline.state,
-        "result": pipeline.result,
-        "result_reason": pipeline.result_reason,
-        "outcome": outcome(pipeline).value if pipeline.done else None,
-        "created_at": _iso(pipeline.created_at),
-        "done_at": _iso(pipeline.done_at),
-        "promotion_of": pipeline.promotion_of,
-        "url": pipeline_url(base_url, pipeline.wf_id, pipeline.ppl_id) if base_url and pipeline.wf_id else None,
-        "blocks": [
-            {
-                "name": block.name,
-                "state": block.state,
-                "result": block.result,
-                "jobs": [
-                    {
-                        "name": job.name,
-                        "job_id": job.job_id,
-                        "index": job.index,
-                        "status": job.status,
-                        "result": job.result,
-                        "url": job_url(base_url, job.job_id) if base_url and job.job_id else None,
-                    }
-                    for job in block.jobs
-                ],
-            }
-            for block in pipeline.blocks
-        ],
-    }
-
-
-def excerpt_json(excerpt: Excerpt, base_url: str | None = None) -> dict[str, Any]:
-    from ..junit import job_url
-
-    return {
-        "job_id": excerpt.job_id,
-        "job_name": excerpt.job_name,
-        "job_result": excerpt.job_result,
-        "command": excerpt.directive,
-        "exit_code": excerpt.exit_code,
-        "summary": excerpt.summary(),
-        "lines": list(excerpt.lines),
-        "total_lines": excerpt.total_lines,
-        "log_path": excerpt.log_path,
-        "url": job_url(base_url, excerpt.job_id) if base_url and excerpt.job_id else None,
-    }
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None

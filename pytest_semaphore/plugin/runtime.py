@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .. import waiting
-from ..errors import APIUnavailable, ConfigurationError, PipelineFailed, PromotionFailed, SemaphoreError, WaitTimeout
+from ..errors import ConfigurationError, PipelineFailed, PromotionFailed, SemaphoreError
 from ..junit import LogAttachment, attach_logs, attachment_for
 from ..logs import Excerpt, fetch_failed_excerpts
 from ..record import GateRecord, PipelineEntry
 from ..settings import Settings, SettingsError
-from ..verdicts import error_kind, error_message, expected_outcomes, verdict_error
+from ..verdicts import error_message, expected_outcomes, verdict_error
 
 if TYPE_CHECKING:
     from ..client import SemaphoreClient
@@ -226,12 +226,7 @@ class Runtime:
         return done
 
     def _wait_options(self, timeout: float | None) -> dict[str, Any]:
-        return {
-            "timeout": self.settings.timeout if timeout is None else timeout,
-            "fail_fast": self.settings.flag("fail_fast"),
-            "cancel_on_timeout": self.settings.flag("cancel_on_timeout"),
-            "cancel_on_interrupt": self.settings.flag("cancel_on_interrupt"),
-        }
+        return {"timeout": self.settings.timeout if timeout is None else timeout, **self.settings.wait_options()}
 
     def _remember(self, entry: PipelineEntry, item: pytest.Item | None) -> None:
         """A test's pipelines travel on its report (see :func:`report_entries`); the session's go to the record."""
@@ -367,12 +362,10 @@ class Runtime:
     def fail_session(self, exc: BaseException, *, kind: str | None = None) -> None:
         """A session action failed: the session's exit status becomes 1 (4 for a usage error) and the last line
         names ``kind`` (by default, the kind of ``exc``)."""
-        kind = kind or error_kind(exc)
-        message = error_message(exc)
         if isinstance(exc, ConfigurationError):
             self.usage_error = True
-        self.failure = (kind, message)
-        self.record.add_error(kind, message)
+        failure = self.record.add_failure(exc, kind=kind, base_url=self.base_url)
+        self.failure = (failure["kind"], failure["message"])
 
     def run_wait_for(self, write: Callable[[str], None]) -> None:
         """``--semaphore-wait-for``: wait for every pipeline before any test; the first problem ends the session."""
@@ -504,10 +497,10 @@ def report_entries(item: pytest.Item, report: pytest.TestReport) -> None:
 
 
 def _plain(exc: SemaphoreError) -> SemaphoreError:
-    """The core's error as a test shows it: a timeout or an outage says first that it is not a verdict, and the
-    waiting engine's frames are dropped (the message says it all; ``--full-trace`` is no use for them)."""
-    if isinstance(exc, (WaitTimeout, APIUnavailable)):
-        exc.args = (error_message(exc),)
+    """The core's error as a test shows it, in the words ``semaphore-gate`` prints (a timeout or an outage says first
+    that it is not a verdict, a 404 what it may mean), and without the waiting engine's frames (the message says it
+    all; ``--full-trace`` is no use for them)."""
+    exc.args = (error_message(exc),)
     return exc.with_traceback(None)
 
 

@@ -52,6 +52,7 @@ class FaultInjector:
     """The active faults, in the order they were added; the first one that fires for a request wins."""
 
     def __init__(self, seed: int = 0) -> None:
+        self._seed = seed
         self._rng = random.Random(f"faults-{seed}")  # noqa: S311 - replayable, not secret
         self._active: list[_Active] = []
         self._lock = threading.Lock()
@@ -68,8 +69,11 @@ class FaultInjector:
             self._active.append(_Active(fault, method, pattern))
 
     def clear(self) -> None:
+        """No fault any more, and the random draws start again from the seed: faults added after a clear fire as
+        they would on a fresh simulator, whatever fired before (a test replaying one case among many needs that)."""
         with self._lock:
             self._active.clear()
+            self._rng.seed(f"faults-{self._seed}")
 
     def pick(self, method: str, path: str) -> FaultDef | None:
         """The one fault to inject into this request, if any (see :meth:`pick_all`)."""

@@ -6,8 +6,10 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -101,9 +103,12 @@ def test_a_wait_on_a_terminal_draws_the_live_view(tmp_path: Path) -> None:
             stderr=child_fd,
         )
         os.close(child_fd)
-        chunks = []
+        chunks: list[bytes] = []
+        deadline = time.monotonic() + 120  # bounded: a hung child fails the test instead of hanging the suite
         try:
             while True:
+                ready, _, _ = select.select([main_fd], [], [], max(deadline - time.monotonic(), 0))
+                assert ready, "the command did not finish its output within 120 s:\n" + b"".join(chunks).decode()
                 try:
                     chunk = os.read(main_fd, 65536)
                 except OSError:  # the child closed the terminal

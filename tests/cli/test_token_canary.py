@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from pytest_semaphore.client import SemaphoreClient
 from pytest_semaphore.simulator import SemaphoreSimulator
 
 from ..support import canary
+from ..support.child import Child
 from .support import CANARY, FAILING, SPEED, check_output, clean_env, first_pipeline, gate, gate_here
 
 
@@ -58,29 +58,13 @@ def test_no_subcommand_prints_or_writes_the_token(tmp_path: Path) -> None:
 
 
 def test_simulate_does_not_print_the_callers_token(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pytest_semaphore.cli", "simulate", "--speed", "50"],
-        cwd=tmp_path,
-        env=clean_env(None, SEMAPHORE_API_TOKEN=CANARY),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        banner = []
-        for line in process.stdout:
-            banner.append(line)
-            if line.startswith("Press Ctrl-C"):
-                break
-        process.send_signal(signal.SIGINT)
-        rest, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 130
-    check_output("".join(banner) + rest + err)
+    command = [sys.executable, "-m", "pytest_semaphore.cli", "simulate", "--speed", "50"]
+    with Child(command, cwd=tmp_path, env=clean_env(None, SEMAPHORE_API_TOKEN=CANARY)) as child:
+        child.wait_for("Press Ctrl-C")  # the banner is printed whole: the server is up
+        child.send_signal(signal.SIGINT)
+        done = child.finish()
+    assert done.returncode == 130
+    check_output(done.stdout + done.stderr)
 
 
 def test_a_log_on_another_host_is_fetched_without_the_token_and_a_printed_token_is_redacted(tmp_path: Path) -> None:

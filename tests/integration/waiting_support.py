@@ -129,13 +129,13 @@ def simulated(
     client_options: Mapping[str, Any] | None = None,
     refusals_as_409: bool = True,
 ) -> Iterator[Sim]:
-    """A simulator with ``projects`` on a manual clock and a client whose retries sleep on that clock;
-    ``refusals_as_409=False`` for an older server, which refuses a promotion with 400."""
+    """A simulator with ``projects`` on a manual clock and a client whose retries sleep on that clock (and whose
+    deadlines are measured on it, unless ``client_options`` give another ``monotonic``); ``refusals_as_409=False``
+    for an older server, which refuses a promotion with 400."""
     scenario = ScenarioDef(projects=projects or (project(),))
     with SemaphoreSimulator(scenario, seed=seed, refusals_as_409=refusals_as_409) as sim:
-        client = SemaphoreClient(
-            sim.url, token=sim.token, sleep=sim.advance, monotonic=sim.monotonic, **dict(client_options or {})
-        )
+        options = {"sleep": sim.advance, "monotonic": sim.monotonic, **dict(client_options or {})}
+        client = SemaphoreClient(sim.url, token=sim.token, **options)
         try:
             yield Sim(sim=sim, client=client, rng=random.Random(seed))
         finally:

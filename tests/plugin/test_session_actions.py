@@ -146,3 +146,20 @@ def test_a_red_promoted_pipeline_fails_the_session(pytester: pytest.Pytester) ->
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*Deploy to production*exited with code 1*"])
     assert "semaphore failed" in result.stdout.lines[-1]
+
+
+def test_a_failed_wait_for_is_recorded_in_the_words_and_fields_semaphore_gate_uses(pytester: pytest.Pytester) -> None:
+    """The JSON ``errors`` entry is the core's (as ``semaphore-gate --json`` writes it): the refusal explained once,
+    the error's type, and no pipeline last seen (the id never appeared)."""
+    pytester.makepyfile(test_inner=GREEN_TEST)
+    result = pytester.runpytest(
+        "--semaphore-simulate", "--semaphore-wait-for=0000dead-beef-4000-8000-000000000000", "--semaphore-json=r.json"
+    )
+    assert result.ret == 1
+    [error] = json.loads((pytester.path / "r.json").read_text())["errors"]
+    assert error["kind"] == "error"
+    assert error["type"] == "NotFoundError"
+    assert error["message"].startswith("not found (the id does not exist, or this token may not see it): GET ")
+    assert error["message"].count("not found (") == 1
+    assert error["last_seen"] is None
+    result.stdout.fnmatch_lines(["ERROR (error) not found (the id does not exist, or this token may not see it): *"])

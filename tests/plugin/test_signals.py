@@ -1,9 +1,10 @@
 """A real SIGINT or SIGTERM while a test waits: the cancel option decides whether the pipeline this run started is
 terminated, and the reports are still whole. The token (a canary) appears in no output and no file.
 
-The simulator runs here on the real clock (a pipeline takes minutes, so it is still running when the signal comes);
-the inner pytest is a real process. It prints a line once the workflow is started, and the signal is sent when that
-line is read: no sleeping, no guessing.
+The simulator runs on its manual clock, which nobody moves: the started pipeline stays running however slow the
+machine, so "not done" after the signal is the plugin's doing, not a race with the pipeline's end. The inner pytest is
+a real process polling on the real clock. It prints a line once the workflow is started, and the signal is sent when
+that line is read (:class:`tests.support.child.Child`): no sleeping, no guessing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 
 from pytest_semaphore.simulator import SemaphoreSimulator
 
+from ..support.child import Child
 from .conftest import CANARY, RELEASE_TRAIN
 
 INNER = """
@@ -32,7 +34,7 @@ def test_release(semaphore_run_workflow, wait_for_pipeline):
 
 @pytest.fixture
 def simulator() -> Iterator[SemaphoreSimulator]:
-    with SemaphoreSimulator(RELEASE_TRAIN, token=CANARY, speed=1.0) as running:
+    with SemaphoreSimulator(RELEASE_TRAIN, token=CANARY) as running:
         yield running
 
 
@@ -57,21 +59,11 @@ def interrupt(
         "--semaphore-timeout=90",  # ends by itself should the signal never come
         *options,
     ]
-    with subprocess.Popen(
-        command, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as process:
-        assert process.stdout is not None
-        ppl_id = ""
-        seen = []
-        for line in process.stdout:
-            seen.append(line)
-            if "STARTED " in line:  # after the progress line's "test_inner.py " when output is not captured
-                ppl_id = line.split("STARTED ")[1].split()[0]
-                break
-        assert ppl_id, "".join(seen)
-        process.send_signal(signum)
-        out, err = process.communicate(timeout=60)
-    return ppl_id, subprocess.CompletedProcess(command, process.returncode, "".join(seen) + out, err)
+    with Child(command, cwd=pytester.path) as child:
+        line = child.wait_for("STARTED ")  # after the progress line's "test_inner.py " when output is not captured
+        ppl_id = line.split("STARTED ")[1].split()[0]
+        child.send_signal(signum)
+        return ppl_id, child.finish()
 
 
 def check_reports_whole(path: Path, done: subprocess.CompletedProcess[str]) -> None:

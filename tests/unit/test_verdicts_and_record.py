@@ -9,10 +9,17 @@ from typing import Any
 
 import pytest
 
-from pytest_semaphore.errors import APIUnavailable, PipelineFailed, PromotionFailed, WaitTimeout
+from pytest_semaphore.errors import (
+    APIUnavailable,
+    AuthenticationError,
+    NotFoundError,
+    PipelineFailed,
+    PromotionFailed,
+    WaitTimeout,
+)
 from pytest_semaphore.logs import Excerpt
 from pytest_semaphore.models import Pipeline
-from pytest_semaphore.record import GateRecord, PipelineEntry
+from pytest_semaphore.record import GateRecord, PipelineEntry, pipeline_to_json
 from pytest_semaphore.verdicts import (
     NOT_A_VERDICT,
     error_kind,
@@ -140,3 +147,48 @@ def test_the_record_keeps_the_richest_entry_per_pipeline(tmp_path: Path) -> None
         {"job_id": "j1", "name": "unit", "command": "make test", "exit_code": 2}
     ]
     assert document["errors"] == [{"kind": "timeout", "message": "not a pipeline verdict: timed out"}]
+
+
+def test_an_api_refusal_says_what_it_means_once() -> None:
+    missing = NotFoundError("GET", "/api/v1alpha/pipelines/p9", 404)
+    refused = AuthenticationError("GET", "/api/v1alpha/pipelines/p9", 401)
+    assert error_message(missing) == (
+        "not found (the id does not exist, or this token may not see it): GET /api/v1alpha/pipelines/p9 -> HTTP 404"
+    )
+    assert error_message(refused).startswith("authentication or permission refused: GET ")
+    timeout = WaitTimeout("timed out")
+    for error in (missing, refused, timeout):  # a face may word an error and then record it: the words stay one
+        worded = type(error).__new__(type(error))
+        worded.args = (error_message(error),)
+        assert error_message(worded) == error_message(error)
+
+
+def test_a_failure_is_recorded_with_its_type_and_the_pipeline_last_seen() -> None:
+    record = GateRecord()
+    running = Pipeline.from_api({"pipeline": {"ppl_id": "p1", "wf_id": "w1", "state": "RUNNING"}, "blocks": []})
+    entry = record.add_failure(WaitTimeout("timed out", last_seen=running), base_url="https://org.semaphoreci.com")
+    assert entry == {
+        "kind": "timeout",
+        "message": "not a pipeline verdict: timed out",
+        "type": "WaitTimeout",
+        "last_seen": pipeline_to_json(running, "https://org.semaphoreci.com"),
+    }
+    assert entry["last_seen"]["outcome"] is None  # still running: no verdict
+    assert entry["last_seen"]["url"] == "https://org.semaphoreci.com/workflows/w1?pipeline_id=p1"
+    assert record.add_failure(PromotionFailed("p1", "prod", "refused"), kind="failed")["kind"] == "failed"
+    assert record.to_json()["errors"] == [entry, record.errors[1]]
+    assert record.summary_lines()[-2:] == [
+        "ERROR (timeout) not a pipeline verdict: timed out",
+        "ERROR (failed) promotion 'prod' of pipeline p1 failed: refused",
+    ]
+
+
+def test_the_records_pipelines_carry_their_blocks_and_jobs() -> None:
+    record = GateRecord()
+    record.add_pipeline(PipelineEntry("wait", pipeline(), (EXCERPT,)))
+    [listed] = record.to_json(base_url="https://org.semaphoreci.com")["pipelines"]
+    assert listed["role"] == "wait"
+    assert listed["outcome"] == "failed"
+    [block] = listed["blocks"]
+    assert [(j["name"], j["result"]) for j in block["jobs"]] == [("unit", "failed"), ("lint", "passed")]
+    assert block["jobs"][0]["url"] == "https://org.semaphoreci.com/jobs/j1"
