@@ -141,17 +141,8 @@ def _timestamp(value: object) -> _dt.datetime | None:
     if type(value) is str and _DESCRIBE_STAMP.match(value):
         if value == _DESCRIBE_UNSET:
             return None
-        stamp = value
-        return _dt.datetime(
-            int(stamp[0:4]),
-            int(stamp[5:7]),
-            int(stamp[8:10]),
-            int(stamp[11:13]),
-            int(stamp[14:16]),
-            int(stamp[17:19]),
-            int(stamp[20:26]),
-            tzinfo=_dt.timezone.utc,
-        )
+        # The form ``datetime.isoformat(" ")`` writes, which every supported Python reads back (3.10 without "Z").
+        return _dt.datetime.fromisoformat(value[:-1] + "+00:00")
     if value is None or value == "":
         return None
     if isinstance(value, bool):

@@ -16,6 +16,7 @@ from typing import Any
 
 from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
+from requests.exceptions import InvalidURL
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -112,7 +113,7 @@ class DeadlineAdapter(HTTPAdapter):
 
     Two of requests' per-request steps are trimmed, a fifth of the adapter's own CPU per request: the ``Set-Cookie``
     headers are not copied into the response's cookie jar (nothing sent through this adapter has a session, so no
-    jar ever reads them), and a request sent without a proxy is not parsed again to find that it has none.
+    jar ever reads them), and a request sent without a proxy is not parsed twice more to find that it has none.
     """
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
@@ -135,6 +136,18 @@ class DeadlineAdapter(HTTPAdapter):
         response.request = req
         response.connection = self
         return response
+
+    def get_connection_with_tls_context(
+        self, request: PreparedRequest, verify: Any, proxies: Mapping[str, str] | None = None, cert: Any = None
+    ) -> HTTPConnectionPool:
+        """Without a proxy, the pool ``HTTPAdapter.get_connection_with_tls_context`` gives, less the proxy lookup."""
+        if proxies:
+            return super().get_connection_with_tls_context(request, verify, proxies, cert)  # type: ignore[return-value]
+        try:
+            host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
+        except ValueError as exc:
+            raise InvalidURL(exc, request=request) from exc
+        return self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)  # type: ignore[no-any-return]
 
     def request_url(self, request: PreparedRequest, proxies: Mapping[str, str] | None) -> str:
         """Without a proxy, the path (what ``HTTPAdapter.request_url`` answers then, after parsing the URL twice)."""

@@ -26,7 +26,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 from ..errors import ConfigurationError
@@ -86,20 +86,32 @@ def current() -> Deadline | None:
     return _CALL.get()
 
 
-@contextlib.contextmanager
-def applying(seconds: float, clock: Clock) -> Iterator[Deadline]:
+class applying(contextlib.AbstractContextManager["Deadline"]):
     """Make the calls inside share one deadline: the one already applying (a call made of several requests, such
-    as a log's redirects), else a new one ``seconds`` from now."""
-    deadline = _CALL.get()
-    if deadline is not None:
-        yield deadline
-        return
-    deadline = Deadline.start(seconds, clock)
-    token = _CALL.set(deadline)
-    try:
-        yield deadline
-    finally:
-        _CALL.reset(token)
+    as a log's redirects), else a new one ``seconds`` from now.
+
+    A class rather than a generator: every request enters two of these (the call's, the attempt's), and this is
+    the cheapest way to find the one already applying.
+    """
+
+    __slots__ = ("_clock", "_seconds", "_token")
+
+    def __init__(self, seconds: float, clock: Clock) -> None:
+        self._seconds = seconds
+        self._clock = clock
+        self._token: Token[Deadline | None] | None = None
+
+    def __enter__(self) -> Deadline:
+        deadline = _CALL.get()
+        if deadline is None:
+            deadline = Deadline.start(self._seconds, self._clock)
+            self._token = _CALL.set(deadline)
+        return deadline
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            _CALL.reset(self._token)
+            self._token = None
 
 
 @contextlib.contextmanager
