@@ -245,7 +245,8 @@ class Transport:
         prepared = self.prepare(method, path, url=url, params=params, body=body, send_token=send_token, accept=accept)
         # Plain http is only ever loopback (baseurl.py, redirects.py): never through a proxy, which would carry the
         # token in clear text over the network to wherever HTTP_PROXY points.
-        proxies = {} if target.startswith("http://") else requests.utils.get_environ_proxies(target)
+        plain = target.startswith("http://")
+        proxies = {} if plain else requests.utils.get_environ_proxies(target)
         reason: str | None = None
         not_sent = unsendable = False
         local: str | None = None
@@ -256,7 +257,7 @@ class Transport:
                     prepared,
                     stream=stream,
                     timeout=(min(self.timeout, 10.0), self.timeout),
-                    verify=self._verify,
+                    verify=True if plain else self._verify,  # no TLS: the CA bundle's path is not looked up
                     proxies=proxies,
                 )
         except DeadlineExceeded as exc:
@@ -336,7 +337,7 @@ class Transport:
         if declared is not None and declared > limit:
             response.close()
             raise _too_large(method, path, response.status_code, f"announced {declared}", limit)
-        body = b"".join(self.body(response, method, path, limit))
+        body = b"".join(self.body(response, method, path, limit, whole=True))
         return Reply(
             method=method,
             path=path,
@@ -349,8 +350,11 @@ class Transport:
             redact=self.redact,
         )
 
-    def body(self, response: requests.Response, method: str, path: str, limit: int) -> Iterator[bytes]:
-        """The body's bytes as they arrive, as sent (never decompressed), closing the response at the end.
+    def body(
+        self, response: requests.Response, method: str, path: str, limit: int, *, whole: bool = False
+    ) -> Iterator[bytes]:
+        """The body's bytes as they arrive, as sent (never decompressed), closing the response at the end;
+        ``whole``: in one piece when its length is announced (the caller checked it against ``limit``).
 
         More than ``limit`` bytes is an ``APIError`` (raised once the bytes within it were yielded), a compressed
         body too (``identity`` was
@@ -367,6 +371,10 @@ class Transport:
                     detail=f"HTTP {response.status_code} with a compressed answer "
                     f"({encoding[:20]!r}) although none was asked for",
                 )
+            elif whole and not response.raw.chunked and header_int(response.headers, "content-length") is not None:
+                # A length announced and already checked against the cap (``drain``): http.client reads exactly
+                # that many bytes (or reports the body cut off), in one call instead of a loop of chunks.
+                yield response.raw.read(decode_content=False)
             else:
                 read = 0
                 for chunk in response.raw.stream(BODY_CHUNK, decode_content=False):
