@@ -44,6 +44,7 @@ from urllib3.exceptions import (
     ProtocolError,
     ReadTimeoutError,
 )
+from urllib3.util import Timeout
 
 from ..errors import APIError, APIUnavailable, ConfigurationError, OutcomeUnknown, SemaphoreError
 from .baseurl import connection_origin
@@ -106,6 +107,7 @@ class Transport:
         self._origin = origin
         self._prefix = base_url + "/"
         self.timeout = timeout
+        self._timeouts = Timeout(connect=min(timeout, 10.0), read=timeout)  # urllib3 copies it for each request
         self.limits = limits if limits is not None else Limits()
         self.retries = retries
         self.backoff = backoff
@@ -256,7 +258,7 @@ class Transport:
                 return self._adapters[policy].send(
                     prepared,
                     stream=stream,
-                    timeout=(min(self.timeout, 10.0), self.timeout),
+                    timeout=self._timeouts,  # type: ignore[arg-type]  # documented: "float or tuple or urllib3 Timeout"
                     verify=True if plain else self._verify,  # no TLS: the CA bundle's path is not looked up
                     proxies=proxies,
                 )
