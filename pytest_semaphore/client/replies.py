@@ -97,6 +97,11 @@ class Reply:
 
     def json(self) -> Any:
         """The JSON body, or an ``APIError`` saying what came instead (nothing, an HTML page, broken JSON)."""
+        if self.body[:1] == b"{":  # the usual answer, read as it is; anything odd about it is told below
+            try:
+                return json.loads(self.body.decode("utf-8"))
+            except JSON_ERRORS:
+                pass
         text = self.body.decode("utf-8", errors="replace")
         stripped = text.strip().lstrip("\ufeff")  # a byte-order mark (some proxies add one) is not an error
         where = f"HTTP {self.status} with "
