@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import http.client
 import io
+import re
 import socket
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -108,6 +110,10 @@ def _use_deadline_pools(manager: PoolManager) -> PoolManager:
     return manager
 
 
+#: ``scheme://host[:port]`` followed by the path, in characters no parser reads differently.
+_PLAIN_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?=/)")
+
+
 class DeadlineAdapter(HTTPAdapter):
     """An ``HTTPAdapter`` whose pools (direct, or through an HTTP(S) proxy) make deadline-keeping connections.
 
@@ -117,6 +123,10 @@ class DeadlineAdapter(HTTPAdapter):
     """
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        # Weak: a pool the manager drops (evicted, or cleared by close()) is closed by being collected, so holding
+        # it here would keep its connections open.
+        self._pools: weakref.WeakValueDictionary[tuple[str, object, object], HTTPConnectionPool]
+        self._pools = weakref.WeakValueDictionary()
         super().init_poolmanager(*args, **kwargs)
         _use_deadline_pools(self.poolmanager)
 
@@ -140,14 +150,24 @@ class DeadlineAdapter(HTTPAdapter):
     def get_connection_with_tls_context(
         self, request: PreparedRequest, verify: Any, proxies: Mapping[str, str] | None = None, cert: Any = None
     ) -> HTTPConnectionPool:
-        """Without a proxy, the pool ``HTTPAdapter.get_connection_with_tls_context`` gives, less the proxy lookup."""
+        """Without a proxy, the pool ``HTTPAdapter.get_connection_with_tls_context`` gives, less the proxy lookup,
+        and found again without parsing the URL and building urllib3's pool key while it is open (an origin of
+        plain characters only, whose scheme, host and port every URL parser reads alike)."""
         if proxies:
             return super().get_connection_with_tls_context(request, verify, proxies, cert)  # type: ignore[return-value]
+        origin = _PLAIN_ORIGIN.match(request.url or "")
+        key = (origin.group(), verify, cert) if origin and isinstance(cert, (str, tuple, type(None))) else None
+        pool = self._pools.get(key) if key is not None else None
+        if pool is not None and pool.pool is not None:  # still open (urllib3 1.26 closes a pool it drops)
+            return pool
         try:
             host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
         except ValueError as exc:
             raise InvalidURL(exc, request=request) from exc
-        return self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)  # type: ignore[no-any-return]
+        fresh: HTTPConnectionPool = self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
+        if key is not None:
+            self._pools[key] = fresh
+        return fresh
 
     def request_url(self, request: PreparedRequest, proxies: Mapping[str, str] | None) -> str:
         """Without a proxy, the path (what ``HTTPAdapter.request_url`` answers then, after parsing the URL twice)."""
