@@ -4,7 +4,7 @@ Why: the client's ``timeout`` bounds each socket operation, so a server that ans
 (under the read timeout) could hold a call, and the wait built on it, for hours. A call's deadline bounds everything
 it does: its attempts, the waits between them, the status line, the headers and the body.
 
-How: the transport starts a :class:`Deadline` for each call (:func:`applying`), in a context variable, so that the
+How: the transport starts a :class:`Deadline` for each call (:class:`applying`), in a context variable, so that the
 three places that spend time find it without new parameters through requests and urllib3:
 
 * every response is read through ``connections.DeadlineReader`` (the client's connections use it): before each
@@ -86,15 +86,13 @@ def current() -> Deadline | None:
     return _CALL.get()
 
 
-class applying(contextlib.AbstractContextManager["Deadline"]):
+class applying(contextlib.AbstractContextManager[Deadline]):
     """Make the calls inside share one deadline: the one already applying (a call made of several requests, such
     as a log's redirects), else a new one ``seconds`` from now.
 
     A class rather than a generator: every request enters two of these (the call's, the attempt's), and this is
     the cheapest way to find the one already applying.
     """
-
-    __slots__ = ("_clock", "_seconds", "_token")
 
     def __init__(self, seconds: float, clock: Clock) -> None:
         self._seconds = seconds
